@@ -1,0 +1,80 @@
+/**
+ * The `eraserlab` command. Each sub-command is one file in `sdk/cli/commands/` exporting
+ * `command: CliCommand`; they are discovered here, so adding one touches no other file.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { EraserError } from '../runtime/errors';
+
+export interface CliCommand {
+  name: string;
+  summary: string;
+  usage: string;
+  run(argv: string[]): Promise<number | void>;
+}
+
+export function loadCommands(): Map<string, CliCommand> {
+  const dir = path.join(__dirname, 'commands');
+  const out = new Map<string, CliCommand>();
+  for (const f of fs.readdirSync(dir).sort()) {
+    if (!/\.(ts|js)$/.test(f) || f.endsWith('.d.ts') || f.startsWith('index.')) continue;
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const mod = require(path.join(dir, f)) as { command?: CliCommand };
+    if (mod.command) out.set(mod.command.name, mod.command);
+  }
+  return out;
+}
+
+function help(cmds: Map<string, CliCommand>): string {
+  const lines = ['Usage: eraserlab <command> [options]', '', 'Commands:'];
+  for (const c of cmds.values()) lines.push(`  ${c.name.padEnd(16)} ${c.summary}`);
+  lines.push('', 'Run `eraserlab <command> --help` for its options. With no command, `eraserlab run` runs the main job.');
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const cmds = loadCommands();
+  let [name, ...rest] = argv;
+  if (name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help(cmds) + '\n');
+    return 0;
+  }
+  if (!name || name.startsWith('-')) {
+    rest = name ? argv : [];
+    name = 'run';
+  }
+  const cmd = cmds.get(name);
+  if (!cmd) {
+    process.stderr.write(`Unknown command '${name}'. Must be one of [${[...cmds.keys()].join(', ')}]\n\n${help(cmds)}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${cmd.usage}\n`);
+    return 0;
+  }
+  try {
+    const rc = await cmd.run(rest);
+    return typeof rc === 'number' ? rc : 0;
+  } catch (e) {
+    const err = e as Error;
+    if (err instanceof EraserError) process.stderr.write(`${err.name}: ${err.message}\n`);
+    else process.stderr.write(`${err.stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+/** Parse `--key value`, `--key=value` and `--flag` into an object; positionals in `_`. */
+export function parseArgs(argv: string[], flags: readonly string[] = []): Record<string, string | boolean | string[]> & { _: string[] } {
+  const out: Record<string, string | boolean | string[]> & { _: string[] } = { _: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
+      if (eq > 0) out[key] = a.slice(eq + 1);
+      else if (flags.includes(key) || i + 1 >= argv.length || argv[i + 1].startsWith('--')) out[key] = true;
+      else out[key] = argv[++i];
+    } else out._.push(a);
+  }
+  return out;
+}

@@ -1,0 +1,10 @@
+export { tf } from './tf';
+export type { Tensor, Variable } from './tf';
+export * from './backend';
+export * from './errors';
+export * from './rng';
+export * from './leaks';
+export * from './registry';
+export * from './progress';
+export * from './fsutil';
+export * from './versions';
