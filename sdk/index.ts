@@ -1,5 +1,13 @@
 /**
  * eraserlab: machine-unlearning research on multimodal LLMs (SafeEraser) and boundary-aware
- * Chinese sequence labelling (BABERT). One public entry; every area is a namespace.
+ * Chinese sequence labelling (BABERT). One public entry; every area is a namespace
+ * (DESIGN.md §4.1). Data flows one way: data → model → unlearn → metrics/judge → plots.
  */
 export * as runtime from './runtime';
+export * as data from './data';
+export * as model from './model';
+export * as unlearn from './unlearn';
+export * as metrics from './metrics';
+export * as judge from './judge';
+export * as plots from './plots';
+export * as boundary from './boundary';

@@ -1,0 +1,2 @@
+// The 'data' namespace of the public API (see sdk/index.ts).
+export {};

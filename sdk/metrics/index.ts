@@ -1,0 +1,2 @@
+// The 'metrics' namespace of the public API (see sdk/index.ts).
+export {};

@@ -1,0 +1,2 @@
+// The 'plots' namespace of the public API (see sdk/index.ts).
+export {};
