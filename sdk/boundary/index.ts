@@ -1,2 +1,9 @@
-// The 'boundary' namespace of the public API (see sdk/index.ts).
-export {};
+// The 'boundary' namespace of the public API (see sdk/index.ts): BABERT (docs/babert.md).
+export * from './corpus';
+export * from './statistics';
+export * from './vectors';
+export * from './safetensors';
+export * from './bert';
+export * from './tags';
+export * from './f1';
+export * from './crf';

@@ -1,2 +1,4 @@
 // The 'metrics' namespace of the public API (see sdk/index.ts).
-export {};
+export { rougeL, rougeLOfficial, rougeTokenize, rougeLTokens, lcsLength } from './rouge';
+export type { RougeScore, RougeOptions } from './rouge';
+export { porterStem } from './porter';

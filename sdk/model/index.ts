@@ -1,2 +1,9 @@
-// The 'model' namespace of the public API (see sdk/index.ts).
-export {};
+// The 'model' namespace of the public API (see sdk/index.ts): LLaVA-1.5 in tfjs.
+export * from './safetensors';
+export * from './config';
+export * from './keys';
+export * from './layers';
+export * from './llava';
+export * from './checkpoint';
+export * from './load';
+export * from './generate';

@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { tf } from './tf';
 import { ConfigError } from './errors';
+import { activateWasm, requestedWasmThreads, wasmThreadsStatus } from './wasm-threads';
 
 export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -29,6 +30,12 @@ export interface InitOptions {
   seed?: number;
   /** Print the choice to stderr (default false). */
   verbose?: boolean;
+  /**
+   * WASM backend threads (threaded SIMD build, see runtime/wasm-threads.ts). Default:
+   * `ERASERLAB_WASM_THREADS`, else the logical core count; 1 = single-threaded. Threading is
+   * kept only if its self-check passes. Fixed once the WASM backend exists in a process.
+   */
+  threads?: number;
 }
 
 let current: BackendInfo | undefined;
@@ -82,7 +89,7 @@ export function availableBackends(): BackendName[] {
   return out;
 }
 
-async function activate(name: BackendName): Promise<{ ok: boolean; why: string }> {
+async function activate(name: BackendName, threads?: number): Promise<{ ok: boolean; why: string }> {
   let loaded: { ok: boolean; why: string };
   if (name === 'tensorflow-gpu') loaded = nativeBackendLoads('@tensorflow/tfjs-node-gpu');
   else if (name === 'tensorflow') loaded = nativeBackendLoads('@tensorflow/tfjs-node');
@@ -90,6 +97,14 @@ async function activate(name: BackendName): Promise<{ ok: boolean; why: string }
   else loaded = { ok: true, why: 'pure-JS CPU backend is always available' };
   if (!loaded.ok) return loaded;
   const tfName = name === 'tensorflow-gpu' ? 'tensorflow' : name;
+  if (name === 'wasm') {
+    try {
+      const st = await activateWasm(requestedWasmThreads(threads));
+      return { ok: true, why: `${loaded.why}, ${st.reason}` };
+    } catch (e) {
+      return { ok: false, why: `wasm failed to initialise (${(e as Error).message})` };
+    }
+  }
   try {
     const ok = await tf.setBackend(tfName);
     if (!ok) return { ok: false, why: `tf.setBackend('${tfName}') returned false` };
@@ -115,7 +130,7 @@ function describe(name: BackendName): { threads: number; simd: boolean } {
       const wasm = require('@tensorflow/tfjs-backend-wasm') as { getThreadsCount?: () => number };
       if (wasm.getThreadsCount) threads = wasm.getThreadsCount();
     } catch {
-      /* older build */
+      threads = wasmThreadsStatus()?.threads ?? 1;
     }
     return { threads, simd };
   }
@@ -140,17 +155,17 @@ export async function init(opts: InitOptions = {}): Promise<BackendInfo> {
   let chosen: BackendName | undefined;
   let why = '';
   if (asked !== 'auto') {
-    const r = await activate(asked);
+    const r = await activate(asked, opts.threads);
     if (!r.ok) {
       throw new ConfigError(`Backend '${asked}' is not available: ${r.why}. Available here: [${available.join(', ')}]`, [
         { path: 'backend', message: r.why },
       ]);
     }
     chosen = asked;
-    why = `asked for '${asked}'`;
+    why = asked === 'wasm' ? `asked for 'wasm'; ${r.why}` : `asked for '${asked}'`;
   } else {
     for (const name of BACKENDS) {
-      const r = await activate(name);
+      const r = await activate(name, opts.threads);
       if (r.ok) {
         chosen = name;
         why = `${r.why}; fastest available`;

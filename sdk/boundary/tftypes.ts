@@ -1,0 +1,9 @@
+/** tfjs types for this area, taken from the shared `tf` (only runtime/ imports tfjs by name). */
+import { tf } from '../runtime/tf';
+
+export type Tensor = InstanceType<typeof tf.Tensor>;
+export type Tensor1D = ReturnType<typeof tf.tensor1d>;
+export type Tensor2D = ReturnType<typeof tf.tensor2d>;
+export type Tensor3D = ReturnType<typeof tf.tensor3d>;
+export type Variable = ReturnType<typeof tf.variable>;
+export type TensorContainerObject = { [k: string]: Tensor | Tensor[] | TensorContainerObject };

@@ -1,0 +1,54 @@
+/**
+ * Where generated data lives: `data/generated/<name>` under the package root (git-ignored).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { generateSynthetic, SyntheticSummary } from './synthetic';
+import { FILES } from './schema';
+
+/** The eraserlab package root (the folder holding its package.json), from sources or dist/. */
+export function packageRoot(): string {
+  let dir = __dirname;
+  for (;;) {
+    const pj = path.join(dir, 'package.json');
+    if (fs.existsSync(pj)) {
+      try {
+        if ((JSON.parse(fs.readFileSync(pj, 'utf8')) as { name?: string }).name === 'eraserlab') return dir;
+      } catch {
+        /* keep looking */
+      }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return path.resolve(__dirname, '..', '..');
+    dir = up;
+  }
+}
+
+/** `<package root>/data/generated/<name>`. */
+export function generatedDir(name: string): string {
+  return path.join(packageRoot(), 'data', 'generated', name);
+}
+
+/** The default synthetic dataset's folder: `<package root>/data/generated/default`. */
+export function defaultDatasetDir(): string {
+  return generatedDir('default');
+}
+
+/** Seed of the default synthetic dataset. */
+export const DEFAULT_SEED = 233;
+
+/**
+ * Generate the default dataset (scale 'default', seed 233) unless it is already there; returns
+ * its folder. Safe when two processes race: whoever finishes second keeps the first's copy.
+ */
+export async function ensureDefaultDataset(opts: { dir?: string; onProgress?: (done: number, total: number) => void } = {}): Promise<string> {
+  const dir = opts.dir ?? defaultDatasetDir();
+  if (fs.existsSync(path.join(dir, FILES.train))) return dir;
+  try {
+    const summary: SyntheticSummary = await generateSynthetic({ outDir: dir, scale: 'default', seed: DEFAULT_SEED, onProgress: opts.onProgress });
+    void summary;
+  } catch (e) {
+    if (!fs.existsSync(path.join(dir, FILES.train))) throw e;
+  }
+  return dir;
+}

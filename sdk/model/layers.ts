@@ -1,0 +1,179 @@
+/**
+ * Building blocks shared by the vision tower, the projector and the decoder, written to match
+ * PyTorch / transformers numerically (float32 throughout). All are differentiable tfjs ops and
+ * allocate no tensors outside the caller's tf.tidy.
+ */
+import { tf } from '../runtime/tf';
+import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from './tftypes';
+import { ConfigError } from '../runtime/errors';
+
+/**
+ * `tf.gather(x, indices, 0)` whose gradient is a scatterND (duplicates summed) instead of
+ * tfjs' UnsortedSegmentSum, which the WASM backend lacks. Indices are constants.
+ */
+export function gatherRows(x: Tensor, indices: Int32Array | number[]): Tensor {
+  const n = indices.length;
+  const f = tf.customGrad((...args: Tensor[]) => {
+    const src = args[0];
+    const idx = tf.tensor1d(indices instanceof Int32Array ? indices : Int32Array.from(indices), 'int32');
+    const value = tf.gather(src, idx);
+    idx.dispose();
+    return {
+      value,
+      gradFunc: (dy: Tensor | Tensor[]) => {
+        const idx2 = tf.tensor2d(indices instanceof Int32Array ? indices : Int32Array.from(indices), [n, 1], 'int32');
+        const g = tf.scatterND(idx2, dy as Tensor, src.shape);
+        idx2.dispose();
+        return [g];
+      },
+    };
+  });
+  return f(x);
+}
+
+/** torch.nn.LayerNorm over the last axis (biased variance). */
+export function layerNorm(x: Tensor, w: Tensor, b: Tensor, eps: number): Tensor {
+  const axis = x.rank - 1;
+  const mean = tf.mean(x, axis, true);
+  const centered = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(centered), axis, true);
+  return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, eps))), w), b);
+}
+
+/** LlamaRMSNorm: x · rsqrt(mean(x²) + ε) · w. */
+export function rmsNorm(x: Tensor, w: Tensor, eps: number): Tensor {
+  const ms = tf.mean(tf.square(x), x.rank - 1, true);
+  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), w);
+}
+
+/** CLIP's quick_gelu: x · σ(1.702 x). */
+export function quickGelu(x: Tensor): Tensor {
+  return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
+}
+
+/** Exact GELU (torch.nn.GELU() default, approximate='none'): ½ x (1 + erf(x / √2)). */
+export function gelu(x: Tensor): Tensor {
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+}
+
+/** SiLU: x · σ(x). */
+export function silu(x: Tensor): Tensor {
+  return tf.mul(x, tf.sigmoid(x));
+}
+
+/**
+ * Rotary embedding tables for `positions` ([B][T] absolute positions): cos and sin of shape
+ * [B, T, 1, headDim/2] (the frequencies are shared by both halves, as in Llama's rotate_half).
+ * Computed in float64 on the JS side and rounded once.
+ */
+export function ropeTables(positions: number[][], headDim: number, theta: number): { cos: Tensor4D; sin: Tensor4D } {
+  const half = headDim / 2;
+  const B = positions.length;
+  const T = positions[0]?.length ?? 0;
+  const invFreq = new Float64Array(half);
+  // torch: 1 / base ** (arange(0, dim, 2) / dim), in float32
+  for (let i = 0; i < half; i++) invFreq[i] = Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / headDim)));
+  const cos = new Float32Array(B * T * half);
+  const sin = new Float32Array(B * T * half);
+  let o = 0;
+  for (let b = 0; b < B; b++) {
+    const row = positions[b];
+    for (let t = 0; t < T; t++) {
+      const p = row[t];
+      for (let i = 0; i < half; i++, o++) {
+        const f = Math.fround(p * invFreq[i]);
+        cos[o] = Math.cos(f);
+        sin[o] = Math.sin(f);
+      }
+    }
+  }
+  return { cos: tf.tensor4d(cos, [B, T, 1, half]), sin: tf.tensor4d(sin, [B, T, 1, half]) };
+}
+
+/** Apply rotary embeddings to x [B, T, heads, D] with tables [B, T, 1, D/2]. */
+export function applyRope(x: Tensor4D, cos: Tensor4D, sin: Tensor4D): Tensor4D {
+  const half = x.shape[3] / 2;
+  const [x1, x2] = tf.split(x, [half, half], 3);
+  return tf.concat([tf.sub(tf.mul(x1, cos), tf.mul(x2, sin)), tf.add(tf.mul(x2, cos), tf.mul(x1, sin))], 3) as Tensor4D;
+}
+
+/** Rotary positions from an attention mask: cumsum(mask) − 1 (pads get 1, as transformers' generate does). */
+export function positionsFromMask(mask: number[][], past = 0): number[][] {
+  return mask.map((row) => {
+    let c = 0;
+    return row.map((m) => {
+      if (m) c++;
+      return m ? c - 1 + past : 1;
+    });
+  });
+}
+
+function labelsToArray(labels: number[][] | Tensor2D): number[][] {
+  return Array.isArray(labels) ? labels : (labels.arraySync() as number[][]);
+}
+
+function answerPositions(B: number, T: number, V: number, labels: number[][]): { rows: number[]; targets: number[]; seq: number[] } {
+  if (labels.length !== B) throw new ConfigError(`labels has ${labels.length} rows but logits has batch ${B}`, [{ path: 'labels', message: `expected ${B} rows` }]);
+  const rows: number[] = [];
+  const targets: number[] = [];
+  const seq: number[] = [];
+  for (let b = 0; b < B; b++) {
+    const l = labels[b];
+    if (l.length !== T) throw new ConfigError(`labels[${b}] has length ${l.length} but logits has ${T} positions`, [{ path: `labels[${b}]`, message: `expected length ${T}` }]);
+    // HF shift: logits at t predict labels at t + 1.
+    for (let t = 0; t < T - 1; t++) {
+      const y = l[t + 1];
+      if (y === -100) continue;
+      if (!Number.isInteger(y) || y < 0 || y >= V) {
+        throw new ConfigError(`labels[${b}][${t + 1}] = ${y} is not a token id in [0, ${V}) nor -100 (ignored)`, [{ path: `labels[${b}][${t + 1}]`, message: 'bad label' }]);
+      }
+      rows.push(b * T + t);
+      targets.push(y);
+      seq.push(b);
+    }
+  }
+  return { rows, targets, seq };
+}
+
+/** Token negative log-likelihoods [N] of the selected (row, target) pairs. */
+function tokenNll(logits: Tensor3D, rows: number[], targets: number[]): Tensor1D {
+  const [B, T, V] = logits.shape;
+  const flat = tf.reshape(logits, [B * T, V]);
+  const sel = gatherRows(flat, rows) as Tensor2D;
+  const lse = tf.logSumExp(sel, 1);
+  const picked = gatherRows(tf.reshape(sel, [-1]), targets.map((y, i) => i * V + y));
+  return tf.sub(lse, picked) as Tensor1D;
+}
+
+/**
+ * Mean cross-entropy over answer tokens, with Hugging Face label semantics: `labels` are
+ * aligned with `inputIds` (the shift happens here: logits at t predict labels[t+1]) and
+ * positions labelled -100 are ignored. With no answer token at all the result is 0.
+ */
+export function answerNll(logits: Tensor3D, labels: number[][] | Tensor2D): Scalar {
+  return tf.tidy(() => {
+    const [B, T, V] = logits.shape;
+    const { rows, targets } = answerPositions(B, T, V, labelsToArray(labels));
+    if (rows.length === 0) return tf.mul(tf.sum(logits), 0) as Scalar;
+    return tf.mean(tokenNll(logits, rows, targets)) as Scalar;
+  });
+}
+
+/**
+ * Per-sequence mean answer NLL [B] (for methods such as NPO that weigh sequences separately).
+ * A sequence without answer tokens gets 0.
+ */
+export function answerNllPerSequence(logits: Tensor3D, labels: number[][] | Tensor2D): Tensor1D {
+  return tf.tidy(() => {
+    const [B, T, V] = logits.shape;
+    const { rows, targets, seq } = answerPositions(B, T, V, labelsToArray(labels));
+    if (rows.length === 0) return tf.mul(tf.sum(logits, [1, 2]), 0) as Tensor1D;
+    const counts = new Array(B).fill(0);
+    for (const s of seq) counts[s]++;
+    // Segment mean as a [B, N] matmul (UnsortedSegmentSum is missing on WASM).
+    const w = new Float32Array(B * seq.length);
+    seq.forEach((b, i) => (w[b * seq.length + i] = 1 / counts[b]));
+    const nll = tf.reshape(tokenNll(logits, rows, targets), [-1, 1]);
+    return tf.reshape(tf.matMul(tf.tensor2d(w, [B, seq.length]), nll), [B]) as Tensor1D;
+  });
+}

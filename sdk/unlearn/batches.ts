@@ -1,0 +1,110 @@
+/**
+ * The training views of a SafeEraser dataset, as the official data module builds them
+ * (yuu250/SafeEraser data_module.py, MMForgetDatasetQA):
+ * - forget: every (image_path, unsafe_pairs[j].question → model_response), record by record;
+ * - pd:     the same order, (SDImage_path, same question → sd_response), so forget sample i and
+ *           PD sample i come from the same record and pair;
+ * - retain: the four UnharmPair_* of every record, each asked on the record's harmful image
+ *           (the official module attaches `image_path` to the text pairs as well).
+ * Each forget sample is paired with a retain sample drawn from a seeded generator (official:
+ * `(idx + randint(len(retain))) % len(retain)`).
+ */
+import type { UnlearnDataset, UnlearnExample } from './types';
+import * as path from 'path';
+
+interface UnsafePairLike {
+  question: string;
+  model_response: string;
+  sd_response: string;
+}
+interface UnharmLike {
+  Question: string;
+  Prediction: string;
+}
+
+const UNHARM = ['UnharmPair_text1', 'UnharmPair_text2', 'UnharmPair_image1', 'UnharmPair_image2'] as const;
+
+function abs(ds: UnlearnDataset, rel: unknown): string | undefined {
+  if (typeof rel !== 'string' || rel === '') return undefined;
+  const d = ds as UnlearnDataset & { imagePath?: (r: string) => string };
+  return typeof d.imagePath === 'function' ? d.imagePath(rel) : path.resolve(ds.dir, rel);
+}
+
+export type ViewSplit = 'train' | 'val';
+
+function records(ds: UnlearnDataset, split: ViewSplit): Array<Record<string, unknown>> {
+  return split === 'train' ? ds.train : ds.val;
+}
+
+function pairs(r: Record<string, unknown>): UnsafePairLike[] {
+  return Array.isArray(r.unsafe_pairs) ? (r.unsafe_pairs as UnsafePairLike[]) : [];
+}
+
+/** Harmful image + query → model_response, in record/pair order. */
+export function forgetExamples(ds: UnlearnDataset, split: ViewSplit = 'train'): UnlearnExample[] {
+  const out: UnlearnExample[] = [];
+  records(ds, split).forEach((r, i) =>
+    pairs(r).forEach((p, j) =>
+      out.push({ id: `${split}/${i}/forget/${j}`, kind: 'forget', split, record: i, pair: j, category: r.category as string | undefined, image: abs(ds, r.image_path), question: p.question, answer: p.model_response }),
+    ),
+  );
+  return out;
+}
+
+/** Benign SD image + the same harmful query → sd_response (the Prompt Decouple view). */
+export function pdExamples(ds: UnlearnDataset, split: ViewSplit = 'train'): UnlearnExample[] {
+  const out: UnlearnExample[] = [];
+  records(ds, split).forEach((r, i) =>
+    pairs(r).forEach((p, j) =>
+      out.push({ id: `${split}/${i}/sd/${j}`, kind: 'sd', split, record: i, pair: j, category: r.category as string | undefined, image: abs(ds, r.SDImage_path), question: p.question, answer: p.sd_response }),
+    ),
+  );
+  return out;
+}
+
+/** The four UnharmPair_* of each record, on the record's harmful image (official). */
+export function retainExamples(ds: UnlearnDataset, split: ViewSplit = 'train', opts: { textOnImage?: boolean } = {}): UnlearnExample[] {
+  const textOnImage = opts.textOnImage ?? true;
+  const out: UnlearnExample[] = [];
+  records(ds, split).forEach((r, i) =>
+    UNHARM.forEach((f, k) => {
+      const u = r[f] as UnharmLike | undefined;
+      if (!u || typeof u.Question !== 'string') return;
+      const text = k < 2;
+      out.push({
+        id: `${split}/${i}/${text ? 'retain_text' : 'retain_image'}/${k % 2}`,
+        kind: text ? 'retain_text' : 'retain_image',
+        split,
+        record: i,
+        pair: k % 2,
+        category: r.category as string | undefined,
+        image: text && !textOnImage ? undefined : abs(ds, r.image_path),
+        question: u.Question,
+        answer: u.Prediction,
+      });
+    }),
+  );
+  return out;
+}
+
+/** The utility (general VQA) items as examples. */
+export function utilityExamples(ds: UnlearnDataset): UnlearnExample[] {
+  return (ds.utility ?? []).map((u, i) => ({
+    id: `utility/${String(u.id ?? i)}`,
+    kind: 'utility',
+    split: 'utility',
+    record: i,
+    image: abs(ds, u.image_path),
+    question: String(u.question ?? ''),
+    answer: String(u.answer ?? ''),
+  }));
+}
+
+/** Records (by index) whose SDImage_path is missing or empty. */
+export function recordsWithoutSdImage(ds: UnlearnDataset, split: ViewSplit = 'train'): number[] {
+  const out: number[] = [];
+  records(ds, split).forEach((r, i) => {
+    if (typeof r.SDImage_path !== 'string' || r.SDImage_path.trim() === '') out.push(i);
+  });
+  return out;
+}

@@ -1,0 +1,131 @@
+/**
+ * Scale-out: write the official SafeEraser pipeline's training config
+ * (yuu250/SafeEraser config/forget_lora.yaml, read by forget.py through hydra) for one of our
+ * run specs, so the same experiment runs on GPUs with PyTorch + DeepSpeed. Its outputs come
+ * back through the metrics layer's `importOfficial` (docs/scale-out.md).
+ */
+import * as path from 'path';
+import { ConfigError } from '../runtime/errors';
+import { writeFileAtomic } from '../runtime/fsutil';
+import { getMethod } from './methods';
+import type { RunSpec } from './unlearner';
+
+/** Our method → the official `forget_loss` (its data module and loop know exactly these). */
+export const OFFICIAL_FORGET_LOSS: Readonly<Record<string, string>> = {
+  ga: 'ga',
+  gd: 'gd',
+  kl: 'kl',
+  po: 'idk',
+  'ga+pd': 'gapd',
+  'gd+pd': 'gdpd',
+  'kl+pd': 'klpd',
+  'po+pd': 'idkpd',
+};
+
+/** The keys of config/forget_lora.yaml. */
+export interface OfficialConfig {
+  model_family: string;
+  model_path: string;
+  LoRA: { r: number; alpha: number; dropout: number };
+  lr: number;
+  split: string;
+  data_path: string;
+  batch_size: number;
+  gradient_accumulation_steps: number;
+  num_epochs: number;
+  forget_loss: string;
+  tune_vision_tower: boolean;
+  tune_mm_projector: boolean;
+  tune_language_model: boolean;
+  max_grad_norm: number;
+  save_dir: string;
+  save_steps: number;
+  weight_decay: number;
+  seed: number;
+  lr_scheduler_type: string;
+  warmup_ratio: number;
+  max_train_steps: number;
+}
+
+export interface ExportOptions {
+  /** Where the official pipeline will find the model (default: the llava-hf 7B checkpoint). */
+  modelPath?: string;
+  modelFamily?: string;
+  /** Dataset folder as the pipeline sees it (default: the run's dataset folder). */
+  dataDir?: string;
+  saveDir?: string;
+}
+
+function yamlScalar(v: unknown): string {
+  if (typeof v === 'string') return /^[A-Za-z0-9_./${}:+-]+$/.test(v) && !/^(true|false|null|yes|no|on|off)$/i.test(v) ? v : JSON.stringify(v);
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(v).includes('e') ? String(v) : String(v);
+  return JSON.stringify(v);
+}
+
+/** Render the config as YAML in the official file's key order. */
+export function officialYaml(c: OfficialConfig): string {
+  const lines: string[] = [];
+  for (const [k, v] of Object.entries(c)) {
+    if (v && typeof v === 'object') {
+      lines.push(`${k}:`);
+      for (const [k2, v2] of Object.entries(v)) lines.push(`  ${k2}: ${yamlScalar(v2)}`);
+    } else lines.push(`${k}: ${yamlScalar(v)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Map a run spec to the official config; methods the pipeline lacks are refused. */
+export function toOfficialConfig(spec: RunSpec, opts: ExportOptions = {}): OfficialConfig {
+  const name = getMethod(spec.method.name).name;
+  const forgetLoss = OFFICIAL_FORGET_LOSS[name];
+  if (!forgetLoss) {
+    throw new ConfigError(`Method '${name}' has no counterpart in the official SafeEraser pipeline, which supports only [${Object.keys(OFFICIAL_FORGET_LOSS).join(', ')}]`, [
+      { path: 'method.name', message: 'run it here with eraserlab, or pick one of the supported methods' },
+    ]);
+  }
+  const issues: Array<{ path: string; message: string }> = [];
+  const cfg = spec.method.config;
+  // the official loop hard-codes its weights; a run with other weights would not be the same experiment
+  const defaults = getMethod(name).options;
+  for (const [k, s] of Object.entries(defaults)) {
+    if (cfg[k] !== undefined && cfg[k] !== s.default) {
+      issues.push({ path: `method.config.${k}`, message: `${String(cfg[k])} differs from the official weight ${String(s.default)}, which forget.py hard-codes` });
+    }
+  }
+  if (issues.length) throw new ConfigError(`Run spec for '${name}' cannot be expressed in the official pipeline`, issues);
+  const o = spec.options;
+  const lora = o.lora === false ? { r: 0, alpha: 0, dropout: 0 } : { r: o.lora.r, alpha: o.lora.alpha, dropout: o.lora.dropout };
+  const dataDir = opts.dataDir ?? spec.data.dir;
+  return {
+    model_family: opts.modelFamily ?? 'llava-v1.5-vicuna',
+    model_path: opts.modelPath ?? 'llava-hf/llava-1.5-7b-hf',
+    LoRA: lora,
+    lr: o.lr,
+    split: 'all',
+    data_path: path.posix.join(dataDir.split(path.sep).join('/'), 'all_train.json'),
+    batch_size: o.batchSize,
+    gradient_accumulation_steps: o.gradientAccumulationSteps,
+    num_epochs: o.epochs,
+    forget_loss: forgetLoss,
+    tune_vision_tower: o.tuneVisionTower,
+    tune_mm_projector: o.tuneProjector,
+    tune_language_model: o.tuneLanguageModel,
+    max_grad_norm: o.maxGradNorm,
+    save_dir: opts.saveDir ?? `ckpt_results/${forgetLoss}_${o.lr}_all_${o.epochs}`,
+    save_steps: o.checkpointEvery,
+    weight_decay: o.weightDecay,
+    seed: o.seed,
+    lr_scheduler_type: o.scheduler,
+    warmup_ratio: o.warmupRatio,
+    max_train_steps: o.steps > 0 ? o.steps : -1,
+  };
+}
+
+/** Write `<outDir>/config/forget_lora.yaml` (+ the run spec beside it); returns the config. */
+export function exportOfficial(spec: RunSpec, outDir: string, opts: ExportOptions = {}): OfficialConfig {
+  const c = toOfficialConfig(spec, opts);
+  writeFileAtomic(path.join(outDir, 'config', 'forget_lora.yaml'), officialYaml(c));
+  writeFileAtomic(path.join(outDir, 'eraserlab_run.json'), JSON.stringify(spec, null, 2) + '\n');
+  return c;
+}
