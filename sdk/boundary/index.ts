@@ -7,3 +7,6 @@ export * from './bert';
 export * from './tags';
 export * from './f1';
 export * from './crf';
+export * from './vocab';
+export * from './train';
+export * from './silver';

@@ -11,6 +11,7 @@ import * as path from 'path';
 import type { DataFrame } from 'danfojs-node';
 import { DatasetError, DatasetIssue } from '../runtime/errors';
 import { writeDirAtomic } from '../runtime/fsutil';
+import { probeImage } from './images';
 import {
   CATEGORIES,
   Category,
@@ -18,12 +19,9 @@ import {
   SafeEraserRecord,
   UNHARM_FIELDS,
   UtilityItem,
-  describeZodIssue,
   normaliseCategory,
-  promptSchema,
-  recordSchema,
-  utilityItemSchema,
 } from './schema';
+import { describeZodIssue, promptSchema, recordSchema, utilityItemSchema } from './validate';
 
 export type Split = 'train' | 'val';
 
@@ -373,7 +371,6 @@ export async function loadSafeEraser(dir: string, opts: LoadOptions = {}): Promi
     }
   }
   if (opts.checkImages && toDecode.size > 0) {
-    const { probeImage } = await import('./images');
     const entries = [...toDecode.entries()];
     const problems = new Map<string, string>();
     const width = 8;

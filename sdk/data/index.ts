@@ -20,8 +20,10 @@ export {
   clearImageCache,
   setImageCacheLimit,
   probeImage,
+  resizeBicubic,
+  clipResizeCrop,
 } from './images';
-export type { ImageCacheStats, Tensor3D, Tensor4D } from './images';
+export type { ImageCacheStats, ImageOptions, ResizeMethod, Tensor3D, Tensor4D } from './images';
 export { examples, pairForgetWithRetain, PairedSampler, batches, trainingBatches, EXAMPLE_KINDS } from './examples';
 export type { Example, ExampleKind, ExamplesOptions, ForgetRetainPair, BatchOptions, TrainingBatch, TrainingBatchOptions } from './examples';
 export {

@@ -152,7 +152,7 @@ export async function saveModel(model: LlavaModel, dir: string, opts: SaveOption
     tensors.set(fromCanonical(s.key, layout), { shape: s.hfShape, data: toHf(s, v), dtype: opts.dtype ?? 'F32' });
   }
   const src = model.sourceDir;
-  const config = model.rawConfig ?? model.config;
+  const config = model.rawConfig ?? { architectures: ['LlavaForConditionalGeneration'], ...model.config };
   await writeDirAtomic(dir, async (tmp) => {
     if (src && path.resolve(src) !== path.resolve(tmp)) {
       for (const f of SIDE_FILES) {

@@ -62,26 +62,35 @@ function argmax(a: Float32Array, off: number, n: number): number {
 /** Sample one token from logits row `off..off+V` with temperature, top-k, top-p. */
 export function sampleToken(logits: Float32Array, off: number, V: number, o: { temperature: number; topK?: number; topP?: number }, rng: Rng): number {
   if (!(o.temperature > 0)) return argmax(logits, off, V);
-  const idx = Array.from({ length: V }, (_, i) => i);
   const l = new Float64Array(V);
-  for (let i = 0; i < V; i++) l[i] = logits[off + i] / o.temperature;
+  let mx = -Infinity;
+  for (let i = 0; i < V; i++) {
+    l[i] = logits[off + i] / o.temperature;
+    if (l[i] > mx) mx = l[i];
+  }
+  const useK = o.topK !== undefined && o.topK > 0 && o.topK < V;
+  const useP = o.topP !== undefined && o.topP < 1;
+  if (!useK && !useP) {
+    // Plain softmax sampling: no sort needed.
+    for (let i = 0; i < V; i++) l[i] = Math.exp(l[i] - mx);
+    return rng.categorical(l);
+  }
+  const idx = Array.from({ length: V }, (_, i) => i);
   idx.sort((a, b) => l[b] - l[a] || a - b);
-  let keep = V;
-  if (o.topK && o.topK > 0) keep = Math.min(keep, o.topK);
-  const mx = l[idx[0]];
+  let keep = useK ? (o.topK as number) : V;
   const p = new Float64Array(keep);
   let z = 0;
   for (let i = 0; i < keep; i++) {
     p[i] = Math.exp(l[idx[i]] - mx);
     z += p[i];
   }
-  if (o.topP !== undefined && o.topP < 1) {
+  if (useP) {
     let c = 0;
     let k = 0;
     while (k < keep) {
       c += p[k] / z;
       k++;
-      if (c >= o.topP) break;
+      if (c >= (o.topP as number)) break;
     }
     keep = Math.max(1, k);
   }
@@ -112,29 +121,18 @@ export async function generate(m: LlavaModel, o: GenerateOptions): Promise<Gener
   const eosRaw = o.eosTokenId ?? (m.generationConfig?.eos_token_id as number | number[] | undefined) ?? cfg.text_config.eos_token_id;
   const eos = new Set<number>(eosRaw === undefined ? [] : Array.isArray(eosRaw) ? eosRaw : [eosRaw]);
   const padId = (cfg.text_config.pad_token_id ?? cfg.pad_token_id ?? 0) as number;
-  const imgTok = cfg.image_token_index;
-  const perImage = m.numImageTokens;
-
-  // Rows: each prompt repeated numSamples times; images follow their prompt.
-  const rows: number[][] = [];
+  // The prompts are prefilled once (left-padded into one batch); with numSamples > 1 the
+  // cache and last logits are then repeated, prompt-major, into one row per sample.
+  const B = prompts.length;
+  const L = Math.max(...prompts.map((r) => r.length));
+  const ids = prompts.map((r) => [...new Array(L - r.length).fill(padId), ...r]);
+  const promptMask = prompts.map((r) => [...new Array(L - r.length).fill(0), ...new Array(r.length).fill(1)]);
+  const positions = positionsFromMask(promptMask);
   const promptIndex: number[] = [];
-  const imageIndex: number[] = [];
-  let imgCursor = 0;
-  prompts.forEach((p, i) => {
-    const nImg = p.filter((t) => t === imgTok).length / perImage;
-    const first = imgCursor;
-    imgCursor += Math.ceil(nImg);
-    for (let s = 0; s < numSamples; s++) {
-      rows.push(p);
-      promptIndex.push(i);
-      for (let j = 0; j < nImg; j++) imageIndex.push(first + j);
-    }
-  });
-  const R = rows.length;
-  const L = Math.max(...rows.map((r) => r.length));
-  const ids = rows.map((r) => [...new Array(L - r.length).fill(padId), ...r]);
-  const mask = rows.map((r) => [...new Array(L - r.length).fill(0), ...new Array(r.length).fill(1)]);
-  const positions = positionsFromMask(mask);
+  for (let i = 0; i < B; i++) for (let s = 0; s < numSamples; s++) promptIndex.push(i);
+  const R = promptIndex.length;
+  const rows = promptIndex.map((i) => prompts[i]);
+  const mask = promptIndex.map((i) => promptMask[i].slice());
   const nextPos = rows.map((r) => r.length);
 
   const rng = new Rng(o.seed ?? 233);
@@ -148,16 +146,26 @@ export async function generate(m: LlavaModel, o: GenerateOptions): Promise<Gener
   try {
     // Prefill: whole prompts, logits of the last position only.
     {
+      const kvh = cfg.text_config.num_key_value_heads;
       const r = tf.tidy(() => {
-        let pv = o.pixelValues;
-        if (pv && numSamples > 1 && imageIndex.length !== pv.shape[0]) pv = tf.gather(pv, tf.tensor1d(imageIndex, 'int32')) as Tensor4D;
-        const embeds = m.embed(ids, pv);
-        const d = m.decode({ embeds, positions, keyMask: mask, useCache: true, lastOnly: true });
-        return { logits: d.logits, k: d.cache!.k, v: d.cache!.v };
+        const embeds = m.embed(ids, o.pixelValues);
+        const d = m.decode({ embeds, positions, keyMask: promptMask, useCache: true, lastOnly: true });
+        let { k, v } = d.cache!;
+        if (numSamples > 1) {
+          // cache rows are [prompt · kvHeads]; repeat each prompt's block numSamples times
+          const idx: number[] = [];
+          for (const pi of promptIndex) for (let h = 0; h < kvh; h++) idx.push(pi * kvh + h);
+          const t = tf.tensor1d(idx, 'int32');
+          k = k.map((x) => tf.gather(x, t) as Tensor3D);
+          v = v.map((x) => tf.gather(x, t) as Tensor3D);
+        }
+        return { logits: d.logits, k, v };
       });
       cache = { k: r.k, v: r.v, length: L };
-      logitsData = (await r.logits.data()) as Float32Array;
+      const promptLogits = (await r.logits.data()) as Float32Array;
       r.logits.dispose();
+      logitsData = new Float32Array(R * V);
+      promptIndex.forEach((pi, i) => logitsData.set(promptLogits.subarray(pi * V, (pi + 1) * V), i * V));
     }
     for (let step = 0; step < maxNew; step++) {
       const next = new Array<number>(R);
@@ -185,7 +193,7 @@ export async function generate(m: LlavaModel, o: GenerateOptions): Promise<Gener
       const stepPos = rows.map((_, i) => [nextPos[i]++]);
       const prev: KVCache = cache!;
       const r = tf.tidy(() => {
-        const embeds = m.embed(next.map((t) => [t]));
+        const embeds = m.embed(next.map((t) => [t]), undefined, { imageTokensAsText: true });
         const d = m.decode({ embeds, positions: stepPos, keyMask: mask, cache: prev, useCache: true, lastOnly: true });
         return { logits: d.logits, k: d.cache!.k, v: d.cache!.v };
       });

@@ -7,3 +7,8 @@ export * from './llava';
 export * from './checkpoint';
 export * from './load';
 export * from './generate';
+export * from './tokenizer';
+export * from './processor';
+export * from './lora';
+export * from './optim';
+export * from './pretrain';

@@ -13,22 +13,22 @@ import { ConfigError } from '../runtime/errors';
  */
 export function gatherRows(x: Tensor, indices: Int32Array | number[]): Tensor {
   const n = indices.length;
-  const f = tf.customGrad((...args: Tensor[]) => {
-    const src = args[0];
+  const f = tf.customGrad((...args: unknown[]) => {
+    const src = args[0] as Tensor;
     const idx = tf.tensor1d(indices instanceof Int32Array ? indices : Int32Array.from(indices), 'int32');
     const value = tf.gather(src, idx);
     idx.dispose();
     return {
       value,
-      gradFunc: (dy: Tensor | Tensor[]) => {
+      gradFunc: (dy: Tensor) => {
         const idx2 = tf.tensor2d(indices instanceof Int32Array ? indices : Int32Array.from(indices), [n, 1], 'int32');
-        const g = tf.scatterND(idx2, dy as Tensor, src.shape);
+        const g = tf.scatterND(idx2, dy, src.shape);
         idx2.dispose();
         return [g];
       },
     };
   });
-  return f(x);
+  return f(x) as Tensor;
 }
 
 /** torch.nn.LayerNorm over the last axis (biased variance). */

@@ -237,9 +237,10 @@ export class LlavaModel {
   /**
    * Token embeddings [B, T, H] with image tokens replaced, in order, by the projected features
    * of `pixelValues` (as transformers' masked_scatter does). The number of image tokens must
-   * equal images × numImageTokens.
+   * equal images × numImageTokens. With `imageTokensAsText` (generation steps after the
+   * prompt) the image token id is embedded like any other token, as transformers does.
    */
-  embed(ids: number[][], pixelValues?: Tensor4D): Tensor3D {
+  embed(ids: number[][], pixelValues?: Tensor4D, opts: { imageTokensAsText?: boolean } = {}): Tensor3D {
     const t = this.config.text_config;
     const V = t.vocab_size;
     const B = ids.length;
@@ -254,7 +255,7 @@ export class LlavaModel {
           throw new ConfigError(`inputIds[${b}][${j}] = ${id} is not a token id in [0, ${V}) (text_config.vocab_size ${V})`, [{ path: `inputIds[${b}][${j}]`, message: 'out of vocabulary' }]);
         }
         flat[b * T + j] = id;
-        if (id === imgTok) nImageTokens++;
+        if (id === imgTok && !opts.imageTokensAsText) nImageTokens++;
       }
     }
     const perImage = this.numImageTokens;

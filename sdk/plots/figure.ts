@@ -66,7 +66,7 @@ export function paperLayout(extra: Layout = {}): Layout {
     colorway: [...PALETTE],
     margin: { l: 50, r: 15, t: 30, b: 40 },
     // Legends sit above the plot: below it they collide with axis titles at paper sizes.
-    legend: { orientation: 'h', x: 0, xanchor: 'left', y: 1.02, yanchor: 'bottom' },
+    legend: { orientation: 'h', x: 0, xanchor: 'left', y: 1.02, yanchor: 'bottom', itemwidth: 30, tracegroupgap: 0 },
     hoverlabel: { font: { family: PAPER_FONT } },
   };
   return { ...base, ...extra };
@@ -90,5 +90,5 @@ export function axis(extra: Record<string, unknown> = {}): Record<string, unknow
 export const PAPER_CONFIG: FigureConfig = { displaylogo: false, responsive: true };
 
 export function titleOf(text: string | undefined): Layout['title'] {
-  return text ? { text, x: 0, xanchor: 'left' } : undefined;
+  return text ? { text, x: 0, xanchor: 'left', y: 1, yref: 'container', yanchor: 'top', pad: { t: 6, l: 4 } } : undefined;
 }

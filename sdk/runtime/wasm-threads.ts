@@ -26,6 +26,7 @@ import * as fs from 'fs';
 import os = require('os');
 import * as path from 'path';
 import { tf } from './tf';
+import workerThreads = require('worker_threads');
 
 export interface WasmThreadsStatus {
   /** Threads asked for (1 = the single-threaded build). */
@@ -55,6 +56,10 @@ interface WasmPackage {
 
 let status: WasmThreadsStatus | undefined;
 let exitHookInstalled = false;
+/** Workers started while the threaded build initialised (terminated if it fails). */
+let spawned: workerThreads.Worker[] = [];
+/** Serialises activations: concurrent init() calls must not build two backends at once. */
+let chain: Promise<unknown> = Promise.resolve();
 
 /**
  * The thread count to use: `explicit` if given, else `ERASERLAB_WASM_THREADS`, else the number
@@ -126,9 +131,19 @@ export function prepareThreadedWasm(threads: number): () => void {
     while (c.length < 2 * threads) c.push(fake);
     return c;
   };
+  const OrigWorker = workerThreads.Worker;
+  spawned = [];
+  class TrackedWorker extends OrigWorker {
+    constructor(file: string | URL, opts?: workerThreads.WorkerOptions) {
+      super(file, opts);
+      spawned.push(this);
+    }
+  }
+  (workerThreads as { Worker: typeof workerThreads.Worker }).Worker = TrackedWorker;
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
   wasm.setThreadsCount(threads);
   return () => {
+    (workerThreads as { Worker: typeof workerThreads.Worker }).Worker = OrigWorker;
     g.Blob = OrigBlob;
     URL.createObjectURL = origCreate;
     (os as { cpus: typeof os.cpus }).cpus = origCpus;
@@ -172,12 +187,15 @@ export function releaseWasmWorkers(): number {
 /** Terminate the pthread workers (the WASM backend must not be used afterwards). */
 export function shutdownWasmThreads(): void {
   const pt = pthreads();
-  if (!pt) return;
-  try {
-    pt.terminateAllThreads();
-  } catch {
-    /* already gone */
+  if (pt) {
+    try {
+      pt.terminateAllThreads();
+    } catch {
+      /* already gone */
+    }
   }
+  // Workers of a threaded build that failed half-way are not reachable through the backend.
+  for (const w of spawned.splice(0, spawned.length)) void w.terminate();
 }
 
 /** Deterministic test values in [-1, 1). */
@@ -258,7 +276,13 @@ export async function fallBackToSingleThreaded(): Promise<void> {
  * plain `tf.setBackend('wasm')`). Falls back to the single-threaded build on any failure.
  * When the WASM backend already exists in this process its thread count cannot change.
  */
-export async function activateWasm(requested: number): Promise<WasmThreadsStatus> {
+export function activateWasm(requested: number): Promise<WasmThreadsStatus> {
+  const run = chain.then(() => activateWasmNow(requested));
+  chain = run.catch(() => undefined);
+  return run;
+}
+
+async function activateWasmNow(requested: number): Promise<WasmThreadsStatus> {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const wasm = require('@tensorflow/tfjs-backend-wasm') as WasmPackage;
   const existing = tf.engine().registry.wasm !== undefined;
@@ -298,6 +322,7 @@ export async function activateWasm(requested: number): Promise<WasmThreadsStatus
     if (!ok) throw new Error("tf.setBackend('wasm') returned false for the threaded build");
     await tf.ready();
     releaseWasmWorkers();
+    spawned = [];
     const actual = wasm.getThreadsCount();
     if (process.env.ERASERLAB_WASM_THREADS_SELFCHECK === 'fail') throw new Error('self-check forced to fail (ERASERLAB_WASM_THREADS_SELFCHECK=fail)');
     const check = wasmSelfCheck();

@@ -33,7 +33,7 @@ function abs(ds: UnlearnDataset, rel: unknown): string | undefined {
 export type ViewSplit = 'train' | 'val';
 
 function records(ds: UnlearnDataset, split: ViewSplit): Array<Record<string, unknown>> {
-  return split === 'train' ? ds.train : ds.val;
+  return (split === 'train' ? ds.train : ds.val) as Array<Record<string, unknown>>;
 }
 
 function pairs(r: Record<string, unknown>): UnsafePairLike[] {
@@ -89,7 +89,7 @@ export function retainExamples(ds: UnlearnDataset, split: ViewSplit = 'train', o
 
 /** The utility (general VQA) items as examples. */
 export function utilityExamples(ds: UnlearnDataset): UnlearnExample[] {
-  return (ds.utility ?? []).map((u, i) => ({
+  return ((ds.utility ?? []) as Array<Record<string, unknown>>).map((u, i) => ({
     id: `utility/${String(u.id ?? i)}`,
     kind: 'utility',
     split: 'utility',

@@ -16,20 +16,21 @@
  *   log π_ref(y_i|x_i))) with sequence log-probabilities summed over answer tokens → `npoLoss`
  */
 import { tf } from '../runtime/tf';
+import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D } from '../model/tftypes';
 
 export const IGNORE_INDEX = -100;
 
-export type Labels = number[][] | tf.Tensor2D;
+export type Labels = number[][] | Tensor2D;
 
-function labelsTensor(labels: Labels): tf.Tensor2D {
-  return (Array.isArray(labels) ? tf.tensor2d(labels, undefined, 'int32') : labels) as tf.Tensor2D;
+function labelsTensor(labels: Labels): Tensor2D {
+  return (Array.isArray(labels) ? tf.tensor2d(labels, undefined, 'int32') : labels) as Tensor2D;
 }
 
 /**
  * Shifted per-token log-probabilities of the labels and the mask of positions that count.
  * Returns `logp` [B, T−1] (0 where masked) and `mask` [B, T−1] (float 0/1).
  */
-export function tokenLogProbs(logits: tf.Tensor3D, labels: Labels): { logp: tf.Tensor2D; mask: tf.Tensor2D } {
+export function tokenLogProbs(logits: Tensor3D, labels: Labels): { logp: Tensor2D; mask: Tensor2D } {
   return tf.tidy(() => {
     const [b, t, v] = logits.shape;
     const lab = labelsTensor(labels);
@@ -38,21 +39,21 @@ export function tokenLogProbs(logits: tf.Tensor3D, labels: Labels): { logp: tf.T
     }
     const pred = logits.slice([0, 0, 0], [b, t - 1, v]);
     const target = lab.slice([0, 1], [b, t - 1]);
-    const mask = target.notEqual(tf.scalar(IGNORE_INDEX, 'int32')).toFloat() as tf.Tensor2D;
-    const safe = tf.where(mask.cast('bool'), target, tf.zerosLike(target)) as tf.Tensor2D;
+    const mask = target.notEqual(tf.scalar(IGNORE_INDEX, 'int32')).toFloat() as Tensor2D;
+    const safe = tf.where(mask.cast('bool'), target, tf.zerosLike(target)) as Tensor2D;
     const logSm = tf.logSoftmax(pred, -1);
     // one-hot · log-softmax: differentiable and exact; the vocabulary dimension is already
     // materialised by the log-softmax.
-    const picked = logSm.mul(tf.oneHot(safe.cast('int32'), v)).sum(-1) as tf.Tensor2D;
-    return { logp: picked.mul(mask) as tf.Tensor2D, mask };
+    const picked = logSm.mul(tf.oneHot(safe.cast('int32'), v)).sum(-1) as Tensor2D;
+    return { logp: picked.mul(mask) as Tensor2D, mask };
   });
 }
 
 /** Mean token cross-entropy over answer positions (label ≠ −100): HF's `outputs.loss`. */
-export function answerNll(logits: tf.Tensor3D, labels: Labels): tf.Scalar {
+export function answerNll(logits: Tensor3D, labels: Labels): Scalar {
   return tf.tidy(() => {
     const { logp, mask } = tokenLogProbs(logits, labels);
-    return logp.sum().neg().div(tf.maximum(mask.sum(), 1)) as tf.Scalar;
+    return logp.sum().neg().div(tf.maximum(mask.sum(), 1)) as Scalar;
   });
 }
 
@@ -60,29 +61,29 @@ export function answerNll(logits: tf.Tensor3D, labels: Labels): tf.Scalar {
  * One mean token cross-entropy over several batches pooled together, as if they had been
  * concatenated along the batch axis (the official `idk` loss concatenates forget and retain).
  */
-export function pooledNll(parts: Array<{ logits: tf.Tensor3D; labels: Labels }>): tf.Scalar {
+export function pooledNll(parts: Array<{ logits: Tensor3D; labels: Labels }>): Scalar {
   return tf.tidy(() => {
-    let sum: tf.Tensor = tf.scalar(0);
-    let count: tf.Tensor = tf.scalar(0);
+    let sum: Tensor = tf.scalar(0);
+    let count: Tensor = tf.scalar(0);
     for (const p of parts) {
       const { logp, mask } = tokenLogProbs(p.logits, p.labels);
       sum = sum.add(logp.sum().neg());
       count = count.add(mask.sum());
     }
-    return sum.div(tf.maximum(count, 1)) as tf.Scalar;
+    return sum.div(tf.maximum(count, 1)) as Scalar;
   });
 }
 
 /** Per-sequence log-probability of the answer: Σ over answer tokens of log p(y_t). [B] */
-export function sequenceLogProbs(logits: tf.Tensor3D, labels: Labels): tf.Tensor1D {
-  return tf.tidy(() => tokenLogProbs(logits, labels).logp.sum(-1) as tf.Tensor1D);
+export function sequenceLogProbs(logits: Tensor3D, labels: Labels): Tensor1D {
+  return tf.tidy(() => tokenLogProbs(logits, labels).logp.sum(-1) as Tensor1D);
 }
 
 /**
  * KL(p_ref ‖ p_θ) over all positions, batch mean as the official code computes it:
  * Σ_{b,t,v} p_ref (log p_ref − log p_θ) / (B·T).
  */
-export function klToReference(refLogits: tf.Tensor3D, logits: tf.Tensor3D): tf.Scalar {
+export function klToReference(refLogits: Tensor3D, logits: Tensor3D): Scalar {
   return tf.tidy(() => {
     const [b, t] = logits.shape;
     if (refLogits.shape.join() !== logits.shape.join()) {
@@ -90,7 +91,7 @@ export function klToReference(refLogits: tf.Tensor3D, logits: tf.Tensor3D): tf.S
     }
     const lr = tf.logSoftmax(refLogits, -1);
     const lc = tf.logSoftmax(logits, -1);
-    return lr.exp().mul(lr.sub(lc)).sum().div(b * t) as tf.Scalar;
+    return lr.exp().mul(lr.sub(lc)).sum().div(b * t) as Scalar;
   });
 }
 
@@ -99,9 +100,12 @@ export function klToReference(refLogits: tf.Tensor3D, logits: tf.Tensor3D): tf.S
  * per-sequence answer log-probabilities ([B]); the reference is computed once per batch from the
  * frozen starting model.
  */
-export function npoLoss(logpTheta: tf.Tensor1D, logpRef: tf.Tensor1D, beta = 0.1): tf.Scalar {
+export function npoLoss(logpTheta: Tensor1D, logpRef: Tensor1D, beta = 0.1): Scalar {
   return tf.tidy(() => {
     const ratio = logpTheta.sub(logpRef).mul(-beta);
-    return tf.logSigmoid(ratio).mean().mul(-2 / beta) as tf.Scalar;
+    // log σ(z) = −softplus(−z); tf.logSigmoid's custom gradient loses its saved input inside
+    // tf.tidy under a gradient tape, so it is written with softplus, whose kernel gradient keeps it.
+    const logSig = tf.softplus(ratio.neg()).neg();
+    return logSig.mean().mul(-2 / beta) as Scalar;
   });
 }

@@ -4,6 +4,7 @@
  * klpd −NLL_f + KL + PD; idkpd L_idk + PD. NPO is beyond the paper.
  */
 import { tf } from '../runtime/tf';
+import type { Scalar } from '../model/tftypes';
 import { ConfigError, Issue } from '../runtime/errors';
 import { Registry } from '../runtime/registry';
 import { answerNll, klToReference, npoLoss, pooledNll, sequenceLogProbs } from './losses';
@@ -18,12 +19,12 @@ function need<T>(x: T | undefined, what: string, method: string): T {
 }
 
 /** −NLL on the forget answers (gradient ascent). */
-function forgetNll(b: MethodBatches, ctx: LossContext): tf.Scalar {
+function forgetNll(b: MethodBatches, ctx: LossContext): Scalar {
   return answerNll(ctx.forward(b.forget), b.forget.labels);
 }
 
-function combine(terms: Record<string, tf.Scalar>, parts: Array<[number, tf.Scalar]>): LossResult {
-  let loss = tf.scalar(0) as tf.Scalar;
+function combine(terms: Record<string, Scalar>, parts: Array<[number, Scalar]>): LossResult {
+  let loss = tf.scalar(0) as Scalar;
   for (const [w, t] of parts) if (w !== 0) loss = loss.add(t.mul(w));
   return { loss, terms };
 }

@@ -184,7 +184,7 @@ const schema = z
     scheduler: z.enum(['cosine', 'linear', 'constant']),
     warmupRatio: z.number().min(0).max(1),
     maxGradNorm: nonNeg,
-    lora: z.union([z.literal(false), loraSchema]),
+    lora: z.unknown(),
     tuneProjector: z.boolean(),
     tuneVisionTower: z.boolean(),
     tuneLanguageModel: z.boolean(),
@@ -205,10 +205,21 @@ export const OPTION_KEYS = Object.keys(DEFAULTS);
 /** Validate and fill in defaults; throws one ConfigError listing every problem with its path. */
 export function resolveConfig(input: Record<string, unknown>, extraIssues: Issue[] = []): UnlearnConfig {
   const r = schema.safeParse(input);
-  const issues: Issue[] = [...(r.success ? [] : issuesFromZod(r.error.issues)), ...extraIssues];
+  const issues: Issue[] = r.success ? [] : issuesFromZod(r.error.issues);
+  // lora is `false` or a partial LoRA config; validated on its own so each field keeps its path
+  let loraIn: Partial<LoraOptions> | false | undefined;
+  if (input.lora === false || input.lora === undefined) loraIn = input.lora as false | undefined;
+  else {
+    const lr = loraSchema.safeParse(input.lora);
+    if (lr.success) loraIn = lr.data;
+    else if (input.lora === null || typeof input.lora !== 'object' || Array.isArray(input.lora)) issues.push({ path: 'lora', message: `expected false or {r, alpha, dropout, targetModules}, got ${JSON.stringify(input.lora)}` });
+    else issues.push(...issuesFromZod(lr.error.issues, 'lora'));
+  }
+  issues.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  issues.push(...extraIssues);
   if (issues.length) throw new ConfigError('Invalid unlearning options', issues);
   const o = r.data!;
-  const lora = o.lora === false ? false : { ...(DEFAULTS.lora as LoraOptions), ...(o.lora ?? {}) };
+  const lora = loraIn === false ? false : { ...(DEFAULTS.lora as LoraOptions), ...(loraIn ?? {}) };
   const cfg: UnlearnConfig = { ...DEFAULTS, ...(o as Partial<UnlearnConfig>), lora, probe: { ...DEFAULTS.probe, ...(o.probe ?? {}) } };
   if (!cfg.lora && !cfg.tuneProjector && !cfg.tuneVisionTower && !cfg.tuneLanguageModel) {
     throw new ConfigError('Invalid unlearning options', [

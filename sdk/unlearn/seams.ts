@@ -2,16 +2,17 @@
  * Where the unlearning layer meets the model layer: LoRA adapters, tokenising a batch, greedy
  * generation. Everything model-specific the Unlearner needs goes through here.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { tf } from '../runtime/tf';
+import type { Variable } from '../model/tftypes';
 import { ConfigError } from '../runtime/errors';
 import type { EncodedBatch, UnlearnableModel, UnlearnExample, ProcessorLike } from './types';
 import type { LoraOptions } from './options';
+import { LoraAdapters } from '../model/lora';
+import type { LlavaModel } from '../model/llava';
 
 /** Adapters attached to a model: their trainable variables by name, and PEFT export. */
 export interface AttachedAdapters {
-  variables: Map<string, tf.Variable>;
+  variables: Map<string, Variable>;
   /** Write adapter_config.json + adapter_model.safetensors (PEFT layout) into `dir`. */
   savePeft?(dir: string): void | Promise<void>;
   /** RNG state of the adapters' dropout, for bit-for-bit resume. */
@@ -20,41 +21,30 @@ export interface AttachedAdapters {
   detach(): void;
 }
 
-interface LoraModule {
-  attachLora?: (model: unknown, opts: Record<string, unknown>) => unknown;
-  createLora?: (model: unknown, opts: Record<string, unknown>) => unknown;
-  saveLora?: (adapters: unknown, dir: string, opts?: unknown) => unknown;
-}
-
-function loadLoraModule(): LoraModule | undefined {
-  const base = path.join(__dirname, '..', 'model', 'lora');
-  if (!['.ts', '.js'].some((e) => fs.existsSync(base + e))) return undefined;
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  return require(base) as LoraModule;
-}
-
 /**
- * Attach LoRA adapters (the model layer's implementation) to `model`, seeded. Throws a
- * ConfigError when the model layer offers no LoRA.
+ * Attach LoRA adapters (the model layer's `LoraAdapters`, PEFT layout) to `model`, seeded;
+ * `trainProjector` marks the projector as PEFT `modules_to_save` in the saved adapter.
  */
-export function attachLora(model: UnlearnableModel, opts: LoraOptions, seed: number): AttachedAdapters {
-  const mod = loadLoraModule();
-  const make = mod?.attachLora ?? mod?.createLora;
-  if (!make) {
-    throw new ConfigError('LoRA adapters are not available in the model layer', [{ path: 'lora', message: 'set lora: false and tune the projector or language model instead' }]);
+export function attachLora(model: UnlearnableModel, opts: LoraOptions, seed: number, trainProjector: boolean): AttachedAdapters {
+  const m = model as unknown as LlavaModel;
+  let a: LoraAdapters;
+  try {
+    a = LoraAdapters.create(m, { r: opts.r, alpha: opts.alpha, dropout: opts.dropout, targetModules: opts.targetModules, seed, trainProjector });
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError('Invalid unlearning options', e.issues.map((i) => ({ ...i, path: `lora.${i.path}` })));
+    throw e;
   }
-  const a = make(model, { r: opts.r, alpha: opts.alpha, dropout: opts.dropout, targetModules: opts.targetModules, seed }) as Record<string, unknown>;
-  const vars = (typeof a.variables === 'function' ? (a.variables as () => unknown)() : a.variables ?? a.params) as Map<string, tf.Variable> | Record<string, tf.Variable>;
-  const variables = vars instanceof Map ? vars : new Map(Object.entries(vars ?? {}));
-  if (!(model as { adapters?: unknown }).adapters) (model as { adapters?: unknown }).adapters = a;
+  a.attach(m);
+  const variables = new Map<string, Variable>();
+  for (const [k, v] of a.trainableParams()) variables.set(k, v);
   return {
     variables,
-    savePeft: typeof a.save === 'function' ? (dir) => (a.save as (d: string) => unknown).call(a, dir) as void : mod?.saveLora ? (dir) => mod.saveLora!(a, dir) as void : undefined,
-    getRngState: typeof a.getRngState === 'function' ? () => (a.getRngState as () => unknown).call(a) : undefined,
-    setRngState: typeof a.setRngState === 'function' ? (s) => (a.setRngState as (s: unknown) => void).call(a, s) : undefined,
+    savePeft: (dir) => a.save(dir, m),
+    getRngState: () => a.getRngState(),
+    setRngState: (s) => a.setRngState(s as ReturnType<LoraAdapters['getRngState']>),
     detach() {
-      if ((model as { adapters?: unknown }).adapters === a) (model as { adapters?: unknown }).adapters = undefined;
-      if (typeof a.dispose === 'function') (a.dispose as () => void).call(a);
+      a.detach(m);
+      a.dispose();
     },
   };
 }
@@ -83,13 +73,12 @@ export async function generateTexts(model: UnlearnableModel, examples: UnlearnEx
     const chunk = examples.slice(i, i + batchSize);
     const enc = await proc.encode(chunk, { withAnswer: false });
     try {
+      // generation takes ragged prompts: drop the left padding the processor added
+      const prompts = enc.inputIds.map((row, r) => row.filter((_, j) => enc.attentionMask[r][j] === 1));
       const res = (await model.generate({
-        inputIds: enc.inputIds,
-        attentionMask: enc.attentionMask,
+        inputIds: prompts,
         pixelValues: enc.pixelValues,
         maxNewTokens,
-        greedy: true,
-        doSample: false,
       })) as Record<string, unknown>;
       const seqs = (res.newTokens ?? res.tokens ?? res.sequences ?? res.outputIds) as number[][] | undefined;
       const texts = res.texts as string[] | undefined;

@@ -2,7 +2,7 @@
  * The shapes the unlearning layer needs from the model and data layers, written structurally
  * so any model with this surface (the LLaVA model, or a test double) can be unlearned.
  */
-import type { tf } from '../runtime/tf';
+import type { Scalar, Tensor2D, Tensor3D, Tensor4D, Variable } from '../model/tftypes';
 
 /** One supervised or probe example (the data layer's `Example`). */
 export interface UnlearnExample {
@@ -23,7 +23,7 @@ export interface EncodedBatch {
   inputIds: number[][];
   labels: number[][];
   attentionMask: number[][];
-  pixelValues?: tf.Tensor4D;
+  pixelValues?: Tensor4D;
 }
 
 export interface ProcessorLike {
@@ -32,17 +32,17 @@ export interface ProcessorLike {
 }
 
 export interface ForwardArgs {
-  inputIds: number[][] | tf.Tensor2D;
-  pixelValues?: tf.Tensor4D;
-  attentionMask?: number[][] | tf.Tensor2D;
+  inputIds: number[][] | Tensor2D;
+  pixelValues?: Tensor4D;
+  attentionMask?: number[][] | Tensor2D;
   training?: boolean;
 }
 
 /** The model surface the Unlearner drives. */
 export interface UnlearnableModel {
   config: unknown;
-  params: Map<string, tf.Variable>;
-  forward(o: ForwardArgs): { logits: tf.Tensor3D; hiddenStates?: tf.Tensor3D[] };
+  params: Map<string, Variable>;
+  forward(o: ForwardArgs): { logits: Tensor3D; hiddenStates?: Tensor3D[] };
   processor?: ProcessorLike;
   adapters?: unknown;
   generate?(o: Record<string, unknown>): Promise<unknown>;
@@ -51,17 +51,18 @@ export interface UnlearnableModel {
 /** The dataset surface the Unlearner reads. */
 export interface UnlearnDataset {
   dir: string;
-  train: Array<Record<string, unknown>>;
-  val: Array<Record<string, unknown>>;
-  refusals: string[];
-  utility?: Array<Record<string, unknown>>;
+  /** all_train.json records (SafeEraser field names). */
+  train: readonly object[];
+  val: readonly object[];
+  refusals: readonly string[];
+  utility?: readonly object[];
 }
 
 /** A batch handed to a method's loss: the encoded inputs plus the examples they came from. */
 export interface MethodBatch extends EncodedBatch {
   examples: UnlearnExample[];
   /** Frozen-reference logits, present when the method lists this batch in `uses.reference`. */
-  reference?: tf.Tensor3D;
+  reference?: Tensor3D;
 }
 
 export interface MethodBatches {
@@ -72,13 +73,13 @@ export interface MethodBatches {
 
 export interface LossContext {
   /** Forward the current (trained) model on a batch, in training mode; memoised per batch. */
-  forward(batch: MethodBatch): tf.Tensor3D;
+  forward(batch: MethodBatch): Tensor3D;
 }
 
 export interface LossResult {
-  loss: tf.Scalar;
+  loss: Scalar;
   /** Each named term, unweighted (e.g. forget_nll, retain_nll, kl, pd). */
-  terms: Record<string, tf.Scalar>;
+  terms: Record<string, Scalar>;
 }
 
 /** One option of a method: its type, default, range and meaning (the one place defaults live). */

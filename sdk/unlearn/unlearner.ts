@@ -11,6 +11,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../runtime/tf';
+import type { Scalar, Tensor, Tensor3D, Variable } from '../model/tftypes';
 import { CheckpointError, ConfigError, DatasetError, DivergenceError, Issue } from '../runtime/errors';
 import { Rng, RngState } from '../runtime/rng';
 import { progress as progressBar } from '../runtime/progress';
@@ -116,7 +117,7 @@ function fingerprint(ds: UnlearnDataset): string {
   const add = (s: string) => {
     for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
   };
-  for (const r of ds.train) add(JSON.stringify([r.image_path, r.SDImage_path, r.unsafe_pairs]));
+  for (const r of ds.train as Array<Record<string, unknown>>) add(JSON.stringify([r.image_path, r.SDImage_path, r.unsafe_pairs]));
   return h.toString(16).padStart(8, '0');
 }
 
@@ -176,8 +177,8 @@ export class Unlearner {
   private readonly forget: UnlearnExample[];
   private readonly pd: UnlearnExample[];
   private readonly retain: UnlearnExample[];
-  private readonly trainable: Map<string, tf.Variable>;
-  private readonly initial: Map<string, tf.Tensor>;
+  private readonly trainable: Map<string, Variable>;
+  private readonly initial: Map<string, Tensor>;
   private readonly adapters: AttachedAdapters | undefined;
   private readonly optimizer: AdamW;
   private readonly schedule: LrSchedule;
@@ -247,7 +248,7 @@ export class Unlearner {
       const lm = !proj && !vis;
       if ((proj && o.tuneProjector) || (vis && o.tuneVisionTower) || (lm && o.tuneLanguageModel)) this.trainable.set(k, v);
     }
-    this.adapters = o.lora ? attachLora(model, o.lora, o.seed) : undefined;
+    this.adapters = o.lora ? attachLora(model, o.lora, o.seed, o.tuneProjector) : undefined;
     if (this.adapters) for (const [k, v] of this.adapters.variables) this.trainable.set(k, v);
     if (this.trainable.size === 0) {
       throw new ConfigError('Invalid unlearning options', [{ path: 'tuneProjector', message: 'the model has no parameter these options would train' }]);
@@ -314,8 +315,8 @@ export class Unlearner {
   }
 
   /** Forward the frozen reference: the trainable parameters at their starting values, no dropout. */
-  private referenceLogits(b: MethodBatch): tf.Tensor3D {
-    const saved = new Map<string, tf.Tensor>();
+  private referenceLogits(b: MethodBatch): Tensor3D {
+    const saved = new Map<string, Tensor>();
     for (const [k, v] of this.trainable) saved.set(k, v.clone());
     try {
       for (const [k, v] of this.trainable) v.assign(this.initial.get(k)!);
@@ -373,8 +374,8 @@ export class Unlearner {
         const idx = order.slice(this.state.micro * o.batchSize, (this.state.micro + 1) * o.batchSize);
         const batches = await this.microBatch(idx);
         try {
-          const kept: Record<string, tf.Scalar> = {};
-          const memo = new Map<MethodBatch, tf.Tensor3D>();
+          const kept: Record<string, Scalar> = {};
+          const memo = new Map<MethodBatch, Tensor3D>();
           const ctx = {
             forward: (b: MethodBatch) => {
               let l = memo.get(b);
@@ -392,7 +393,7 @@ export class Unlearner {
           }, [...this.trainable.values()]);
           const lossV = value.dataSync()[0];
           value.dispose();
-          const named = new Map<string, tf.Tensor>();
+          const named = new Map<string, Tensor>();
           const byName = new Map<string, string>();
           for (const [k, v] of this.trainable) byName.set(v.name, k);
           for (const [vn, g] of Object.entries(grads)) {
@@ -611,8 +612,8 @@ export class Unlearner {
     const optFile = path.join(dir, 'optimizer.safetensors');
     const om = readSafetensors(optFile).tensors;
     const ts: TrainerState = JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8'));
-    const m = new Map<string, tf.Tensor>();
-    const v = new Map<string, tf.Tensor>();
+    const m = new Map<string, Tensor>();
+    const v = new Map<string, Tensor>();
     try {
       for (const [k] of this.trainable) {
         const a = om.get(`exp_avg.${k}`);

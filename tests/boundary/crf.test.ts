@@ -62,6 +62,18 @@ test('forward-algorithm log Z, path score, NLL and Viterbi match brute-force enu
   }
   const got = crf.nll(e, y, m).dataSync()[0];
   assert.ok(Math.abs(got - nll / B) < 1e-4, `nll ${got} vs ${nll / B}`);
+  const auto = crf.nllAutodiff(e, y, m).dataSync()[0];
+  assert.ok(Math.abs(auto - nll / B) < 1e-4, `autodiff nll ${auto} vs ${nll / B}`);
+  // The hand-written gradient equals tfjs autodiff of the reference NLL.
+  const ev = tf.variable(e);
+  const vars = [ev, ...crf.trainableVariables()];
+  const g1 = tf.variableGrads(() => crf.nll(ev, y, m) as never, vars).grads;
+  const g2 = tf.variableGrads(() => crf.nllAutodiff(ev, y, m) as never, vars).grads;
+  for (const k of Object.keys(g1)) {
+    const d = tf.max(tf.abs(tf.sub(g1[k], g2[k]))).dataSync()[0];
+    assert.ok(d < 1e-4, `gradient ${k} differs by ${d}`);
+  }
+  tf.dispose([ev, ...Object.values(g1), ...Object.values(g2)]);
   tf.dispose([e, m, y]);
   crf.dispose();
 });

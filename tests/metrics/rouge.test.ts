@@ -1,6 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rougeL, rougeLOfficial, rougeTokenize, lcsLength, porterStem } from '../../sdk/metrics';
+import { rougeL, rougeLOfficial, rougeTokenize, rougeLTokens, lcsLength, porterStem } from '../../sdk/metrics';
+import { lcsLengthDP } from '../../sdk/metrics/rouge';
+import { Rng } from '../../sdk/runtime/rng';
 
 const close = (a: number, b: number, tol = 1e-5, what = '') =>
   assert.ok(Math.abs(a - b) <= tol, `${what}: expected ${b}, got ${a}`);
@@ -115,5 +117,35 @@ function fmeasureOf(lcs: number, np: number, nr: number) {
   const r = lcs / nr;
   return (2 * p * r) / (p + r);
 }
+
+test('bit-parallel LCS equals the dynamic programme (lengths across word boundaries)', () => {
+  const rng = new Rng(7);
+  for (let t = 0; t < 400; t++) {
+    const n = Math.floor(rng.next() * 140);
+    const m = Math.floor(rng.next() * 140);
+    const alpha = 1 + Math.floor(rng.next() * 12);
+    const a = Array.from({ length: n }, () => Math.floor(rng.next() * alpha));
+    const b = Array.from({ length: m }, () => Math.floor(rng.next() * alpha));
+    assert.is(lcsLength(a, b), lcsLengthDP(a, b), `case ${t}: n=${n} m=${m} alphabet=${alpha}`);
+  }
+  for (const n of [31, 32, 33, 63, 64, 65, 96]) {
+    const a = Array.from({ length: n }, (_, i) => i % 3);
+    assert.is(lcsLength(a, a), n);
+  }
+});
+
+test('fast ASCII path and Unicode fallback give the same scores as the token path', () => {
+  const cases: [string, string][] = [
+    ['The Brakvor DEVICES were Hopping!', 'the brakvor device hops'],
+    ['\u212Aelvin scale, İstanbul trips', 'kelvin scale istanbul trip'],
+    ['', 'x'],
+    ['abc123 4x4 x-ray', 'ABC123 x ray 4x4'],
+  ];
+  for (const [p, r] of cases) {
+    assert.equal(rougeL(p, r), rougeLTokens(rougeTokenize(p), rougeTokenize(r)), `${p} | ${r}`);
+  }
+  // U+212A KELVIN SIGN lower-cases to an ASCII k, as in Python
+  assert.equal(rougeTokenize('\u212Aelvin'), ['kelvin']);
+});
 
 test.run();

@@ -32,7 +32,10 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify({ info, out }) + '\n');
 }
 
-main().catch((e) => {
-  process.stderr.write(String((e as Error).stack ?? e) + '\n');
-  process.exit(1);
-});
+// Only when run as a program (a test runner that loads every file must not start it).
+if (require.main === module) {
+  main().catch((e) => {
+    process.stderr.write(String((e as Error).stack ?? e) + '\n');
+    process.exit(1);
+  });
+}

@@ -13,13 +13,15 @@ Before it times anything it must reproduce the reference logits of the tiny-llav
 Usage: /usr/bin/python3 llava_peer.py < job.json   (prints one JSON object to stdout)
 job = {"cmd": "verify", "fixture": dir}
     | {"cmd": "bench", "model": dir, "batch": file.safetensors, "threads": n,
-       "trainSteps": n, "trainWarmup": n, "genTokens": n, "genRepeats": n, "lr": x, "weightDecay": x}
+       "trainSteps": n, "trainWarmup": n, "genTokens": n, "genRepeats": n, "lr": x, "weightDecay": x,
+       "maxGradNorm": x}
 The batch file holds input_ids [B,T] int32, labels [B,T] int32 (-100 = ignored),
 pixel_values [B,3,H,W] float32, gen_input_ids [G,P] int32 and gen_pixel_values [G,3,H,W].
 """
 import json
 import math
 import os
+import re
 import struct
 import sys
 import time
@@ -298,7 +300,15 @@ def bench(job):
     m = load(job['model'])
     b = read_safetensors(job['batch'])
     ids, labels, px = b['input_ids'].long(), b['labels'].long(), b.get('pixel_values')
-    opt = torch.optim.AdamW(m.parameters(), lr=job.get('lr', 1e-4), weight_decay=job.get('weightDecay', 0.01))
+    # Same grouping as sdk/model/optim.ts (transformers' Trainer): no decay on biases and norms.
+    no_decay = re.compile(r'(^|\.)bias$|_bias$|layernorm|layer_norm|layrnorm|rmsnorm|(^|\.)norm(\.|$)|_norm(\.|$)|_ln(\.|$)', re.I)
+    named = [(k.replace('__', '.'), p) for k, p in m.p.items()]
+    groups = [
+        {'params': [p for k, p in named if not no_decay.search(k)], 'weight_decay': job.get('weightDecay', 0.01)},
+        {'params': [p for k, p in named if no_decay.search(k)], 'weight_decay': 0.0},
+    ]
+    opt = torch.optim.AdamW(groups, lr=job.get('lr', 1e-4))
+    max_norm = float(job.get('maxGradNorm', 1.0))
     times, losses = [], []
     for i in range(job.get('trainWarmup', 2) + job.get('trainSteps', 5)):
         t0 = time.perf_counter()
@@ -306,6 +316,8 @@ def bench(job):
         logits, _ = m(ids, px)
         loss = answer_nll(logits, labels)
         loss.backward()
+        if max_norm > 0:
+            torch.nn.utils.clip_grad_norm_(m.parameters(), max_norm)
         opt.step()
         dt = (time.perf_counter() - t0) * 1000
         losses.append(float(loss))

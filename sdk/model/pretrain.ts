@@ -1,0 +1,373 @@
+/**
+ * Training the tiny default ("vanilla") model from scratch on the synthetic benchmark (issue 3,
+ * "The default model"). The vanilla model is what unlearning starts from, so it must *know*
+ * everything the benchmark later asks it to forget or keep: harmful image + query →
+ * `model_response`, benign image + the same query → `sd_response`, the retain questions and
+ * the utility questions, on both splits (the paper's vanilla LLaVA already answers held-out
+ * records too). Everything is seeded; the exact command and options are written to
+ * `pretrain_spec.json` beside the checkpoint.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { tf } from '../runtime/tf';
+import { ConfigError } from '../runtime/errors';
+import { Rng } from '../runtime/rng';
+import { progress as progressBar } from '../runtime/progress';
+import { writeJsonAtomic } from '../runtime/fsutil';
+import { backendInfo } from '../runtime/backend';
+import { loadSafeEraser, SafeEraserDataset } from '../data/dataset';
+import { examples as datasetExamples, Example } from '../data/examples';
+import { loadImages } from '../data/images';
+import { ensureDefaultDataset, packageRoot } from '../data/defaults';
+import type { Tensor4D, Variable } from './tftypes';
+import { LlavaConfigInput } from './config';
+import { VT } from './keys';
+import { LlavaModel } from './llava';
+import { createRandom } from './load';
+import { answerNll } from './layers';
+import { buildTokenizer, Tokenizer } from './tokenizer';
+import { LlavaProcessor, PromptTemplate } from './processor';
+import { AdamW, computeGradients, cosineSchedule, disposeGrads } from './optim';
+
+/** Where the committed default model lives: `<package root>/data/models/vanilla`. */
+export function defaultModelDir(): string {
+  return path.join(packageRoot(), 'data', 'models', 'vanilla');
+}
+
+/** The default model's prompt format: vicuna_v1 turns without the long system text (shorter sequences). */
+export const DEFAULT_TEMPLATE: PromptTemplate = { system: '', user: 'USER:', assistant: 'ASSISTANT:', imagePlaceholder: '<image>\n' };
+
+/**
+ * The tiny LLaVA-1.5 config of the default model for a tokenizer: CLIP tower 3 × 64 on 32×32
+ * images with 8×8 patches (16 image tokens, features from layer −2), GELU projector, Llama
+ * decoder 3 × 128 with 4 heads and 2 KV heads.
+ */
+export function defaultModelConfig(tok: Tokenizer, overrides: { text?: Record<string, unknown>; vision?: Record<string, unknown> } = {}): LlavaConfigInput {
+  return {
+    architectures: ['LlavaForConditionalGeneration'],
+    model_type: 'llava',
+    image_token_index: tok.imageId,
+    pad_token_id: tok.padId,
+    projector_hidden_act: 'gelu',
+    vision_feature_layer: -2,
+    vision_feature_select_strategy: 'default',
+    multimodal_projector_bias: true,
+    tie_word_embeddings: false,
+    image_seq_length: 16,
+    text_config: {
+      model_type: 'llama',
+      vocab_size: tok.size,
+      hidden_size: 128,
+      intermediate_size: 352,
+      num_hidden_layers: 3,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      head_dim: 32,
+      hidden_act: 'silu',
+      max_position_embeddings: 256,
+      rms_norm_eps: 1e-6,
+      rope_theta: 10000,
+      attention_bias: false,
+      mlp_bias: false,
+      tie_word_embeddings: false,
+      bos_token_id: tok.bosId,
+      eos_token_id: tok.eosId,
+      pad_token_id: tok.padId,
+      initializer_range: 0.02,
+      ...(overrides.text ?? {}),
+    },
+    vision_config: {
+      model_type: 'clip_vision_model',
+      hidden_size: 64,
+      intermediate_size: 256,
+      num_hidden_layers: 3,
+      num_attention_heads: 4,
+      num_channels: 3,
+      image_size: 32,
+      patch_size: 8,
+      hidden_act: 'quick_gelu',
+      layer_norm_eps: 1e-5,
+      ...(overrides.vision ?? {}),
+    },
+  };
+}
+
+/** Every supervised pair the vanilla model learns: forget, SD and retain pairs of both splits, and utility. */
+export function vanillaExamples(ds: SafeEraserDataset): Example[] {
+  const out: Example[] = [];
+  for (const split of ['train', 'val'] as const) {
+    for (const kind of ['forget', 'sd', 'retain_text', 'retain_image'] as const) out.push(...datasetExamples(ds, split, kind));
+  }
+  out.push(...datasetExamples(ds, 'utility', 'utility'));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// A small ROUGE-L for the accuracy check (the metrics layer has the full one)
+// ---------------------------------------------------------------------------------------
+
+function words(s: string): string[] {
+  return s.toLowerCase().replace(/[^a-z0-9\s']/g, ' ').split(/\s+/).filter(Boolean);
+}
+
+/** ROUGE-L F1 over lower-cased word tokens (punctuation ignored, no stemming). */
+export function rougeLF1(candidate: string, reference: string): number {
+  const a = words(candidate);
+  const b = words(reference);
+  if (a.length === 0 || b.length === 0) return a.length === b.length ? 1 : 0;
+  const dp = new Array<number>(b.length + 1).fill(0);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = 0;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j];
+      dp[j] = a[i - 1] === b[j - 1] ? prev + 1 : Math.max(dp[j], dp[j - 1]);
+      prev = tmp;
+    }
+  }
+  const lcs = dp[b.length];
+  if (lcs === 0) return 0;
+  const p = lcs / a.length;
+  const r = lcs / b.length;
+  return (2 * p * r) / (p + r);
+}
+
+// ---------------------------------------------------------------------------------------
+// Answering and the accuracy table
+// ---------------------------------------------------------------------------------------
+
+export interface AnswerOptions {
+  batchSize?: number;
+  maxNewTokens?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Greedy answers of `model` to the examples' prompts (images loaded through the processor). */
+export async function answerExamples(model: LlavaModel, processor: LlavaProcessor, exs: readonly Example[], opts: AnswerOptions = {}): Promise<string[]> {
+  const bs = opts.batchSize ?? 64;
+  const maxNew = opts.maxNewTokens ?? 40;
+  const out: string[] = [];
+  for (let i = 0; i < exs.length; i += bs) {
+    const batch = exs.slice(i, i + bs);
+    const { inputIds, imagePaths } = processor.promptIds(batch);
+    const pv = imagePaths.length ? await processor.loadImages(imagePaths) : undefined;
+    try {
+      const r = await model.generate({ inputIds, pixelValues: pv, maxNewTokens: maxNew, eosTokenId: processor.tokenizer.eosId });
+      for (const seq of r.sequences) out.push(processor.decode(seq));
+    } finally {
+      pv?.dispose();
+    }
+    opts.onProgress?.(Math.min(exs.length, i + bs), exs.length);
+  }
+  return out;
+}
+
+export interface AccuracyRow {
+  split: 'train' | 'val' | 'utility';
+  kind: string;
+  n: number;
+  correct: number;
+  /** Share with ROUGE-L F1 ≥ threshold against the reference answer. */
+  rate: number;
+}
+
+/** Per split and kind: how many answers reach ROUGE-L F1 ≥ `threshold` (default 0.9). */
+export function accuracyTable(exs: readonly Example[], responses: readonly string[], threshold = 0.9): AccuracyRow[] {
+  const rows = new Map<string, AccuracyRow>();
+  exs.forEach((e, i) => {
+    const kind = e.kind === 'retain_text' || e.kind === 'retain_image' ? 'retain' : e.kind;
+    const k = `${e.split}/${kind}`;
+    const row = rows.get(k) ?? { split: e.split, kind, n: 0, correct: 0, rate: 0 };
+    row.n++;
+    if (rougeLF1(responses[i], e.answer) >= threshold) row.correct++;
+    rows.set(k, row);
+  });
+  const out = [...rows.values()];
+  for (const r of out) r.rate = r.n ? r.correct / r.n : 0;
+  const order = ['forget', 'sd', 'retain', 'utility'];
+  out.sort((a, b) => (a.split === b.split ? order.indexOf(a.kind) - order.indexOf(b.kind) : a.split < b.split ? -1 : 1));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Pre-training
+// ---------------------------------------------------------------------------------------
+
+export interface PretrainOptions {
+  /** SafeEraser dataset folder (default: the default synthetic dataset, generated if missing). */
+  datasetDir?: string;
+  /** Output checkpoint folder (default data/models/vanilla); replaced atomically. */
+  outDir?: string;
+  seed?: number;
+  /** Optimiser updates (default 1400). */
+  steps?: number;
+  batchSize?: number;
+  /** Peak learning rate (default 3e-3). */
+  lr?: number;
+  warmupRatio?: number;
+  weightDecay?: number;
+  maxGradNorm?: number;
+  /** Measure the accuracy table after training (default true). */
+  evaluate?: boolean;
+  /** Config overrides for the text / vision towers. */
+  overrides?: { text?: Record<string, unknown>; vision?: Record<string, unknown> };
+  /** Called after each update. */
+  onStep?: (r: { step: number; loss: number; lr: number; gradNorm: number; seconds: number }) => void;
+  /** The command line that ran this, recorded in pretrain_spec.json. */
+  command?: string;
+  /** Show a progress bar (default true). */
+  progress?: boolean;
+}
+
+export interface PretrainResult {
+  dir: string;
+  steps: number;
+  trainSeconds: number;
+  evalSeconds: number;
+  finalLoss: number;
+  numParameters: number;
+  accuracy: AccuracyRow[];
+  spec: Record<string, unknown>;
+}
+
+/** Parameters that take part in the forward pass (the vision layers after the feature layer and post_layernorm do not). */
+function usedParams(model: LlavaModel): Map<string, Variable> {
+  const L = model.config.vision_config.num_hidden_layers;
+  const fl = model.config.vision_feature_layer;
+  const used = fl < 0 ? L + 1 + fl : fl;
+  const out = new Map<string, Variable>();
+  for (const [k, v] of model.params) {
+    if (k.startsWith(`${VT}.post_layernorm.`)) continue;
+    const m = new RegExp(`^${VT.replace(/\./g, '\\.')}\\.encoder\\.layers\\.(\\d+)\\.`).exec(k);
+    if (m && Number(m[1]) >= used) continue;
+    out.set(k, v);
+  }
+  return out;
+}
+
+/**
+ * Train the default model from scratch and save it (config.json, model.safetensors,
+ * tokenizer.json, tokenizer_config.json, processor_config.json, generation_config.json,
+ * pretrain_spec.json with the options, seed, timings and the accuracy table).
+ */
+export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResult> {
+  const seed = opts.seed ?? 233;
+  const steps = opts.steps ?? 1400;
+  const batchSize = opts.batchSize ?? 32;
+  const lr = opts.lr ?? 3e-3;
+  const warmupRatio = opts.warmupRatio ?? 0.03;
+  const weightDecay = opts.weightDecay ?? 0.01;
+  const maxGradNorm = opts.maxGradNorm ?? 1.0;
+  const issues: Array<{ path: string; message: string }> = [];
+  if (!Number.isInteger(steps) || steps < 1) issues.push({ path: 'steps', message: `must be an integer ≥ 1, got ${steps}` });
+  if (!Number.isInteger(batchSize) || batchSize < 1) issues.push({ path: 'batchSize', message: `must be an integer ≥ 1, got ${batchSize}` });
+  if (!(lr > 0)) issues.push({ path: 'lr', message: `must be > 0, got ${lr}` });
+  if (issues.length) throw new ConfigError('Invalid pretrain options', issues);
+  const datasetDir = path.resolve(opts.datasetDir ?? (await ensureDefaultDataset()));
+  const outDir = path.resolve(opts.outDir ?? defaultModelDir());
+  const ds = await loadSafeEraser(datasetDir);
+  const exs = vanillaExamples(ds);
+
+  // Tokenizer from the very texts the model will see (and the refusals unlearning will train on).
+  const probe = new LlavaProcessor({ tokenizer: buildTokenizer(['x']), imageSize: 32, numImageTokens: 1, template: DEFAULT_TEMPLATE });
+  const corpus = exs.map((e) => probe.fullText(e.question, e.answer, e.image !== undefined));
+  corpus.push(...ds.refusals);
+  const tok = buildTokenizer(corpus);
+  const config = defaultModelConfig(tok, opts.overrides);
+  const model = createRandom(config, seed);
+  const processor = LlavaProcessor.forConfig(model.config, tok, { template: DEFAULT_TEMPLATE });
+  model.processor = processor as unknown as LlavaModel['processor'];
+  model.generationConfig = { bos_token_id: tok.bosId, eos_token_id: tok.eosId, pad_token_id: tok.padId, max_new_tokens: 40, do_sample: false };
+
+  // Tokenise everything once; images once into one tensor.
+  const rows = exs.map((e) => processor.encodeOne(e, true));
+  const imagePaths = [...new Set(exs.filter((e) => e.image).map((e) => e.image as string))];
+  const imageIndex = new Map(imagePaths.map((p, i) => [p, i]));
+  const images = await loadImages(imagePaths, processor.imageSize);
+
+  const params = usedParams(model);
+  const opt = new AdamW(params, { schedule: cosineSchedule({ lr, totalSteps: steps, warmupRatio }), weightDecay, maxGradNorm });
+  const rng = Rng.derive(seed, 'pretrain/order');
+  let order: number[] = [];
+  const nextBatch = (): number[] => {
+    if (order.length < batchSize) order = order.concat(rng.shuffle(exs.map((_, i) => i)));
+    return order.splice(0, batchSize);
+  };
+  const bar = opts.progress === false ? undefined : progressBar(steps, 'pretrain');
+  const t0 = Date.now();
+  let lossEma = NaN;
+  let finalLoss = NaN;
+  try {
+    for (let s = 0; s < steps; s++) {
+      const idx = nextBatch();
+      const T = Math.max(...idx.map((i) => rows[i].ids.length));
+      const inputIds = idx.map((i) => [...rows[i].ids, ...new Array<number>(T - rows[i].ids.length).fill(tok.padId)]);
+      const labels = idx.map((i) => [...rows[i].labels, ...new Array<number>(T - rows[i].labels.length).fill(-100)]);
+      const attentionMask = idx.map((i) => [...new Array<number>(rows[i].ids.length).fill(1), ...new Array<number>(T - rows[i].ids.length).fill(0)]);
+      const imgIdx = idx.filter((i) => exs[i].image).map((i) => imageIndex.get(exs[i].image as string) as number);
+      const pv = imgIdx.length ? (tf.gather(images, tf.tensor1d(imgIdx, 'int32')) as Tensor4D) : undefined;
+      let loss: number;
+      let grads: Map<string, import('./tftypes').Tensor>;
+      try {
+        ({ loss, grads } = computeGradients(() => answerNll(model.forward({ inputIds, pixelValues: pv, attentionMask, training: true }).logits, labels), params));
+      } finally {
+        pv?.dispose();
+      }
+      if (!Number.isFinite(loss)) {
+        disposeGrads(grads);
+        throw new ConfigError(`pretrain diverged at step ${s}: loss ${loss}`, [{ path: 'lr', message: `try a lower learning rate than ${lr}` }]);
+      }
+      const info = opt.applyGradients(grads);
+      disposeGrads(grads);
+      lossEma = Number.isNaN(lossEma) ? loss : 0.95 * lossEma + 0.05 * loss;
+      finalLoss = loss;
+      bar?.update(s + 1, `loss ${lossEma.toFixed(3)}`);
+      opts.onStep?.({ step: s, loss, lr: info.lr, gradNorm: info.gradNorm, seconds: (Date.now() - t0) / 1000 });
+    }
+  } finally {
+    bar?.done();
+    opt.dispose();
+    images.dispose();
+  }
+  const trainSeconds = (Date.now() - t0) / 1000;
+
+  let accuracy: AccuracyRow[] = [];
+  const t1 = Date.now();
+  if (opts.evaluate !== false) {
+    const ebar = opts.progress === false ? undefined : progressBar(exs.length, 'evaluate');
+    const responses = await answerExamples(model, processor, exs, { onProgress: (d) => ebar?.update(d) });
+    ebar?.done();
+    accuracy = accuracyTable(exs, responses);
+  }
+  const evalSeconds = (Date.now() - t1) / 1000;
+  const info = backendInfo();
+  const spec: Record<string, unknown> = {
+    command: opts.command ?? `eraserlab pretrain --seed ${seed} --steps ${steps}`,
+    seed,
+    steps,
+    batchSize,
+    lr,
+    warmupRatio,
+    weightDecay,
+    maxGradNorm,
+    schedule: 'cosine',
+    dataset: { dir: path.relative(packageRoot(), datasetDir) || datasetDir, records: { train: ds.train.length, val: ds.val.length }, utility: ds.utility.length, examples: exs.length },
+    tokenizer: { vocabSize: tok.size },
+    numParameters: model.numParameters(),
+    trainSeconds: Math.round(trainSeconds * 10) / 10,
+    evalSeconds: Math.round(evalSeconds * 10) / 10,
+    finalLoss,
+    accuracy,
+    machine: { backend: info?.backend, threads: info?.threads, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version },
+  };
+  await model.save(outDir);
+  writeJsonAtomic(path.join(outDir, 'pretrain_spec.json'), spec);
+  const numParameters = model.numParameters();
+  model.dispose();
+  return { dir: outDir, steps, trainSeconds, evalSeconds, finalLoss, numParameters, accuracy, spec };
+}
+
+/** Whether a folder holds a trained default model. */
+export function hasModel(dir: string): boolean {
+  return fs.existsSync(path.join(dir, 'config.json')) && fs.existsSync(path.join(dir, 'model.safetensors'));
+}

@@ -1,0 +1,491 @@
+/**
+ * Model benchmark (issues 3 and 7): a training step (forward + backward + AdamW with grad-norm
+ * clipping) and greedy generation with a KV cache, for the default model and one 4× wider, on
+ * every installed tfjs backend, against the PyTorch peer (tests/bench/peer/llava_peer.py) with
+ * the same config, weights and batch, in the same run.
+ *
+ *   npx tsx tests/bench/model.bench.ts [--json] [--profile] [--quick] [--sizes default,wide4x]
+ *                                      [--backends wasm,wasm1,cpu]
+ *
+ * Each measurement runs in its own process (a WASM backend's thread count is fixed per
+ * process) with a time budget, so the whole bench stays well under two minutes.
+ * `wasm` = threaded SIMD WASM (runtime/wasm-threads.ts, all cores), `wasm1` = single-threaded.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { fmt, jsonMode, machine, median, reportJson, table } from './harness';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const PEER = path.join(__dirname, 'peer', 'llava_peer.py');
+const PYTHON = process.env.ERASERLAB_BENCH_PYTHON || '/usr/bin/python3';
+const FIXTURE_CANDIDATES = [path.join(ROOT, 'tests', 'fixtures', 'tiny-llava'), path.join(ROOT, '..', 'shared', 'fixtures', 'tiny-llava')];
+
+/** One tfjs configuration: backend name for runtime.init and WASM threads. */
+interface BackendConfig {
+  label: string;
+  backend: 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu';
+  threads?: number;
+}
+
+interface SizeSpec {
+  name: 'default' | 'wide4x';
+  dir: string;
+  batch: string;
+  params: number;
+  shape: string;
+}
+
+interface Job {
+  cmd: 'tfjs';
+  backend: BackendConfig['backend'];
+  threads?: number;
+  model: string;
+  batch: string;
+  out: string;
+  trainWarmup: number;
+  trainSteps: number;
+  trainBudgetS: number;
+  genTokens: number;
+  genRepeats: number;
+  genBudgetS: number;
+  profile: boolean;
+}
+
+export interface SideResult {
+  ok: boolean;
+  error?: string;
+  backend?: string;
+  threads?: number;
+  reason?: string;
+  trainStepMs?: number;
+  trainStepMsAll?: number[];
+  losses?: number[];
+  generateTokensPerS?: number;
+  generateTokensPerSAll?: number[];
+  generatedIds?: number[][];
+  rssMiB?: number;
+  tfBytesMiB?: number;
+  profile?: { train: KernelRow[]; generate: KernelRow[] };
+  wallS?: number;
+  torch?: string;
+}
+
+interface KernelRow {
+  kernel: string;
+  ms: number;
+  calls: number;
+  share: number;
+}
+
+const BATCH = { train: [8, 64] as [number, number], answerLen: 24, gen: [4, 40] as [number, number], quickTrain: [4, 48] as [number, number] };
+
+// ------------------------------------------------------------------------------- worker side
+
+async function runTfjs(job: Job): Promise<SideResult> {
+  const t0 = Date.now();
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { runtime, model } = require('../../sdk') as typeof import('../../sdk');
+  const tf = runtime.tf;
+  const info = await runtime.init({ backend: job.backend, threads: job.threads });
+  const m = await model.loadPretrained(job.model, { processor: false });
+  const { tensors } = model.readSafetensors(job.batch);
+  const rows = (k: string): number[][] => {
+    const t = tensors.get(k)!;
+    const [B, T] = t.shape;
+    return Array.from({ length: B }, (_, b) => Array.from(t.data.subarray(b * T, (b + 1) * T)));
+  };
+  const inputIds = rows('input_ids');
+  const labels = rows('labels');
+  const px = tensors.get('pixel_values')!;
+  const pixelValues = tf.tensor4d(px.data as Float32Array, px.shape as [number, number, number, number]);
+  const opt = new model.AdamW(m.params, { lr: 1e-4, weightDecay: 0.01, maxGradNorm: 1.0 });
+  const step = (): number => {
+    const { loss, grads } = model.computeGradients(() => model.answerNll(m.forward({ inputIds, pixelValues, training: true }).logits, labels), m.params);
+    opt.applyGradients(grads);
+    model.disposeGrads(grads);
+    return loss;
+  };
+  const losses: number[] = [];
+  const times: number[] = [];
+  const trainStart = Date.now();
+  for (let i = 0; i < job.trainWarmup + job.trainSteps; i++) {
+    const s = performance.now();
+    losses.push(step());
+    const dt = performance.now() - s;
+    if (i >= job.trainWarmup) times.push(dt);
+    if (i >= job.trainWarmup && (Date.now() - trainStart) / 1000 > job.trainBudgetS) break;
+  }
+  const out: SideResult = {
+    ok: true,
+    backend: info.backend,
+    threads: info.threads,
+    reason: info.reason,
+    trainStepMs: median(times),
+    trainStepMsAll: times,
+    losses,
+  };
+  if (job.genTokens > 0 && tensors.has('gen_input_ids')) {
+    const gids = rows('gen_input_ids');
+    const gp = tensors.get('gen_pixel_values')!;
+    const gpx = tf.tensor4d(gp.data as Float32Array, gp.shape as [number, number, number, number]);
+    await m.generate({ inputIds: gids, pixelValues: gpx, maxNewTokens: 2, eosTokenId: -1 });
+    const rates: number[] = [];
+    const genStart = Date.now();
+    let seqs: number[][] = [];
+    for (let r = 0; r < job.genRepeats; r++) {
+      const s = performance.now();
+      const res = await m.generate({ inputIds: gids, pixelValues: gpx, maxNewTokens: job.genTokens, eosTokenId: -1 });
+      const dt = (performance.now() - s) / 1000;
+      seqs = res.sequences;
+      rates.push(res.sequences.reduce((a, q) => a + q.length, 0) / dt);
+      if ((Date.now() - genStart) / 1000 > job.genBudgetS) break;
+    }
+    out.generateTokensPerS = median(rates);
+    out.generateTokensPerSAll = rates;
+    out.generatedIds = seqs;
+    if (job.profile) {
+      // tf.profile hands back the engine's live profile object: summarise before the next one.
+      const pg = await tf.profile(async () => {
+        const r = await m.generate({ inputIds: gids, pixelValues: gpx, maxNewTokens: 8, eosTokenId: -1 });
+        return r.sequences.length;
+      });
+      const generate = topKernels(pg.kernels);
+      const pt = await tf.profile(() => step());
+      out.profile = { train: topKernels(pt.kernels), generate };
+    }
+    gpx.dispose();
+  } else if (job.profile) {
+    const pt = await tf.profile(() => step());
+    out.profile = { train: topKernels(pt.kernels), generate: [] };
+  }
+  out.tfBytesMiB = tf.memory().numBytes / 2 ** 20;
+  out.rssMiB = process.memoryUsage().rss / 2 ** 20;
+  pixelValues.dispose();
+  opt.dispose();
+  m.dispose();
+  out.wallS = (Date.now() - t0) / 1000;
+  return out;
+}
+
+function topKernels(kernels: Array<{ name: string; kernelTimeMs: number | { error: string } }>, n = 12): KernelRow[] {
+  const by = new Map<string, { ms: number; calls: number }>();
+  let total = 0;
+  for (const k of kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    total += ms;
+    const e = by.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += ms;
+    e.calls += 1;
+    by.set(k.name, e);
+  }
+  return [...by.entries()]
+    .map(([kernel, e]) => ({ kernel, ms: e.ms, calls: e.calls, share: total > 0 ? e.ms / total : 0 }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, n);
+}
+
+// ------------------------------------------------------------------------------- driver side
+
+function log(msg: string): void {
+  (jsonMode() ? process.stderr : process.stdout).write(msg + '\n');
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+/** xoshiro-seeded ints/floats through the project's Rng so the batch is reproducible. */
+async function makeBatch(file: string, cfg: { vocab: number; imageToken: number; imageTokens: number; imageSize: number; pad: number; bos: number; eos: number }, quick: boolean): Promise<void> {
+  const { runtime, model } = require('../../sdk') as typeof import('../../sdk');
+  const rng = runtime.Rng.derive(233, 'bench/model/batch');
+  const [B, T] = quick ? BATCH.quickTrain : BATCH.train;
+  const [G, P] = BATCH.gen;
+  const token = (): number => {
+    for (;;) {
+      const t = 3 + Math.floor(rng.next() * (cfg.vocab - 3));
+      if (t !== cfg.imageToken && t !== cfg.pad && t !== cfg.bos && t !== cfg.eos) return t;
+    }
+  };
+  // BOS, 4 prompt tokens, the image tokens, question tokens, then the answer.
+  const seq = (len: number): number[] => {
+    const ids = [cfg.bos];
+    for (let i = 0; i < 4; i++) ids.push(token());
+    for (let i = 0; i < cfg.imageTokens; i++) ids.push(cfg.imageToken);
+    while (ids.length < len) ids.push(token());
+    return ids;
+  };
+  const ids = new Int32Array(B * T);
+  const labels = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    const s = seq(T);
+    for (let t = 0; t < T; t++) {
+      ids[b * T + t] = s[t];
+      labels[b * T + t] = t >= T - BATCH.answerLen ? s[t] : -100;
+    }
+  }
+  const gen = new Int32Array(G * P);
+  for (let g = 0; g < G; g++) seq(P).forEach((v, t) => (gen[g * P + t] = v));
+  const pixels = (n: number): Float32Array => {
+    const a = new Float32Array(n * 3 * cfg.imageSize * cfg.imageSize);
+    for (let i = 0; i < a.length; i++) a[i] = rng.normal(0, 1);
+    return a;
+  };
+  model.writeSafetensors(file, {
+    input_ids: { shape: [B, T], data: ids },
+    labels: { shape: [B, T], data: labels },
+    pixel_values: { shape: [B, 3, cfg.imageSize, cfg.imageSize], data: pixels(B) },
+    gen_input_ids: { shape: [G, P], data: gen },
+    gen_pixel_values: { shape: [G, 3, cfg.imageSize, cfg.imageSize], data: pixels(G) },
+  });
+}
+
+type ConfigInput = import('../../sdk/model/config').LlavaConfigInput;
+
+/** The default model's config (the committed vanilla model if present, else the default shape). */
+function defaultConfig(): { config: ConfigInput; dir?: string } {
+  const model = require('../../sdk/model/pretrain') as typeof import('../../sdk/model/pretrain');
+  const dir = model.defaultModelDir();
+  if (fs.existsSync(path.join(dir, 'config.json')) && fs.existsSync(path.join(dir, 'model.safetensors'))) {
+    return { config: JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as ConfigInput, dir };
+  }
+  // No committed model yet: the default shape with a vocabulary the size of the synthetic one.
+  const tok = { imageId: 1023, padId: 0, size: 1024, bosId: 1, eosId: 2 } as unknown as Parameters<typeof model.defaultModelConfig>[0];
+  return { config: model.defaultModelConfig(tok) };
+}
+
+/** The same config, 4× wider (hidden and MLP widths ×4 in both towers, head size kept). */
+function widen(c: ConfigInput): ConfigInput {
+  const t = { ...(c.text_config as Record<string, number>) };
+  const v = { ...(c.vision_config as Record<string, number>) };
+  const headDim = t.head_dim ?? t.hidden_size / t.num_attention_heads;
+  t.hidden_size *= 4;
+  t.intermediate_size *= 4;
+  t.num_attention_heads *= 4;
+  t.num_key_value_heads = (t.num_key_value_heads ?? c.text_config.num_attention_heads) * 4;
+  t.head_dim = headDim;
+  v.hidden_size *= 4;
+  v.intermediate_size *= 4;
+  v.num_attention_heads *= 4;
+  return { ...c, text_config: t, vision_config: v } as ConfigInput;
+}
+
+async function prepareSizes(tmp: string, which: string[], quick: boolean): Promise<SizeSpec[]> {
+  const { runtime, model } = require('../../sdk') as typeof import('../../sdk');
+  await runtime.init({ backend: 'cpu' });
+  const base = defaultConfig();
+  const out: SizeSpec[] = [];
+  for (const name of which as Array<SizeSpec['name']>) {
+    let dir = name === 'default' ? base.dir : undefined;
+    const cfgIn = name === 'default' ? base.config : widen(base.config);
+    if (!dir) {
+      dir = path.join(tmp, name);
+      const m = model.createRandom(cfgIn, 233);
+      await m.save(dir);
+      m.dispose();
+    }
+    const { config } = model.readConfig(dir);
+    const m = await model.loadPretrained(dir, { processor: false });
+    const params = m.numParameters();
+    m.dispose();
+    const batch = path.join(tmp, `batch-${name}.safetensors`);
+    await makeBatch(
+      batch,
+      {
+        vocab: config.text_config.vocab_size,
+        imageToken: config.image_token_index,
+        imageTokens: model.numImageTokens(config),
+        imageSize: config.vision_config.image_size,
+        pad: config.text_config.pad_token_id ?? config.pad_token_id ?? 0,
+        bos: config.text_config.bos_token_id ?? 1,
+        eos: typeof config.text_config.eos_token_id === 'number' ? config.text_config.eos_token_id : 2,
+      },
+      quick,
+    );
+    const tc = config.text_config;
+    const vc = config.vision_config;
+    out.push({ name, dir, batch, params, shape: `text ${tc.num_hidden_layers}×${tc.hidden_size} (mlp ${tc.intermediate_size}), vision ${vc.num_hidden_layers}×${vc.hidden_size}, vocab ${tc.vocab_size}` });
+  }
+  return out;
+}
+
+function runPeer(job: Record<string, unknown>, timeoutS: number): SideResult & Record<string, unknown> {
+  const t0 = Date.now();
+  const r = spawnSync(PYTHON, [PEER], { input: JSON.stringify(job), encoding: 'utf8', timeout: timeoutS * 1000, maxBuffer: 1 << 26 });
+  if (r.error || r.status !== 0) {
+    return { ok: false, error: (r.error?.message ?? `exit ${r.status}${r.signal ? ` (${r.signal})` : ''}`) + ': ' + (r.stderr || '').trim().split('\n').slice(-3).join(' | ') };
+  }
+  const line = r.stdout.trim().split('\n').pop() ?? '{}';
+  return { ok: true, ...(JSON.parse(line) as Record<string, unknown>), wallS: (Date.now() - t0) / 1000 };
+}
+
+function runWorker(job: Job, timeoutS: number): SideResult {
+  const jobFile = job.out.replace(/\.json$/, '.job.json');
+  fs.writeFileSync(jobFile, JSON.stringify(job));
+  const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', __filename, '--worker', jobFile], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: timeoutS * 1000,
+    env: { ...process.env, ERASERLAB_BENCH_JSON: '' },
+    maxBuffer: 1 << 26,
+  });
+  if (fs.existsSync(job.out)) return JSON.parse(fs.readFileSync(job.out, 'utf8')) as SideResult;
+  return { ok: false, error: (r.error?.message ?? `exit ${r.status}${r.signal ? ` (${r.signal})` : ''}`) + ': ' + (r.stderr || '').trim().split('\n').slice(-3).join(' | ') };
+}
+
+function installedBackends(): BackendConfig[] {
+  const { runtime } = require('../../sdk') as typeof import('../../sdk');
+  const av = runtime.availableBackends();
+  const out: BackendConfig[] = [];
+  if (av.includes('tensorflow-gpu')) out.push({ label: 'tensorflow-gpu', backend: 'tensorflow-gpu' });
+  if (av.includes('tensorflow')) out.push({ label: 'tensorflow', backend: 'tensorflow' });
+  if (av.includes('wasm')) {
+    const cores = os.cpus().length;
+    if (cores > 1) out.push({ label: `wasm (${cores} threads)`, backend: 'wasm', threads: cores });
+    out.push({ label: 'wasm (1 thread)', backend: 'wasm', threads: 1 });
+  }
+  out.push({ label: 'cpu', backend: 'cpu' });
+  return out;
+}
+
+function findFixture(): string | undefined {
+  return FIXTURE_CANDIDATES.find((d) => fs.existsSync(path.join(d, 'reference.safetensors')));
+}
+
+export interface ModelBenchResult {
+  machine: ReturnType<typeof machine>;
+  command: string;
+  peerVerify: Record<string, unknown>;
+  sizes: Array<{
+    name: string;
+    params: number;
+    shape: string;
+    pytorch: SideResult & Record<string, unknown>;
+    tfjs: Array<{ label: string } & SideResult>;
+  }>;
+  trainStep: { backend: string; tfjsMs: number; pytorchMs: number; ratio: number };
+  generate: { backend: string; tfjsTokensPerS: number; pytorchTokensPerS: number; ratio: number };
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const quick = process.argv.includes('--quick');
+  const profile = process.argv.includes('--profile');
+  const sizes = (arg('--sizes') ?? 'default,wide4x').split(',').filter(Boolean);
+  const only = arg('--backends')?.split(',');
+  let backends = installedBackends();
+  if (only) backends = backends.filter((b) => only.some((o) => (o === 'wasm1' ? b.backend === 'wasm' && b.threads === 1 : o === 'wasm' ? b.backend === 'wasm' && (b.threads ?? 1) > 1 : b.backend === o)));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eraserlab-bench-model-'));
+  try {
+    const fixture = findFixture();
+    const verify = fixture ? runPeer({ cmd: 'verify', fixture }, 60) : { ok: false, error: 'tiny-llava fixture not found' };
+    log(`PyTorch peer vs the tiny-llava fixture: ${verify.ok ? 'same model' : 'MISMATCH'} ${JSON.stringify(verify)}`);
+    const specs = await prepareSizes(tmp, sizes, quick);
+    const result: ModelBenchResult = {
+      machine: machine(),
+      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+      peerVerify: verify,
+      sizes: [],
+      trainStep: { backend: '', tfjsMs: NaN, pytorchMs: NaN, ratio: NaN },
+      generate: { backend: '', tfjsTokensPerS: NaN, pytorchTokensPerS: NaN, ratio: NaN },
+    };
+    for (const s of specs) {
+      const wide = s.name !== 'default';
+      const genTokens = quick ? 8 : wide ? 16 : 32;
+      log(`\n== ${s.name}: ${(s.params / 1e6).toFixed(2)}M parameters, ${s.shape}`);
+      const pytorch = runPeer(
+        { cmd: 'bench', model: s.dir, batch: s.batch, threads: os.cpus().length, trainWarmup: 1, trainSteps: quick ? 2 : 5, genTokens, genRepeats: quick ? 1 : 3, lr: 1e-4, weightDecay: 0.01, maxGradNorm: 1.0 },
+        90,
+      );
+      log(`  pytorch ${pytorch.torch ?? ''} (${pytorch.threads ?? '?'} threads): ${pytorch.ok ? `train step ${fmt(pytorch.trainStepMs)} ms, generate ${fmt(pytorch.generateTokensPerS)} tok/s` : pytorch.error}`);
+      const tfjs: Array<{ label: string } & SideResult> = [];
+      for (const b of backends) {
+        const slow = b.backend === 'cpu';
+        const job: Job = {
+          cmd: 'tfjs',
+          backend: b.backend,
+          threads: b.threads,
+          model: s.dir,
+          batch: s.batch,
+          out: path.join(tmp, `${s.name}-${b.label.replace(/\W+/g, '_')}.json`),
+          trainWarmup: 1,
+          trainSteps: quick ? 2 : 5,
+          trainBudgetS: quick ? 3 : slow || wide ? 8 : 10,
+          genTokens,
+          genRepeats: quick ? 1 : 3,
+          genBudgetS: quick ? 2 : 6,
+          profile: profile && !slow,
+        };
+        const r = runWorker(job, quick ? 60 : 100);
+        tfjs.push({ label: b.label, ...r });
+        const ratio = r.trainStepMs !== undefined && pytorch.trainStepMs ? r.trainStepMs / (pytorch.trainStepMs as number) : NaN;
+        log(`  ${b.label}: ${r.ok ? `train step ${fmt(r.trainStepMs)} ms (${fmt(ratio)}× PyTorch), generate ${fmt(r.generateTokensPerS)} tok/s; loss Δ vs PyTorch ${pytorch.losses && r.losses ? Math.abs((pytorch.losses as number[])[0] - r.losses[0]).toExponential(1) : '–'}` : r.error}`);
+        if (r.profile) {
+          log(`    top kernels, one train step (${b.label}):`);
+          log(table(['kernel', 'ms', 'calls', 'share'], r.profile.train.map((k) => [k.kernel, fmt(k.ms), k.calls, `${(k.share * 100).toFixed(0)}%`])).replace(/^/gm, '      '));
+          log(`    top kernels, generate 8 tokens (${b.label}):`);
+          log(table(['kernel', 'ms', 'calls', 'share'], r.profile.generate.map((k) => [k.kernel, fmt(k.ms), k.calls, `${(k.share * 100).toFixed(0)}%`])).replace(/^/gm, '      '));
+        }
+      }
+      result.sizes.push({ name: s.name, params: s.params, shape: s.shape, pytorch, tfjs });
+    }
+    // Summary table and the headline figures: the fastest tfjs backend on the default model.
+    const rows: Array<Array<string | number>> = [];
+    for (const s of result.sizes) {
+      const pt = s.pytorch;
+      for (const t of s.tfjs) {
+        rows.push([
+          s.name,
+          t.label,
+          fmt(t.trainStepMs),
+          fmt(pt.trainStepMs as number | undefined),
+          fmt(t.trainStepMs && pt.trainStepMs ? t.trainStepMs / (pt.trainStepMs as number) : NaN),
+          fmt(t.generateTokensPerS),
+          fmt(pt.generateTokensPerS as number | undefined),
+          fmt(t.generateTokensPerS && pt.generateTokensPerS ? (pt.generateTokensPerS as number) / t.generateTokensPerS : NaN),
+        ]);
+      }
+    }
+    log('\n' + table(['model', 'tfjs backend', 'train ms', 'torch ms', 'ratio', 'gen tok/s', 'torch tok/s', 'ratio'], rows));
+    log('(ratio = how many times slower than PyTorch)');
+    const def = result.sizes.find((s) => s.name === 'default') ?? result.sizes[0];
+    if (def) {
+      const okT = def.tfjs.filter((t) => t.ok && t.trainStepMs !== undefined);
+      const bestT = okT.sort((a, b) => (a.trainStepMs as number) - (b.trainStepMs as number))[0];
+      if (bestT) {
+        const p = def.pytorch.trainStepMs as number;
+        result.trainStep = { backend: bestT.label, tfjsMs: bestT.trainStepMs as number, pytorchMs: p, ratio: (bestT.trainStepMs as number) / p };
+      }
+      const okG = def.tfjs.filter((t) => t.ok && t.generateTokensPerS !== undefined);
+      const bestG = okG.sort((a, b) => (b.generateTokensPerS as number) - (a.generateTokensPerS as number))[0];
+      if (bestG) {
+        const p = def.pytorch.generateTokensPerS as number;
+        result.generate = { backend: bestG.label, tfjsTokensPerS: bestG.generateTokensPerS as number, pytorchTokensPerS: p, ratio: p / (bestG.generateTokensPerS as number) };
+      }
+    }
+    log(`\nmodel bench: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    reportJson(result);
+    if (process.argv.includes('--json') && !process.env.ERASERLAB_BENCH_JSON) process.stdout.write(JSON.stringify(result) + '\n');
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  const w = process.argv.indexOf('--worker');
+  if (w >= 0) {
+    const job = JSON.parse(fs.readFileSync(process.argv[w + 1], 'utf8')) as Job;
+    runTfjs(job)
+      .then((r) => fs.writeFileSync(job.out, JSON.stringify(r)))
+      .catch((e) => {
+        fs.writeFileSync(job.out, JSON.stringify({ ok: false, error: String((e as Error).stack ?? e).split('\n').slice(0, 4).join(' | ') }));
+      });
+  } else {
+    main().catch((e) => {
+      process.stderr.write(String((e as Error).stack ?? e) + '\n');
+      process.exit(1);
+    });
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Fixtures for the unlearning tests: a tiny synthetic dataset (generated once per process into
+ * a temp folder), a tiny randomly initialised LLaVA, and a word-level processor so the tests
+ * need nothing trained.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { data, model, runtime } from '../../sdk';
+import type { EncodedBatch, UnlearnExample, UnlearnableModel } from '../../sdk/unlearn';
+
+const tf = runtime.tf;
+
+let dsPromise: Promise<InstanceType<typeof data.SafeEraserDataset>> | undefined;
+
+/** The tiny synthetic dataset (a handful of records), generated once per process. */
+export function tinyDataset(): Promise<InstanceType<typeof data.SafeEraserDataset>> {
+  dsPromise ??= (async () => {
+    const dir = path.join(os.tmpdir(), `eraserlab-unlearn-tests-${process.pid}`);
+    if (!fs.existsSync(path.join(dir, 'all_train.json'))) {
+      await data.generateSynthetic({ outDir: dir, scale: 'tiny', images: 6, seed: 7, progress: false, utility: 6 });
+    }
+    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    return data.loadSafeEraser(dir);
+  })();
+  return dsPromise;
+}
+
+const SPECIAL = ['<pad>', '<s>', '</s>', '<unk>', 'USER:', 'ASSISTANT:'];
+
+/** A word-level processor over a fixed vocabulary (the last id is the image token). */
+export class WordProcessor {
+  readonly vocab: string[];
+  readonly index = new Map<string, number>();
+  readonly imageTokenId: number;
+  constructor(texts: string[], readonly numImageTokens: number, readonly imageSize: number) {
+    const words = new Set<string>();
+    for (const t of texts) for (const w of WordProcessor.words(t)) words.add(w);
+    this.vocab = [...SPECIAL, ...[...words].sort(), '<image>'];
+    this.vocab.forEach((w, i) => this.index.set(w, i));
+    this.imageTokenId = this.vocab.length - 1;
+  }
+  static words(t: string): string[] {
+    return t.toLowerCase().match(/[a-z0-9]+|[^\sa-z0-9]/g) ?? [];
+  }
+  ids(t: string): number[] {
+    return WordProcessor.words(t).map((w) => this.index.get(w) ?? 3);
+  }
+  async encode(examples: UnlearnExample[], opts: { withAnswer: boolean }): Promise<EncodedBatch> {
+    const rows: number[][] = [];
+    const labels: number[][] = [];
+    const images: string[] = [];
+    for (const e of examples) {
+      const prompt = [1, 4, ...(e.image ? new Array(this.numImageTokens).fill(this.imageTokenId) : []), ...this.ids(e.question), 5];
+      if (e.image) images.push(e.image);
+      const ans = opts.withAnswer ? [...this.ids(e.answer), 2] : [];
+      rows.push([...prompt, ...ans]);
+      labels.push([...prompt.map(() => -100), ...ans]);
+    }
+    const T = Math.max(...rows.map((r) => r.length));
+    // supervised batches pad on the right, prompts for generation on the left
+    const pad = (r: number[], v: number) => (opts.withAnswer ? [...r, ...new Array(T - r.length).fill(v)] : [...new Array(T - r.length).fill(v), ...r]);
+    return {
+      inputIds: rows.map((r) => pad(r, 0)),
+      labels: labels.map((r) => pad(r, -100)),
+      attentionMask: rows.map((r) => pad(r.map(() => 1), 0)),
+      pixelValues: images.length ? await data.loadImages(images, this.imageSize) : undefined,
+    };
+  }
+  decode(ids: number[]): string {
+    return ids
+      .filter((i) => i > 5 && i !== this.imageTokenId)
+      .map((i) => this.vocab[i])
+      .join(' ');
+  }
+}
+
+export function tinyConfig(vocab: number): Record<string, unknown> {
+  return {
+    image_token_index: vocab - 1,
+    vision_feature_layer: -2,
+    vision_config: { hidden_size: 16, intermediate_size: 32, num_hidden_layers: 2, num_attention_heads: 2, image_size: 32, patch_size: 16, projection_dim: 16 },
+    text_config: {
+      vocab_size: vocab,
+      hidden_size: 32,
+      intermediate_size: 64,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      num_key_value_heads: 1,
+      max_position_embeddings: 256,
+      bos_token_id: 1,
+      eos_token_id: 2,
+      pad_token_id: 0,
+    },
+  };
+}
+
+/** A tiny random LLaVA with a word processor over the dataset's texts. */
+export async function tinyModel(seed = 11): Promise<UnlearnableModel & { dispose(): void }> {
+  const ds = await tinyDataset();
+  const texts: string[] = [...ds.refusals];
+  for (const split of [ds.train, ds.val]) {
+    for (const r of split) {
+      for (const p of r.unsafe_pairs) texts.push(p.question, p.model_response, p.sd_response);
+      for (const f of ['UnharmPair_text1', 'UnharmPair_text2', 'UnharmPair_image1', 'UnharmPair_image2'] as const) texts.push(r[f].Question, r[f].Prediction);
+    }
+  }
+  for (const u of ds.utility) texts.push(u.question, u.answer);
+  const proc = new WordProcessor(texts, 4, 32);
+  const m = model.createRandom(tinyConfig(proc.vocab.length) as never, seed, { std: 0.1 });
+  (m as unknown as { processor: unknown }).processor = proc;
+  return m as unknown as UnlearnableModel & { dispose(): void };
+}
+
+/** Values of every parameter, for before/after comparisons. */
+export function snapshot(m: UnlearnableModel): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  for (const [k, v] of m.params) out.set(k, v.dataSync().slice() as Float32Array);
+  return out;
+}
+
+export { tf };
