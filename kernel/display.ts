@@ -7,7 +7,8 @@
  */
 import * as path from 'path';
 
-export type MimeBundle = Record<string, string>;
+/** MIME type → representation: strings (base64 for images), JSON values for `+json` types. */
+export type MimeBundle = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 interface TslabPublic {
   display: { html(s: string): void; text(s: string): void };

@@ -118,9 +118,9 @@ export function figureBundle(fig: Figure): MimeBundle {
   return {
     'text/html': figureHtml(fig),
     // JupyterLab with the plotly extension and VS Code render this natively; others use the HTML.
-    'application/vnd.plotly.v1+json': JSON.stringify({ data: fig.data, layout: fig.layout, config: fig.config ?? {} }),
+    'application/vnd.plotly.v1+json': JSON.parse(JSON.stringify({ data: fig.data, layout: fig.layout, config: fig.config ?? {} })),
     'text/plain': figureText(fig),
-  } as MimeBundle;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

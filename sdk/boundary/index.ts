@@ -10,3 +10,4 @@ export * from './crf';
 export * from './vocab';
 export * from './train';
 export * from './silver';
+export * from './experiment';

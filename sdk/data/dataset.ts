@@ -415,6 +415,7 @@ export async function saveSafeEraser(ds: SafeEraserDataset, dir: string): Promis
   }
   for (const u of ds.utility) rels.add(u.image_path);
   await writeDirAtomic(target, (tmp) => {
+    fs.chmodSync(tmp, 0o755); // mkdtemp makes it private; a dataset folder is ordinary
     const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
     fs.writeFileSync(path.join(tmp, FILES.train), json(ds.train));
     fs.writeFileSync(path.join(tmp, FILES.val), json(ds.val));

@@ -517,6 +517,7 @@ export async function generateSynthetic(opts: SyntheticOptions): Promise<Synthet
   let nVal = 0;
 
   await writeDirAtomic(outDir, async (tmp) => {
+    fs.chmodSync(tmp, 0o755); // mkdtemp makes it private; a dataset folder is ordinary
     const flush = async () => {
       const jobs = pngJobs.splice(0);
       const encoded = await Promise.all(

@@ -25,10 +25,10 @@ import { LlavaConfigInput } from './config';
 import { VT } from './keys';
 import { LlavaModel } from './llava';
 import { createRandom } from './load';
-import { answerNll } from './layers';
+import { positionsFromMask } from './layers';
 import { buildTokenizer, Tokenizer } from './tokenizer';
 import { LlavaProcessor, PromptTemplate } from './processor';
-import { AdamW, computeGradients, cosineSchedule, disposeGrads } from './optim';
+import { AdamW, computeGradients, cosineSchedule, disposeGrads, installFastWasmMatMul } from './optim';
 
 /** Where the committed default model lives: `<package root>/data/models/vanilla`. */
 export function defaultModelDir(): string {
@@ -230,6 +230,40 @@ export interface PretrainResult {
   spec: Record<string, unknown>;
 }
 
+/**
+ * Mean answer-token cross-entropy, like `answerNll(model.forward(...).logits, labels)` but with
+ * `lm_head` applied only at the positions that predict a labelled token (about a third of a
+ * SafeEraser sequence), which saves most of the head's cost in training. Differentiable.
+ */
+export function answerLoss(model: LlavaModel, b: { inputIds: number[][]; labels: number[][]; attentionMask?: number[][]; pixelValues?: Tensor4D }): ReturnType<typeof tf.scalar> {
+  return tf.tidy(() => {
+    const B = b.inputIds.length;
+    const T = b.inputIds[0].length;
+    const rows: number[] = [];
+    const targets: number[] = [];
+    for (let i = 0; i < B; i++) {
+      for (let t = 0; t + 1 < T; t++) {
+        const y = b.labels[i][t + 1];
+        if (y !== -100) {
+          rows.push(i * T + t);
+          targets.push(y);
+        }
+      }
+    }
+    const mask = b.attentionMask ?? b.inputIds.map((r) => r.map(() => 1));
+    const embeds = model.embed(b.inputIds, b.pixelValues);
+    const r = model.decode({ embeds, positions: positionsFromMask(mask), keyMask: b.attentionMask, outputHiddenStates: true, lastOnly: true });
+    const h = r.hiddenStates[r.hiddenStates.length - 1];
+    const H = h.shape[2];
+    if (rows.length === 0) return tf.mul(tf.sum(h), 0) as ReturnType<typeof tf.scalar>;
+    const sel = tf.gather(tf.reshape(h, [B * T, H]), tf.tensor1d(rows, 'int32'));
+    const logits = model.linear('lm_head', sel);
+    const V = logits.shape[1] as number;
+    const logp = tf.logSoftmax(logits);
+    return tf.neg(tf.mean(tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(targets, 'int32'), V)), 1))) as ReturnType<typeof tf.scalar>;
+  });
+}
+
 /** Parameters that take part in the forward pass (the vision layers after the feature layer and post_layernorm do not). */
 function usedParams(model: LlavaModel): Map<string, Variable> {
   const L = model.config.vision_config.num_hidden_layers;
@@ -285,6 +319,7 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
   const imageIndex = new Map(imagePaths.map((p, i) => [p, i]));
   const images = await loadImages(imagePaths, processor.imageSize);
 
+  installFastWasmMatMul();
   const params = usedParams(model);
   const opt = new AdamW(params, { schedule: cosineSchedule({ lr, totalSteps: steps, warmupRatio }), weightDecay, maxGradNorm });
   const rng = Rng.derive(seed, 'pretrain/order');
@@ -309,7 +344,7 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
       let loss: number;
       let grads: Map<string, import('./tftypes').Tensor>;
       try {
-        ({ loss, grads } = computeGradients(() => answerNll(model.forward({ inputIds, pixelValues: pv, attentionMask, training: true }).logits, labels), params));
+        ({ loss, grads } = computeGradients(() => answerLoss(model, { inputIds, labels, attentionMask, pixelValues: pv }), params));
       } finally {
         pv?.dispose();
       }

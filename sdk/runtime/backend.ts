@@ -9,6 +9,7 @@ import * as path from 'path';
 import { tf } from './tf';
 import { ConfigError } from './errors';
 import { activateWasm, requestedWasmThreads, wasmThreadsStatus } from './wasm-threads';
+import { installWasmFastMatMul } from './wasm-matmul';
 
 export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -100,7 +101,8 @@ async function activate(name: BackendName, threads?: number): Promise<{ ok: bool
   if (name === 'wasm') {
     try {
       const st = await activateWasm(requestedWasmThreads(threads));
-      return { ok: true, why: `${loaded.why}, ${st.reason}` };
+      const fast = installWasmFastMatMul() ? ', matMul fast paths on' : '';
+      return { ok: true, why: `${loaded.why}, ${st.reason}${fast}` };
     } catch (e) {
       return { ok: false, why: `wasm failed to initialise (${(e as Error).message})` };
     }

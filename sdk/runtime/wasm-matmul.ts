@@ -86,8 +86,8 @@ function broadcastBatch(a: number[], b: number[]): number[] | undefined {
 }
 
 /**
- * The rewritten product. `call2d(a2, b2)` runs the original kernel on 2-D, untransposed
- * operands (extra inputs such as a bias are the caller's business). Returns undefined when
+ * The rewritten product. `call2d(a2, b2)` runs the original kernel on [1, M, K] × [1, K, N]
+ * untransposed operands (extra inputs such as a bias are the caller's business). Returns undefined when
  * the case is left to the original kernel.
  */
 function fastProduct(args: KernelArgs, call2d: (a: TensorInfo, b: TensorInfo) => TensorInfo): TensorInfo | undefined {
@@ -127,8 +127,9 @@ function fastProduct(args: KernelArgs, call2d: (a: TensorInfo, b: TensorInfo) =>
     const outShape = [...outBatch, M, N];
     if (batchB === 1) {
       // Fold A's batch into rows: one [batchA·M, K] × [K, N] product.
-      const a2 = keep(reshapeInfo(backend, at, [batchA * M, K]));
-      const b2 = keep(reshapeInfo(backend, bt, [K, N]));
+      // Rank 3 with batch 1: the shape the fused kernel expects, and the XNNPACK path.
+      const a2 = keep(reshapeInfo(backend, at, [1, batchA * M, K]));
+      const b2 = keep(reshapeInfo(backend, bt, [1, K, N]));
       const o2 = call2d(a2, b2);
       if (batchA === size(outBatch)) {
         const out = reshapeInfo(backend, o2, outShape);
@@ -144,8 +145,8 @@ function fastProduct(args: KernelArgs, call2d: (a: TensorInfo, b: TensorInfo) =>
     if (size(outBatch) !== batch) return undefined;
     const out = backend.makeOutput(outShape, 'float32');
     for (let i = 0; i < batch; i++) {
-      const ai = keepSlice(backend, at, batchA === 1 ? 0 : i, M * K, [M, K]);
-      const bi = keepSlice(backend, bt, i, K * N, [K, N]);
+      const ai = keepSlice(backend, at, batchA === 1 ? 0 : i, M * K, [1, M, K]);
+      const bi = keepSlice(backend, bt, i, K * N, [1, K, N]);
       const oi = call2d(ai, bi);
       backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(oi), i * M * N);
       backend.disposeData(ai.dataId);

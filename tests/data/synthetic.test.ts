@@ -8,6 +8,22 @@ import { data, runtime } from '../../sdk';
 import { command as generateCommand } from '../../sdk/cli/commands/generate';
 import { cleanup, readJson, tempDir, tinyDataset } from './helpers';
 
+/** sha256 over every file's relative path and bytes, in sorted order. */
+function treeHash(dir: string): string {
+  const h = crypto.createHash('sha256');
+  for (const f of listFiles(dir)) {
+    h.update(f);
+    h.update(fs.readFileSync(path.join(dir, f)));
+  }
+  return h.digest('hex');
+}
+
+// The generator's output is frozen: the committed default model was trained on the default
+// dataset, which every fresh machine regenerates (data/generated is git-ignored). A change
+// here means the default model must be retrained on the new data.
+const TINY_SEED7_SHA256 = '7e8bfce0e5e3b4c1a8a4b0a67ce051958407397dfbda8278ec2963352ffea3c0';
+const DEFAULT_SHA256 = '5c70e90144a416e95f31e585b29424bed24444ed0260d91e1f475ac724b1253a';
+
 function listFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
@@ -35,6 +51,10 @@ test('same seed → byte-identical files; another seed → different images and 
   const img = readJson(path.join(a.dir, 'all_train.json'))[0].image_path;
   assert.not.ok(fs.readFileSync(path.join(a.dir, img)).equals(fs.readFileSync(path.join(c.dir, img))));
   cleanup(root);
+});
+
+test('frozen output: the tiny set (seed 7) hashes to its pinned value', async () => {
+  assert.is(treeHash(await tinyDataset()), TINY_SEED7_SHA256, 'generator output changed: retrain the default model (see comment)');
 });
 
 test('structure: categories as folders, 4 queries, concept answers, same queries on benign images', async () => {
@@ -160,6 +180,7 @@ test('ensureDefaultDataset generates once, then reuses', async () => {
   assert.is(await data.ensureDefaultDataset({ dir }), dir);
   const ds = await data.loadSafeEraser(dir);
   assert.is(ds.train.length + ds.val.length, data.SCALES.default.images);
+  assert.is(treeHash(dir), DEFAULT_SHA256, 'the default dataset changed: retrain the default model');
   const mtime = fs.statSync(path.join(dir, 'all_train.json')).mtimeMs;
   await data.ensureDefaultDataset({ dir });
   assert.is(fs.statSync(path.join(dir, 'all_train.json')).mtimeMs, mtime);

@@ -33,7 +33,7 @@ test('a figure renders as HTML that draws with window.Plotly, plus the plotly MI
   assert.match(b['text/html'], /<div id="eraserlab-fig-[^"]+" class="eraserlab-figure"/);
   assert.match(b['text/html'], /window\.Plotly\.newPlot\(el,f\.data,f\.layout,f\.config\)/);
   assert.not.match(b['text/html'], /cdn|https?:\/\//i); // offline: no CDN
-  assert.equal(JSON.parse(b['application/vnd.plotly.v1+json']).data, JSON.parse(JSON.stringify(fig.data)));
+  assert.equal(b['application/vnd.plotly.v1+json'].data, JSON.parse(JSON.stringify(fig.data))); // a JSON value, not a string
   assert.is(b['text/plain'], 'Figure: 4 traces (bar)');
   const lib = plotlyLibraryHtml();
   assert.ok(lib.length > 1_000_000, 'plotly.js inlined');

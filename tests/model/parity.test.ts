@@ -100,4 +100,8 @@ for (const backend of ['wasm', 'cpu'] as const) {
   });
 }
 
+test('back to the default backend for the test files that follow', async () => {
+  await runtime.init();
+});
+
 test.run();

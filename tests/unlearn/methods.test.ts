@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { runtime, unlearn } from '../../sdk';
 import { tinyDataset, tinyModel, tf } from './helpers';
 
-const FAST = { batchSize: 2, steps: 4, lr: 1e-3 };
+const FAST = { batchSize: 2, steps: 4, lr: 1e-3, lora: { r: 4, alpha: 32 } };
 
 test.before(async () => {
   await runtime.init();

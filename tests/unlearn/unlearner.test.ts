@@ -6,7 +6,7 @@ import * as path from 'path';
 import { runtime, unlearn } from '../../sdk';
 import { snapshot, tinyDataset, tinyModel } from './helpers';
 
-const BASE = { batchSize: 2, gradientAccumulationSteps: 2, steps: 6, lr: 2e-3 };
+const BASE = { batchSize: 2, gradientAccumulationSteps: 2, steps: 6, lr: 2e-3, lora: { r: 4, alpha: 32 } };
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eraserlab-unlearner-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 

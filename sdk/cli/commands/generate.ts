@@ -15,7 +15,8 @@ const USAGE = `Usage: eraserlab generate [--out DIR] [--scale tiny|default|paper
 Generate a synthetic SafeEraser-shaped dataset (all_train.json, all_val.json, prompt.json,
 utility.json and PNG images under <Category>/, sd/ and utility/).
 
-  --out DIR         output folder (default: data/generated/<scale>; replaced atomically)
+  --out DIR         output folder, replaced atomically (default: data/generated/<scale>, with
+                    -s<seed>, -n<images>, -px<size> appended for overrides, e.g. default-s5)
   --scale NAME      preset: tiny (24 images), default (180 images, 32×32), paper (3,000 images, 64×64)
   --images N        harmful images (= records), overriding the preset
   --seed S          seed (default 233); the same seed gives byte-identical files
@@ -47,7 +48,9 @@ export const command: CliCommand = {
     const imageSize = int(a['image-size'], 'image-size', issues);
     if (a.out !== undefined && typeof a.out !== 'string') issues.push({ path: '--out', message: 'needs a folder path' });
     if (issues.length) throw new ConfigError('Invalid arguments for eraserlab generate', issues);
-    const outDir = typeof a.out === 'string' ? path.resolve(a.out) : generatedDir(scale);
+    // Overrides get their own folder, so `generate --seed 5` never replaces the default dataset.
+    const name = `${scale}${seed !== undefined && seed !== 233 ? `-s${seed}` : ''}${images !== undefined ? `-n${images}` : ''}${imageSize !== undefined ? `-px${imageSize}` : ''}`;
+    const outDir = typeof a.out === 'string' ? path.resolve(a.out) : generatedDir(name);
     const s = await generateSynthetic({ outDir, scale, images, seed, imageSize });
     const ds = await loadSafeEraser(outDir);
     const c = ds.counts();
