@@ -1,50 +1,37 @@
 /**
  * The bridge to tslab's display machinery. The SDK never imports tslab (DESIGN.md §1); this
- * layer does, at runtime only. `require('tslab')` from a compiled module resolves the project's
- * own tslab; when the running kernel is that tslab (kernel/install.js registers it), the module
- * instance is the one the kernel writes through. A copy already loaded by the kernel is
- * preferred, so a globally installed tslab works too.
+ * layer talks to the tslab that is running the kernel, found in Node's module cache: tslab's
+ * `jupyter` module holds the function that sends display messages for the executing cell (it
+ * is what `tslab.display` / `tslab.newDisplay()` call). Writing through it directly lets one
+ * output carry several representations (HTML + Plotly JSON + text) and lets displays be
+ * replaced in place by id. Outside a kernel nothing of tslab is loaded.
  */
-import * as path from 'path';
 
 /** MIME type → representation: strings (base64 for images), JSON values for `+json` types. */
 export type MimeBundle = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-interface TslabPublic {
-  display: { html(s: string): void; text(s: string): void };
-  newDisplay(): { html(s: string): void; text(s: string): void };
-}
 type WriteDisplayData = (msg: { data: MimeBundle; metadata: object; transient: { display_id?: string } }, update: boolean) => void;
 
-function loadedTslab(): { pub: TslabPublic; jupyter?: { lastWriteDisplayData: WriteDisplayData | null } } | undefined {
-  const key = Object.keys(require.cache).find((k) => /[\\/]tslab[\\/]dist[\\/]public\.js$/.test(k));
-  let pub: TslabPublic | undefined;
-  let file: string | undefined;
-  if (key) {
-    pub = require.cache[key]?.exports as TslabPublic;
-    file = key;
-  } else {
-    try {
-      file = require.resolve('tslab');
-      pub = require('tslab') as TslabPublic;
-    } catch {
-      return undefined;
-    }
+function kernelWriter(): WriteDisplayData | undefined {
+  for (const key of Object.keys(require.cache)) {
+    if (!/[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(key)) continue;
+    const w = (require.cache[key]?.exports as { lastWriteDisplayData?: WriteDisplayData | null } | undefined)?.lastWriteDisplayData;
+    if (w) return w;
   }
-  let jupyter: { lastWriteDisplayData: WriteDisplayData | null } | undefined;
-  try {
-    jupyter = require(path.join(path.dirname(file!), 'jupyter.js'));
-  } catch {
-    jupyter = undefined;
-  }
-  return { pub: pub!, jupyter };
+  return undefined;
 }
 
 /** True inside a running tslab kernel (a cell is executing or has executed). */
 export function inNotebook(): boolean {
-  const t = loadedTslab();
-  return !!t?.jupyter?.lastWriteDisplayData;
+  return kernelWriter() !== undefined;
 }
+
+interface Display {
+  html(s: string): void;
+  png(b: Uint8Array): void;
+  text(s: string): void;
+}
+const displays = new Map<string, Display>();
 
 let counter = 0;
 /** A display id unique within this kernel process. */
@@ -59,22 +46,25 @@ export function newDisplayId(): string {
  * text/plain part goes to stdout.
  */
 export function emit(bundle: MimeBundle, opts: { id?: string; update?: boolean } = {}): void {
-  const t = loadedTslab();
-  const write = t?.jupyter?.lastWriteDisplayData;
+  const write = kernelWriter();
   if (write) {
     write({ data: bundle, metadata: {}, transient: opts.id ? { display_id: opts.id } : {} }, !!opts.update);
     return;
   }
-  if (t && !t.jupyter) {
-    // A tslab whose internals moved: fall back to its public, single-representation API.
+  if (Object.keys(require.cache).some((k) => /[\\/]tslab[\\/]dist[\\/]/.test(k))) {
+    // Inside tslab but its internals moved: its public API (one representation per output).
     try {
-      if (bundle['text/html']) t.pub.display.html(bundle['text/html']);
-      else t.pub.display.text(bundle['text/plain'] ?? '');
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const tslab = require('tslab') as { display: Display; newDisplay(): Display };
+      const d = opts.id ? (displays.get(opts.id) ?? displays.set(opts.id, tslab.newDisplay()).get(opts.id)!) : tslab.display;
+      if (typeof bundle['text/html'] === 'string') d.html(bundle['text/html']);
+      else if (typeof bundle['image/png'] === 'string') d.png(Buffer.from(bundle['image/png'], 'base64'));
+      else d.text(String(bundle['text/plain'] ?? ''));
       return;
     } catch {
-      /* not in a kernel */
+      /* not in a kernel after all: print */
     }
   }
   const text = bundle['text/plain'];
-  if (text !== undefined && !opts.update) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+  if (typeof text === 'string' && !opts.update) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
 }

@@ -11,3 +11,4 @@ export * from './vocab';
 export * from './train';
 export * from './silver';
 export * from './experiment';
+export * from './plots';

@@ -213,7 +213,7 @@ function readJson(dir: string, file: string, issues: DatasetIssue[], required = 
   const abs = path.join(dir, file);
   let text: string;
   try {
-    text = fs.readFileSync(abs, 'utf8');
+    text = fs.readFileSync(abs, 'utf8').replace(/^\uFEFF/, ''); // tolerate a UTF-8 byte-order mark
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
       if (required) {

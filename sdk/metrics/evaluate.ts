@@ -282,7 +282,7 @@ export async function evaluate(model: GenerativeModelLike | null | undefined, da
   let preset: Preset | undefined;
   if (typeof opts.preset === 'object' && opts.preset !== null) preset = opts.preset;
   else if (opts.preset === undefined) preset = PRESETS.greedy;
-  else if (opts.preset in PRESETS) preset = PRESETS[opts.preset as PresetName];
+  else if (Object.prototype.hasOwnProperty.call(PRESETS, opts.preset)) preset = PRESETS[opts.preset as PresetName];
   else issues.push({ path: 'preset', message: `must be one of [official, greedy] or {numSamples, temperature, topP} (got ${JSON.stringify(opts.preset)})` });
   if (opts.limit !== undefined && !(Number.isInteger(opts.limit) && opts.limit >= 0)) issues.push({ path: 'limit', message: `must be a non-negative integer (got ${opts.limit})` });
   if (preset && !(Number.isInteger(preset.numSamples) && preset.numSamples >= 1)) issues.push({ path: 'preset.numSamples', message: `must be an integer ≥ 1 (got ${preset.numSamples})` });

@@ -25,7 +25,7 @@ import { LlavaConfigInput } from './config';
 import { VT } from './keys';
 import { LlavaModel } from './llava';
 import { createRandom } from './load';
-import { positionsFromMask } from './layers';
+import { gatherRows, positionsFromMask } from './layers';
 import { buildTokenizer, Tokenizer } from './tokenizer';
 import { LlavaProcessor, PromptTemplate } from './processor';
 import { AdamW, computeGradients, cosineSchedule, disposeGrads, installFastWasmMatMul } from './optim';
@@ -41,7 +41,7 @@ export const DEFAULT_TEMPLATE: PromptTemplate = { system: '', user: 'USER:', ass
 /**
  * The tiny LLaVA-1.5 config of the default model for a tokenizer: CLIP tower 3 × 64 on 32×32
  * images with 8×8 patches (16 image tokens, features from layer −2), GELU projector, Llama
- * decoder 3 × 128 with 4 heads and 2 KV heads.
+ * decoder 2 × 128 (SwiGLU 320) with 4 heads and 2 KV heads.
  */
 export function defaultModelConfig(tok: Tokenizer, overrides: { text?: Record<string, unknown>; vision?: Record<string, unknown> } = {}): LlavaConfigInput {
   return {
@@ -59,8 +59,8 @@ export function defaultModelConfig(tok: Tokenizer, overrides: { text?: Record<st
       model_type: 'llama',
       vocab_size: tok.size,
       hidden_size: 128,
-      intermediate_size: 352,
-      num_hidden_layers: 3,
+      intermediate_size: 320,
+      num_hidden_layers: 2,
       num_attention_heads: 4,
       num_key_value_heads: 2,
       head_dim: 32,
@@ -209,6 +209,8 @@ export interface PretrainOptions {
   maxGradNorm?: number;
   /** Measure the accuracy table after training (default true). */
   evaluate?: boolean;
+  /** Evaluate every n-th example only (default 1: all). */
+  evalStride?: number;
   /** Config overrides for the text / vision towers. */
   overrides?: { text?: Record<string, unknown>; vision?: Record<string, unknown> };
   /** Called after each update. */
@@ -256,7 +258,7 @@ export function answerLoss(model: LlavaModel, b: { inputIds: number[][]; labels:
     const h = r.hiddenStates[r.hiddenStates.length - 1];
     const H = h.shape[2];
     if (rows.length === 0) return tf.mul(tf.sum(h), 0) as ReturnType<typeof tf.scalar>;
-    const sel = tf.gather(tf.reshape(h, [B * T, H]), tf.tensor1d(rows, 'int32'));
+    const sel = gatherRows(tf.reshape(h, [B * T, H]), rows);
     const logits = model.linear('lm_head', sel);
     const V = logits.shape[1] as number;
     const logp = tf.logSoftmax(logits);
@@ -322,11 +324,20 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
   installFastWasmMatMul();
   const params = usedParams(model);
   const opt = new AdamW(params, { schedule: cosineSchedule({ lr, totalSteps: steps, warmupRatio }), weightDecay, maxGradNorm });
+  // Batches hold either image examples or text-only ones (less padding); seeded order per epoch.
   const rng = Rng.derive(seed, 'pretrain/order');
-  let order: number[] = [];
+  const groups = [exs.map((_, i) => i).filter((i) => exs[i].image), exs.map((_, i) => i).filter((i) => !exs[i].image)];
+  let queue: number[][] = [];
   const nextBatch = (): number[] => {
-    if (order.length < batchSize) order = order.concat(rng.shuffle(exs.map((_, i) => i)));
-    return order.splice(0, batchSize);
+    if (queue.length === 0) {
+      const epoch: number[][] = [];
+      for (const g of groups) {
+        const sh = rng.shuffle(g.slice());
+        for (let i = 0; i < sh.length; i += batchSize) epoch.push(sh.slice(i, i + batchSize));
+      }
+      queue = rng.shuffle(epoch);
+    }
+    return queue.shift() as number[];
   };
   const bar = opts.progress === false ? undefined : progressBar(steps, 'pretrain');
   const t0 = Date.now();
@@ -369,10 +380,12 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
   let accuracy: AccuracyRow[] = [];
   const t1 = Date.now();
   if (opts.evaluate !== false) {
-    const ebar = opts.progress === false ? undefined : progressBar(exs.length, 'evaluate');
-    const responses = await answerExamples(model, processor, exs, { onProgress: (d) => ebar?.update(d) });
+    const stride = Math.max(1, opts.evalStride ?? 1);
+    const evalExs = exs.filter((_, i) => i % stride === 0);
+    const ebar = opts.progress === false ? undefined : progressBar(evalExs.length, 'evaluate');
+    const responses = await answerExamples(model, processor, evalExs, { onProgress: (d) => ebar?.update(d) });
     ebar?.done();
-    accuracy = accuracyTable(exs, responses);
+    accuracy = accuracyTable(evalExs, responses);
   }
   const evalSeconds = (Date.now() - t1) / 1000;
   const info = backendInfo();

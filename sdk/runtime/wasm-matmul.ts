@@ -19,6 +19,8 @@
  */
 import { tf } from './tf';
 
+type TfKernelConfig = Parameters<typeof tf.registerKernel>[0];
+
 type TensorInfo = { dataId: object; shape: number[]; dtype: string };
 
 interface WasmBackendLike {
@@ -221,8 +223,8 @@ export function installWasmFastMatMul(): boolean {
       backendName: 'wasm',
       setupFunc: orig.setupFunc,
       disposeFunc: orig.disposeFunc,
-      kernelFunc: (n === 'BatchMatMul' ? wrapBatchMatMul(orig) : wrapFusedMatMul(orig)) as unknown as tf.KernelFunc,
-    } as tf.KernelConfig);
+      kernelFunc: (n === 'BatchMatMul' ? wrapBatchMatMul(orig) : wrapFusedMatMul(orig)) as unknown as TfKernelConfig['kernelFunc'],
+    } as TfKernelConfig);
   });
   installed = true;
   return true;
@@ -233,7 +235,7 @@ export function uninstallWasmFastMatMul(): void {
   if (!installed) return;
   for (const [n, orig] of originals) {
     tf.unregisterKernel(n, 'wasm');
-    tf.registerKernel(orig as unknown as tf.KernelConfig);
+    tf.registerKernel(orig as unknown as TfKernelConfig);
   }
   originals.clear();
   installed = false;

@@ -70,6 +70,7 @@ export interface SideResult {
   profile?: { train: KernelRow[]; generate: KernelRow[] };
   wallS?: number;
   torch?: string;
+  matmul512Gflops?: number;
 }
 
 interface KernelRow {
@@ -117,8 +118,18 @@ async function runTfjs(job: Job): Promise<SideResult> {
     if (i >= job.trainWarmup) times.push(dt);
     if (i >= job.trainWarmup && (Date.now() - trainStart) / 1000 > job.trainBudgetS) break;
   }
+  // 512² matrix product throughput of this backend (the figure issue 7 started from).
+  const mm = tf.tidy(() => {
+    const a = tf.randomNormal([512, 512], 0, 1, 'float32', 1);
+    const reps = job.backend === 'cpu' ? 2 : 10;
+    tf.matMul(a, a).dataSync();
+    const s = performance.now();
+    for (let i = 0; i < reps; i++) tf.matMul(a, a).dataSync();
+    return (2 * 512 ** 3 * reps) / ((performance.now() - s) / 1000) / 1e9;
+  });
   const out: SideResult = {
     ok: true,
+    matmul512Gflops: mm,
     backend: info.backend,
     threads: info.threads,
     reason: info.reason,
@@ -363,6 +374,7 @@ export interface ModelBenchResult {
     params: number;
     shape: string;
     pytorch: SideResult & Record<string, unknown>;
+    pytorch1Thread: SideResult & Record<string, unknown>;
     tfjs: Array<{ label: string } & SideResult>;
   }>;
   trainStep: { backend: string; tfjsMs: number; pytorchMs: number; ratio: number };
@@ -395,11 +407,13 @@ async function main(): Promise<void> {
       const wide = s.name !== 'default';
       const genTokens = quick ? 8 : wide ? 16 : 32;
       log(`\n== ${s.name}: ${(s.params / 1e6).toFixed(2)}M parameters, ${s.shape}`);
-      const pytorch = runPeer(
-        { cmd: 'bench', model: s.dir, batch: s.batch, threads: os.cpus().length, trainWarmup: 1, trainSteps: quick ? 2 : 5, genTokens, genRepeats: quick ? 1 : 3, lr: 1e-4, weightDecay: 0.01, maxGradNorm: 1.0 },
-        90,
-      );
-      log(`  pytorch ${pytorch.torch ?? ''} (${pytorch.threads ?? '?'} threads): ${pytorch.ok ? `train step ${fmt(pytorch.trainStepMs)} ms, generate ${fmt(pytorch.generateTokensPerS)} tok/s` : pytorch.error}`);
+      const peerJob = { cmd: 'bench', model: s.dir, batch: s.batch, trainWarmup: 1, trainSteps: quick ? 2 : 5, genTokens, genRepeats: quick ? 1 : 3, lr: 1e-4, weightDecay: 0.01, maxGradNorm: 1.0 };
+      const pytorch = runPeer({ ...peerJob, threads: os.cpus().length }, 90);
+      // One thread as well: a shared or loaded machine hurts OpenMP's spinning threads most.
+      const pytorch1 = os.cpus().length > 1 ? runPeer({ ...peerJob, threads: 1 }, 90) : pytorch;
+      for (const [label, p] of [[`${pytorch.threads ?? '?'} threads`, pytorch], ['1 thread', pytorch1]] as const) {
+        log(`  pytorch ${p.torch ?? ''} (${label}): ${p.ok ? `train step ${fmt(p.trainStepMs)} ms, generate ${fmt(p.generateTokensPerS)} tok/s, 512² matmul ${fmt(p.matmul512Gflops as number)} GFLOP/s` : p.error}`);
+      }
       const tfjs: Array<{ label: string } & SideResult> = [];
       for (const b of backends) {
         const slow = b.backend === 'cpu';
@@ -421,7 +435,7 @@ async function main(): Promise<void> {
         const r = runWorker(job, quick ? 60 : 100);
         tfjs.push({ label: b.label, ...r });
         const ratio = r.trainStepMs !== undefined && pytorch.trainStepMs ? r.trainStepMs / (pytorch.trainStepMs as number) : NaN;
-        log(`  ${b.label}: ${r.ok ? `train step ${fmt(r.trainStepMs)} ms (${fmt(ratio)}× PyTorch), generate ${fmt(r.generateTokensPerS)} tok/s; loss Δ vs PyTorch ${pytorch.losses && r.losses ? Math.abs((pytorch.losses as number[])[0] - r.losses[0]).toExponential(1) : '–'}` : r.error}`);
+        log(`  ${b.label}: ${r.ok ? `train step ${fmt(r.trainStepMs)} ms (${fmt(ratio)}× PyTorch), generate ${fmt(r.generateTokensPerS)} tok/s, 512² matmul ${fmt(r.matmul512Gflops)} GFLOP/s; loss Δ vs PyTorch ${pytorch.losses && r.losses ? Math.abs((pytorch.losses as number[])[0] - r.losses[0]).toExponential(1) : '–'}` : r.error}`);
         if (r.profile) {
           log(`    top kernels, one train step (${b.label}):`);
           log(table(['kernel', 'ms', 'calls', 'share'], r.profile.train.map((k) => [k.kernel, fmt(k.ms), k.calls, `${(k.share * 100).toFixed(0)}%`])).replace(/^/gm, '      '));
@@ -429,12 +443,15 @@ async function main(): Promise<void> {
           log(table(['kernel', 'ms', 'calls', 'share'], r.profile.generate.map((k) => [k.kernel, fmt(k.ms), k.calls, `${(k.share * 100).toFixed(0)}%`])).replace(/^/gm, '      '));
         }
       }
-      result.sizes.push({ name: s.name, params: s.params, shape: s.shape, pytorch, tfjs });
+      result.sizes.push({ name: s.name, params: s.params, shape: s.shape, pytorch, pytorch1Thread: pytorch1, tfjs });
     }
     // Summary table and the headline figures: the fastest tfjs backend on the default model.
     const rows: Array<Array<string | number>> = [];
     for (const s of result.sizes) {
       const pt = s.pytorch;
+      const p1 = s.pytorch1Thread;
+      rows.push([s.name, `pytorch (${pt.threads ?? '?'} thr)`, fmt(pt.trainStepMs as number | undefined), fmt(pt.trainStepMs as number | undefined), '1.0', fmt(pt.generateTokensPerS as number | undefined), fmt(pt.generateTokensPerS as number | undefined), '1.0']);
+      if (p1 !== pt) rows.push([s.name, 'pytorch (1 thr)', fmt(p1.trainStepMs as number | undefined), fmt(pt.trainStepMs as number | undefined), fmt((p1.trainStepMs as number) / (pt.trainStepMs as number)), fmt(p1.generateTokensPerS as number | undefined), fmt(pt.generateTokensPerS as number | undefined), fmt((pt.generateTokensPerS as number) / (p1.generateTokensPerS as number))]);
       for (const t of s.tfjs) {
         rows.push([
           s.name,

@@ -323,7 +323,13 @@ def bench(job):
         losses.append(float(loss))
         if i >= job.get('trainWarmup', 2):
             times.append(dt)
-    out = {'threads': threads, 'torch': torch.__version__, 'params': sum(p.numel() for p in m.parameters()),
+    a = torch.randn(512, 512)
+    a @ a
+    t0 = time.perf_counter()
+    for _ in range(20):
+        a @ a
+    mm = 2 * 512 ** 3 * 20 / (time.perf_counter() - t0) / 1e9
+    out = {'threads': threads, 'matmul512Gflops': mm, 'torch': torch.__version__, 'params': sum(p.numel() for p in m.parameters()),
            'trainStepMs': median(times), 'trainStepMsAll': times, 'losses': losses}
     n_new = int(job.get('genTokens', 32))
     if n_new > 0 and 'gen_input_ids' in b:
