@@ -98,7 +98,10 @@ export function figureHtml(fig: Figure, opts: { height?: number } = {}): string 
   const id = `eraserlab-fig-${process.pid}-${Date.now().toString(36)}-${figCounter}`;
   const height = opts.height ?? (typeof fig.layout.height === 'number' ? fig.layout.height : 420);
   const width = typeof fig.layout.width === 'number' ? `${fig.layout.width}px` : '100%';
-  const json = JSON.stringify({ data: fig.data, layout: fig.layout, config: { displaylogo: false, responsive: true, ...(fig.config ?? {}) } }).replace(/</g, '\\u003c');
+  // Paper sizes (8–10 pt) are small on screen: at least 12 px inline, unless the figure fixes its own size.
+  const font = (fig.layout.font ?? {}) as { size?: number };
+  const layout = typeof fig.layout.width === 'number' ? fig.layout : { ...fig.layout, font: { ...font, size: Math.max(font.size ?? 12, 12) } };
+  const json = JSON.stringify({ data: fig.data, layout, config: { displaylogo: false, responsive: true, ...(fig.config ?? {}) } }).replace(/</g, '\\u003c');
   return (
     `<div id="${id}" class="eraserlab-figure" style="width:${width};max-width:100%;height:${height}px"></div>` +
     `<script type="text/javascript">(function(){var f=${json};var n=0;` +

@@ -285,7 +285,8 @@ function widen(c: ConfigInput): ConfigInput {
 
 async function prepareSizes(tmp: string, which: string[], quick: boolean): Promise<SizeSpec[]> {
   const { runtime, model } = require('../../sdk') as typeof import('../../sdk');
-  await runtime.init({ backend: 'cpu' });
+  // WASM, one thread: quick to start, and the CPU backend prints a banner on stdout.
+  await runtime.init({ backend: 'wasm', threads: 1 });
   const base = defaultConfig();
   const out: SizeSpec[] = [];
   for (const name of which as Array<SizeSpec['name']>) {

@@ -84,6 +84,21 @@ test('every built-in method takes a step; loss is the weighted sum of its terms'
   m.dispose();
 });
 
+test('one fused forward pass gives the same losses as separate passes', async () => {
+  const ds = await tinyDataset();
+  const out: Array<Record<string, number>> = [];
+  for (const fuseBatches of [true, false]) {
+    const m = await tinyModel(9);
+    const u = unlearn.create(m, ds, { method: 'kl+pd', ...FAST, lora: { r: 4, alpha: 32, dropout: 0 }, fuseBatches });
+    const r1 = await u.step();
+    const r2 = await u.step();
+    out.push({ ...r1.terms, loss2: r2.loss });
+    u.dispose();
+    m.dispose();
+  }
+  for (const k of Object.keys(out[0])) assert.ok(Math.abs(out[0][k] - out[1][k]) < 1e-4, `${k}: ${out[0][k]} vs ${out[1][k]}`);
+});
+
 test('a user-defined method: one definition, one registration', async () => {
   const ds = await tinyDataset();
   const m = await tinyModel();
