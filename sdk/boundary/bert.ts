@@ -16,7 +16,7 @@ import { CheckpointError, ConfigError } from '../runtime/errors';
 import { Rng } from '../runtime/rng';
 import { writeJsonAtomic } from '../runtime/fsutil';
 import { readSafetensors, writeSafetensors } from './safetensors';
-import type { Tensor, Tensor2D, Tensor3D, Variable } from './tftypes';
+import { makeVariable, type Tensor, type Tensor2D, type Tensor3D, type Variable } from './tftypes';
 
 export interface BertConfig {
   vocabSize: number;
@@ -155,7 +155,7 @@ export class BertEncoder {
         if (/LayerNorm\.weight$/.test(key)) data.fill(1);
         else if (!/bias$/.test(key)) for (let i = 0; i < n; i++) data[i] = rng.normal(0, 0.02);
       }
-      this.params.set(key, tf.variable(tf.tensor(data, shape, 'float32'), true, `${key}#${nextId++}`));
+      this.params.set(key, makeVariable(tf.tensor(data, shape, 'float32'), `${key}#${nextId++}`));
     }
   }
 

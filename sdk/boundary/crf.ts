@@ -8,7 +8,7 @@
  */
 import { tf } from '../runtime/tf';
 import { Rng } from '../runtime/rng';
-import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from './tftypes';
+import { makeVariable, type Tensor, type Tensor1D, type Tensor2D, type Tensor3D, type Variable } from './tftypes';
 
 export interface CrfConstraints {
   transitions: boolean[][];
@@ -25,9 +25,9 @@ export class LinearChainCRF {
     const rng = new Rng(opts.seed ?? 233);
     const T = numTags;
     const r = (n: number) => Float32Array.from({ length: n }, () => rng.uniform(-0.1, 0.1));
-    this.transitions = tf.variable(opts.init ? tf.tensor2d(opts.init.transitions) : tf.tensor2d(r(T * T), [T, T]), true, `crf.transitions#${crfId}`);
-    this.start = tf.variable(opts.init ? tf.tensor1d(opts.init.start) : tf.tensor1d(r(T)), true, `crf.start#${crfId}`);
-    this.end = tf.variable(opts.init ? tf.tensor1d(opts.init.end) : tf.tensor1d(r(T)), true, `crf.end#${crfId++}`);
+    this.transitions = makeVariable(opts.init ? tf.tensor2d(opts.init.transitions) : tf.tensor2d(r(T * T), [T, T]), `crf.transitions#${crfId}`);
+    this.start = makeVariable(opts.init ? tf.tensor1d(opts.init.start) : tf.tensor1d(r(T)), `crf.start#${crfId}`);
+    this.end = makeVariable(opts.init ? tf.tensor1d(opts.init.end) : tf.tensor1d(r(T)), `crf.end#${crfId++}`);
     this.constraints = opts.constraints;
   }
 

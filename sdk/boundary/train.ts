@@ -17,7 +17,7 @@ import { allowedTransitions, BIES, biesToWords, wordsToBies } from './tags';
 import { CharVocab, MASK_ID, PAD_ID } from './vocab';
 import { boundaryDim, vectors } from './vectors';
 import type { NgramStatistics } from './statistics';
-import type { Tensor, Variable } from './tftypes';
+import { makeVariable, type Tensor, type Variable } from './tftypes';
 
 export type PretrainObjective = 'mlm' | 'mlm+ba';
 
@@ -116,7 +116,7 @@ export function pretrain(encoder: BertEncoder, sentences: readonly string[], voc
   const D = stats ? boundaryDim(stats.maxN) : 0;
   const H = encoder.config.hiddenSize;
   const rngHead = Rng.derive(seed, 'ba-head');
-  const proj = baWeight > 0 ? [tf.variable(tf.tensor2d(Float32Array.from({ length: D * H }, () => rngHead.normal(0, 0.02)), [D, H])), tf.variable(tf.zeros([D]))] : [];
+  const proj = baWeight > 0 ? [makeVariable(tf.tensor2d(Float32Array.from({ length: D * H }, () => rngHead.normal(0, 0.02)), [D, H])), makeVariable(tf.zeros([D]))] : [];
   const vars = [...encoder.trainableVariables(), ...proj];
   const opt = tf.train.adam(opts.learningRate ?? 1e-3);
   const bar = opts.bar === false ? undefined : progress(steps, opts.label ?? `pretrain ${objective}`);
@@ -215,7 +215,7 @@ export class Segmenter {
     const rng = Rng.derive(seed, 'tagger-head');
     const H = encoder.config.hiddenSize;
     const T = this.labels.length;
-    this.head = [tf.variable(tf.tensor2d(Float32Array.from({ length: T * H }, () => rng.normal(0, 0.02)), [T, H])), tf.variable(tf.zeros([T]))];
+    this.head = [makeVariable(tf.tensor2d(Float32Array.from({ length: T * H }, () => rng.normal(0, 0.02)), [T, H])), makeVariable(tf.zeros([T]))];
     this.crf = new LinearChainCRF(T, { seed, constraints: allowedTransitions(this.labels, 'bies') });
   }
 

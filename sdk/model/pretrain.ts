@@ -341,6 +341,7 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
   };
   const bar = opts.progress === false ? undefined : progressBar(steps, 'pretrain');
   const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
   let lossEma = NaN;
   let finalLoss = NaN;
   try {
@@ -351,7 +352,7 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
       const labels = idx.map((i) => [...rows[i].labels, ...new Array<number>(T - rows[i].labels.length).fill(-100)]);
       const attentionMask = idx.map((i) => [...new Array<number>(rows[i].ids.length).fill(1), ...new Array<number>(T - rows[i].ids.length).fill(0)]);
       const imgIdx = idx.filter((i) => exs[i].image).map((i) => imageIndex.get(exs[i].image as string) as number);
-      const pv = imgIdx.length ? (tf.gather(images, tf.tensor1d(imgIdx, 'int32')) as Tensor4D) : undefined;
+      const pv = imgIdx.length ? tf.tidy(() => tf.gather(images, tf.tensor1d(imgIdx, 'int32')) as Tensor4D) : undefined;
       let loss: number;
       let grads: Map<string, import('./tftypes').Tensor>;
       try {
@@ -376,6 +377,8 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
     images.dispose();
   }
   const trainSeconds = (Date.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const trainCpuSeconds = (cpu.user + cpu.system) / 1e6;
 
   let accuracy: AccuracyRow[] = [];
   const t1 = Date.now();
@@ -383,7 +386,8 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
     const stride = Math.max(1, opts.evalStride ?? 1);
     const evalExs = exs.filter((_, i) => i % stride === 0);
     const ebar = opts.progress === false ? undefined : progressBar(evalExs.length, 'evaluate');
-    const responses = await answerExamples(model, processor, evalExs, { onProgress: (d) => ebar?.update(d) });
+    const longest = Math.max(...exs.map((e) => tok.encode(e.answer, { addBos: false }).length));
+    const responses = await answerExamples(model, processor, evalExs, { maxNewTokens: longest + 3, onProgress: (d) => ebar?.update(d) });
     ebar?.done();
     accuracy = accuracyTable(evalExs, responses);
   }
@@ -403,6 +407,9 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
     tokenizer: { vocabSize: tok.size },
     numParameters: model.numParameters(),
     trainSeconds: Math.round(trainSeconds * 10) / 10,
+    /** Process CPU time (user + system) of the training loop: with a busy machine wall time overstates the cost. */
+    trainCpuSeconds: Math.round(trainCpuSeconds * 10) / 10,
+    loadAverage: os.loadavg().map((x) => Math.round(x * 10) / 10),
     evalSeconds: Math.round(evalSeconds * 10) / 10,
     finalLoss,
     accuracy,

@@ -33,8 +33,9 @@ export interface InitOptions {
   verbose?: boolean;
   /**
    * WASM backend threads (threaded SIMD build, see runtime/wasm-threads.ts). Default:
-   * `ERASERLAB_WASM_THREADS`, else the logical core count; 1 = single-threaded. Threading is
-   * kept only if its self-check passes. Fixed once the WASM backend exists in a process.
+   * `ERASERLAB_WASM_THREADS` (`on` = all cores), else 1 (single-threaded measured faster for
+   * the default model). Threading is kept only if its self-check passes. Fixed once the WASM
+   * backend exists in a process.
    */
   threads?: number;
 }

@@ -18,8 +18,8 @@
  * 5. a self-check compares a few kernels with a float64 reference; on any failure the backend
  *    is torn down and re-created single-threaded, and the reason says why.
  *
- * Enabled by `runtime.init({threads: N})` or `ERASERLAB_WASM_THREADS=N`; `1` (or `0`, `off`)
- * keeps the single-threaded build. Default: the machine's logical core count.
+ * Enabled by `runtime.init({threads: N})` or `ERASERLAB_WASM_THREADS=N` (`on` = all cores); the
+ * default is the single-threaded build (see requestedWasmThreads for the measurements why).
  */
 import * as fs from 'fs';
 // `import = require` gives the real module object: os.cpus must be patched where Emscripten reads it.
@@ -62,19 +62,24 @@ let spawned: workerThreads.Worker[] = [];
 let chain: Promise<unknown> = Promise.resolve();
 
 /**
- * The thread count to use: `explicit` if given, else `ERASERLAB_WASM_THREADS`, else the number
- * of logical cores. `0`, `off`, `false` and `1` all mean single-threaded. An unparsable value
- * is ignored (default applies).
+ * The thread count to use: `explicit` if given, else `ERASERLAB_WASM_THREADS` (`on`/`auto` =
+ * the number of logical cores), else 1. `0`, `off`, `false` and `1` all mean single-threaded;
+ * an unparsable value is ignored.
+ *
+ * Why the default is 1: measured with tests/bench/model.bench.ts (docs/performance.md), the
+ * threaded build made the default model's training step and generation slower on the 2-core
+ * machine (the per-op hand-off to the pool costs more than the small products gain, and any
+ * other busy process makes the pool's spinning threads wait far longer), while large
+ * products (512² and up) do gain. So threads are opt-in, and kept only if the self-check
+ * passes.
  */
 export function requestedWasmThreads(explicit?: number): number {
   if (explicit !== undefined && Number.isFinite(explicit)) return Math.max(1, Math.floor(explicit));
   const env = (process.env.ERASERLAB_WASM_THREADS ?? '').trim().toLowerCase();
-  if (env === 'off' || env === 'false' || env === 'no') return 1;
-  if (env !== '' && env !== 'auto' && env !== 'on') {
-    const n = Number(env);
-    if (Number.isFinite(n)) return Math.max(1, Math.floor(n));
-  }
-  return Math.max(1, os.cpus().length);
+  if (env === 'auto' || env === 'on' || env === 'true') return Math.max(1, os.cpus().length);
+  const n = Number(env);
+  if (env !== '' && Number.isFinite(n)) return Math.max(1, Math.floor(n));
+  return 1;
 }
 
 /** The last threading outcome (undefined before the WASM backend was initialised by init()). */

@@ -23,8 +23,8 @@ import { machine } from './harness';
 
 const HERE = __dirname;
 const ROOT = path.resolve(HERE, '..', '..');
-/** No bench may run longer than this (each is designed to take well under two minutes). */
-const BENCH_TIMEOUT_S = Number(process.env.ERASERLAB_BENCH_TIMEOUT_S || 180);
+/** A bench is killed after this (each is designed for under two minutes on an idle machine). */
+const BENCH_TIMEOUT_S = Number(process.env.ERASERLAB_BENCH_TIMEOUT_S || 300);
 
 interface BenchRun {
   ok: boolean;

@@ -125,6 +125,16 @@ test('sampleGallery: images as data URIs in layout.images, text escaped and wrap
   assert.ok(texts.includes('<i>(text only)</i>'));
   assert.is(fig.data.length, 0);
   assert.ok((fig.layout.height as number) > 300);
+  // an image file path is read and embedded; a missing one is reported in the figure
+  const os = await import('os');
+  const path = await import('path');
+  const fs = await import('fs');
+  const file = path.join(os.tmpdir(), `eraserlab-gallery-${process.pid}.png`);
+  fs.writeFileSync(file, png);
+  const fromPath = plots.sampleGallery([{ image: file, question: 'q' }, { image: '/no/such.png', question: 'q2' }]);
+  fs.rmSync(file);
+  assert.is((fromPath.layout.images as Array<{ source: string }>)[0].source, uri);
+  assert.ok((fromPath.layout.annotations as Array<{ text: string }>).some((a) => a.text === '<i>(image not found)</i>'));
   const limited = plots.sampleGallery(Array.from({ length: 20 }, (_, i) => ({ question: `q${i}`, response: 'r' })), { limit: 3 });
   const lt = (limited.layout.annotations as Array<{ text: string }>).map((a) => a.text);
   assert.ok(lt.includes('q2') && !lt.includes('q3'));

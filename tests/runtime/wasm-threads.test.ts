@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'child_process';
+import * as os from 'os';
 import * as path from 'path';
 import { requestedWasmThreads, wasmSelfCheck } from '../../sdk/runtime/wasm-threads';
 import { init } from '../../sdk/runtime/backend';
@@ -42,7 +43,11 @@ test('thread count: explicit, environment, default', () => {
     delete process.env.ERASERLAB_WASM_THREADS;
     assert.is(requestedWasmThreads(3), 3);
     assert.is(requestedWasmThreads(0), 1);
-    assert.ok(requestedWasmThreads() >= 1);
+    assert.is(requestedWasmThreads(), 1, 'single-threaded unless asked');
+    process.env.ERASERLAB_WASM_THREADS = 'on';
+    assert.is(requestedWasmThreads(), os.cpus().length);
+    process.env.ERASERLAB_WASM_THREADS = 'nonsense';
+    assert.is(requestedWasmThreads(), 1);
     process.env.ERASERLAB_WASM_THREADS = '4';
     assert.is(requestedWasmThreads(), 4);
     assert.is(requestedWasmThreads(2), 2, 'an explicit count wins over the environment');
