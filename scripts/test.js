@@ -35,6 +35,15 @@ if (uvu.status !== 0 && failed === 0) failed = 1;
 
 const nbRunner = path.join(root, 'scripts', 'run-notebooks.js');
 if (!unitOnly && fs.existsSync(nbRunner)) {
+  // Notebooks import the compiled SDK (../dist/sdk): build first so they test the current sources.
+  const build = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+  if (build.status !== 0) {
+    console.log('build failed: notebooks not run');
+    failed += 1;
+  }
+  const clean = spawnSync(process.execPath, [path.join(root, 'scripts/check-notebooks-clean.js')], { cwd: root, stdio: 'inherit' });
+  if (clean.status === 0) passed += 1;
+  else failed += 1;
   const nb = spawnSync(process.execPath, [nbRunner], { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   process.stdout.write(nb.stdout || '');
   const p = /notebooks: (\d+) passed, (\d+) failed/.exec(nb.stdout || '');

@@ -11,7 +11,6 @@ import { loadPretrained } from './load';
 import { defaultModelDir } from './pretrain';
 import './processor'; // installs the processor loader loadPretrained uses
 
-export { defaultModelDir };
 
 /** The recorded training spec of the default model (command, seed, options, timings, accuracy). */
 export function defaultModelSpec(dir = defaultModelDir()): Record<string, unknown> | undefined {

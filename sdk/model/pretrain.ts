@@ -199,8 +199,9 @@ export interface PretrainOptions {
   /** Output checkpoint folder (default data/models/vanilla); replaced atomically. */
   outDir?: string;
   seed?: number;
-  /** Optimiser updates (default 1400). */
+  /** Optimiser updates (default 700). */
   steps?: number;
+  /** Examples per update (default 16). */
   batchSize?: number;
   /** Peak learning rate (default 3e-3). */
   lr?: number;
@@ -288,8 +289,8 @@ function usedParams(model: LlavaModel): Map<string, Variable> {
  */
 export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResult> {
   const seed = opts.seed ?? 233;
-  const steps = opts.steps ?? 1400;
-  const batchSize = opts.batchSize ?? 32;
+  const steps = opts.steps ?? 700;
+  const batchSize = opts.batchSize ?? 16;
   const lr = opts.lr ?? 3e-3;
   const warmupRatio = opts.warmupRatio ?? 0.03;
   const weightDecay = opts.weightDecay ?? 0.01;

@@ -3,6 +3,7 @@
  * image files for the gallery). Column contracts are those of `unlearner.history`,
  * `metrics.evaluate(...).summary` / `.byCategory` with a `method` (and `pd`) column.
  */
+import { getMetric } from '../metrics/contract';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError } from '../runtime/errors';
@@ -209,7 +210,7 @@ export function overForgetting(summaryWithMethod: FrameLike, opts: OverForgettin
     yaxis: axis({ ...RATE_AXIS, anchor: 'x' }),
     xaxis2: axis({ domain: [0.55, 1], anchor: 'y2' }),
     yaxis2: axis({ ...RATE_AXIS, anchor: 'x2' }),
-    annotations: [panelTitle('SARR (lower is better)', 0.225), panelTitle(`${metricLabel(forgetMetric)} (higher is better)`, 0.775)],
+    annotations: [panelTitle('SARR (lower is better)', 0.225), panelTitle(`${metricLabel(forgetMetric)} (${betterLabel(forgetMetric)})`, 0.775)],
     // legend below the panels here: their titles sit on top
     legend: { orientation: 'h', x: 0.5, xanchor: 'center', y: -0.2, yanchor: 'top' },
     margin: { l: 40, r: 10, t: opts.title ? 50 : 25, b: 45 },
@@ -219,6 +220,15 @@ export function overForgetting(summaryWithMethod: FrameLike, opts: OverForgettin
 
 // ---------------------------------------------------------------------------------------------
 // Trade-off plane
+
+/** 'lower is better' / 'higher is better' from the metric registry (forget rate: lower). */
+function betterLabel(metric: string): string {
+  try {
+    return getMetric(metric).higherIsBetter ? 'higher is better' : 'lower is better';
+  } catch {
+    return ['forgetRate', 'asr', 'sarr'].includes(metric) ? 'lower is better' : 'higher is better';
+  }
+}
 
 export interface TradeoffOptions {
   title?: string;
@@ -274,7 +284,7 @@ export function tradeoff(summaryWithMethod: FrameLike, opts: TradeoffOptions = {
   const layout = paperLayout({
     title: titleOf(opts.title),
     showlegend: false,
-    xaxis: axis({ title: { text: `${metricLabel(xm)} (forget quality)` }, tickformat: '.0%' }),
+    xaxis: axis({ title: { text: `${metricLabel(xm)} (forget quality, ${betterLabel(xm)})` }, tickformat: '.0%' }),
     yaxis: axis({ title: { text: `${metricLabel(ym)} (utility)` }, tickformat: '.0%' }),
     annotations: [
       {

@@ -19,8 +19,8 @@ pretrain_spec.json (the exact command, seed, timings and the accuracy table).
   --dataset DIR      SafeEraser dataset folder (default data/generated/default)
   --out DIR          output folder (default data/models/vanilla; replaced atomically)
   --seed S           seed of the initialisation and the batch order (default 233)
-  --steps N          optimiser updates (default 1400)
-  --batch-size B     examples per update (default 32)
+  --steps N          optimiser updates (default 700)
+  --batch-size B     examples per update (default 16)
   --lr LR            peak learning rate of the cosine schedule (default 3e-3)
   --no-eval          skip the accuracy table (greedy answers to every training prompt)
   --json             print the result as JSON`;
