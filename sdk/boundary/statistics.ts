@@ -95,7 +95,7 @@ export class NgramStatistics {
   /**
    * Save as text: one JSON header line (the meta), then one line per n-gram,
    * `ngram \t count \t pmi \t le \t re` (4 decimals), sorted by length then count. A path ending
-   * in `.gz` is gzipped (about 4 bytes per entry for a typical dictionary).
+   * in `.gz` is gzipped (about 10 bytes per entry for a typical dictionary).
    */
   save(file: string): void {
     const rows = [...this.table.entries()].sort((a, b) => a[0].length - b[0].length || b[1].count - a[1].count || (a[0] < b[0] ? -1 : 1));
@@ -224,47 +224,45 @@ export class NgramCounter {
     const counts = this.counts;
     const H = this.hanChars;
     const logH = Math.log(H);
-    // Neighbour sums: for each n-gram, S = Σ c and Q = Σ c log c over its left / right contexts.
-    const lS = new Map<string, number>();
-    const lQ = new Map<string, number>();
-    const rS = new Map<string, number>();
-    const rQ = new Map<string, number>();
+    // Pass 1: the n-grams that will be kept, each with neighbour sums [S_left, Q_left, S_right,
+    // Q_right] (S = Σ c, Q = Σ c log c over its contexts); only these need accumulators.
     const maxN = this.maxN;
+    const acc = new Map<string, Float64Array>();
+    for (const [k, c] of counts) {
+      if (c < this.minCount || k.length > maxN || k.charCodeAt(0) === 1 || k.charCodeAt(k.length - 1) === 1) continue;
+      acc.set(k, new Float64Array(4));
+    }
+    // Pass 2: every context string k = c·w or w·c adds to w's sums.
     for (const [k, c] of counts) {
       if (k.length < 2) continue;
       const clog = c * Math.log(c);
-      // k = w + right neighbour (w must be pure Han: k must not start with the boundary)
-      if (k.charCodeAt(0) !== 1) {
-        const w = k.slice(0, -1);
-        if (w.length <= maxN) {
-          rS.set(w, (rS.get(w) ?? 0) + c);
-          rQ.set(w, (rQ.get(w) ?? 0) + clog);
-        }
+      const r = acc.get(k.slice(0, -1)); // k = w + right neighbour
+      if (r) {
+        r[2] += c;
+        r[3] += clog;
       }
-      if (k.charCodeAt(k.length - 1) !== 1) {
-        const w = k.slice(1);
-        if (w.length <= maxN) {
-          lS.set(w, (lS.get(w) ?? 0) + c);
-          lQ.set(w, (lQ.get(w) ?? 0) + clog);
-        }
+      const l = acc.get(k.slice(1)); // k = left neighbour + w
+      if (l) {
+        l[0] += c;
+        l[1] += clog;
       }
     }
-    const ent = (S: number | undefined, Q: number | undefined) => (S && S > 0 ? Math.max(0, Math.log(S) - (Q ?? 0) / S) : 0);
+    const ent = (S: number, Q: number) => (S > 0 ? Math.max(0, Math.log(S) - Q / S) : 0);
     const table = new Map<string, NgramStat>();
-    for (const [k, c] of counts) {
-      if (c < this.minCount || k.length > maxN || k.charCodeAt(0) === 1 || k.charCodeAt(k.length - 1) === 1) continue;
+    for (const [k, a] of acc) {
+      const c = counts.get(k)!;
       let pmi = 0;
       if (k.length >= 2) {
         pmi = Infinity;
         const lw = Math.log(c) - logH;
         for (let s = 1; s < k.length; s++) {
-          const a = counts.get(k.slice(0, s)) ?? c; // a pruned part counts at least as often as k
-          const b = counts.get(k.slice(s)) ?? c;
-          const v = lw - (Math.log(a) - logH) - (Math.log(b) - logH);
+          const pa = counts.get(k.slice(0, s)) ?? c; // a pruned part counts at least as often as k
+          const pb = counts.get(k.slice(s)) ?? c;
+          const v = lw - (Math.log(pa) - logH) - (Math.log(pb) - logH);
           if (v < pmi) pmi = v;
         }
       }
-      table.set(k, { count: c, pmi, le: ent(lS.get(k), lQ.get(k)), re: ent(rS.get(k), rQ.get(k)) });
+      table.set(k, { count: c, pmi, le: ent(a[0], a[1]), re: ent(a[2], a[3]) });
     }
     const meta: StatisticsMeta = {
       format: 'eraserlab-ngram-stats',

@@ -108,6 +108,8 @@ export function pretrain(encoder: BertEncoder, sentences: readonly string[], voc
   if (baLayer < 0 || baLayer > encoder.config.numLayers || !Number.isInteger(baLayer)) issues.push({ path: 'baLayer', message: `must be an integer in 0..${encoder.config.numLayers}, got ${baLayer}` });
   if (objective === 'mlm+ba' && !stats) issues.push({ path: 'stats', message: "objective 'mlm+ba' needs boundary statistics" });
   if (sentences.length === 0) issues.push({ path: 'sentences', message: 'no pretraining sentences' });
+  if (!Number.isInteger(steps) || steps < 1) issues.push({ path: 'steps', message: `must be an integer ≥ 1, got ${steps}` });
+  if (!Number.isInteger(B) || B < 1) issues.push({ path: 'batchSize', message: `must be an integer ≥ 1, got ${B}` });
   if (issues.length) throw new ConfigError('Invalid pretraining options', issues);
   const seed = opts.seed ?? 233;
   // Batches and masks depend on the seed only, not on the objective: both arms see the same data.
@@ -231,7 +233,11 @@ export class Segmenter {
     const steps = opts.steps ?? 200;
     const B = opts.batchSize ?? 32;
     const maxLength = Math.min(opts.maxLength ?? 32, this.encoder.config.maxPositions);
-    if (examples.length === 0) throw new ConfigError('Invalid fine-tuning data', [{ path: 'examples', message: 'no training sentences' }]);
+    const issues = [];
+    if (examples.length === 0) issues.push({ path: 'examples', message: 'no training sentences' });
+    if (!Number.isInteger(steps) || steps < 1) issues.push({ path: 'steps', message: `must be an integer ≥ 1, got ${steps}` });
+    if (!Number.isInteger(B) || B < 1) issues.push({ path: 'batchSize', message: `must be an integer ≥ 1, got ${B}` });
+    if (issues.length) throw new ConfigError('Invalid fine-tuning options', issues);
     const data = examples.map((words) => {
       const text = words.join('').slice(0, maxLength);
       const tags = wordsToBies(words).slice(0, maxLength);

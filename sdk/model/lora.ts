@@ -121,6 +121,8 @@ export class LoraAdapters implements LinearHook {
   /** Module path → adapter pair. */
   readonly modules = new Map<string, LoraPair>();
   private mergedInto: LlavaModel | undefined;
+  /** The model these adapters were made for or attached to (supplies the projector). */
+  private model: LlavaModel | undefined;
   private rng: Rng;
 
   private constructor(o: Required<Omit<LoraOptions, 'baseModelNameOrPath'>> & { baseModelNameOrPath: string }) {
@@ -176,6 +178,7 @@ export class LoraAdapters implements LinearHook {
   static create(model: LlavaModel, opts: LoraOptions = {}): LoraAdapters {
     const o = LoraAdapters.resolve(model, opts);
     const lora = new LoraAdapters(o);
+    lora.model = model;
     for (const key of loraModuleKeys(model, o.targetModules, o.languageModelOnly)) {
       const w = model.params.get(`${key}.weight`);
       if (!w) throw new CheckpointError(`LoRA: the model has no parameter '${key}.weight'`, { key: `${key}.weight` });
@@ -195,6 +198,7 @@ export class LoraAdapters implements LinearHook {
   /** Set `model.adapters = this` (and return the model). */
   attach(model: LlavaModel): LlavaModel {
     model.adapters = this;
+    this.model = model;
     return model;
   }
 
@@ -218,9 +222,10 @@ export class LoraAdapters implements LinearHook {
 
   /**
    * What to optimise: every A and B (named `<module>.lora_A.weight` / `.lora_B.weight`), plus the
-   * projector's parameters when it is trained.
+   * projector's parameters when it is trained (of `model`, default the model the adapters were
+   * created for or attached to).
    */
-  trainableParams(model?: LlavaModel): Map<string, Variable> {
+  trainableParams(model: LlavaModel | undefined = this.model): Map<string, Variable> {
     const out = new Map<string, Variable>();
     for (const [key, p] of this.modules) {
       out.set(`${key}.lora_A.weight`, p.A);
@@ -294,9 +299,10 @@ export class LoraAdapters implements LinearHook {
 
   /**
    * Write `adapter_config.json` + `adapter_model.safetensors` (PEFT keys, PyTorch layout) into
-   * `dir`, atomically. With a trained projector, `model` supplies its weights.
+   * `dir`, atomically. With a trained projector, `model` (default: the adapters' model) supplies
+   * its weights.
    */
-  async save(dir: string, model?: LlavaModel): Promise<void> {
+  async save(dir: string, model: LlavaModel | undefined = this.model): Promise<void> {
     const tensors = new Map<string, TensorToWrite>();
     for (const [key, p] of this.modules) {
       tensors.set(`${PEFT_PREFIX}${key}.lora_A.weight`, { shape: [p.A.shape[1] as number, p.A.shape[0] as number], data: transposed(p.A) });
@@ -414,6 +420,7 @@ export class LoraAdapters implements LinearHook {
       p.B.dispose();
     }
     this.modules.clear();
+    this.model = undefined;
   }
 }
 

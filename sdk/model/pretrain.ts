@@ -214,6 +214,9 @@ export interface PretrainOptions {
   evalStride?: number;
   /** Config overrides for the text / vision towers. */
   overrides?: { text?: Record<string, unknown>; vision?: Record<string, unknown> };
+  /** Every this many updates, answer a fixed small subset (every 41st example) and report it to onProbe (default off). */
+  probeEvery?: number;
+  onProbe?: (step: number, rows: AccuracyRow[]) => void;
   /** Called after each update. */
   onStep?: (r: { step: number; loss: number; lr: number; gradNorm: number; seconds: number }) => void;
   /** The command line that ran this, recorded in pretrain_spec.json. */
@@ -371,6 +374,10 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
       finalLoss = loss;
       bar?.update(s + 1, `loss ${lossEma.toFixed(3)}`);
       opts.onStep?.({ step: s, loss, lr: info.lr, gradNorm: info.gradNorm, seconds: (Date.now() - t0) / 1000 });
+      if (opts.probeEvery && opts.onProbe && (s + 1) % opts.probeEvery === 0) {
+        const sub = exs.filter((_, i) => i % 41 === 0);
+        opts.onProbe(s + 1, accuracyTable(sub, await answerExamples(model, processor, sub, { maxNewTokens: 32 })));
+      }
     }
   } finally {
     bar?.done();

@@ -14,6 +14,11 @@ export class EraserError extends Error {
     super(message);
     this.name = new.target.name;
   }
+
+  /** Printed (console.log, a notebook's error output) as `Name: message`: the diagnosis is the UI. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `${this.name}: ${this.message}`;
+  }
 }
 
 function formatIssues(header: string, issues: Issue[]): string {

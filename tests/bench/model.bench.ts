@@ -391,6 +391,49 @@ export interface ModelBenchResult {
   generate: { backend: string; tfjsTokensPerS: number; pytorchTokensPerS: number; ratio: number };
 }
 
+
+/** The summary table and the headline figures (recomputed after each size, so a bench killed
+ * half-way still leaves the default model's figures in its JSON). */
+function summarise(result: ModelBenchResult, print: boolean): void {
+  const rows: Array<Array<string | number>> = [];
+  for (const s of result.sizes) {
+    const pt = s.pytorch;
+    const p1 = s.pytorch1Thread;
+    rows.push([s.name, `pytorch (${pt.threads ?? '?'} thr)`, fmt(pt.trainStepMs as number | undefined), fmt(pt.trainStepMs as number | undefined), '1.0', fmt(pt.generateTokensPerS as number | undefined), fmt(pt.generateTokensPerS as number | undefined), '1.0', fmt(pt.trainStepCpuMs)]);
+    if (p1 !== pt) rows.push([s.name, 'pytorch (1 thr)', fmt(p1.trainStepMs as number | undefined), fmt(pt.trainStepMs as number | undefined), fmt((p1.trainStepMs as number) / (pt.trainStepMs as number)), fmt(p1.generateTokensPerS as number | undefined), fmt(pt.generateTokensPerS as number | undefined), fmt((pt.generateTokensPerS as number) / (p1.generateTokensPerS as number)), fmt(p1.trainStepCpuMs)]);
+    for (const t of s.tfjs) {
+      rows.push([
+        s.name,
+        t.label,
+        fmt(t.trainStepMs),
+        fmt(pt.trainStepMs as number | undefined),
+        fmt(t.trainStepMs && pt.trainStepMs ? t.trainStepMs / (pt.trainStepMs as number) : NaN),
+        fmt(t.generateTokensPerS),
+        fmt(pt.generateTokensPerS as number | undefined),
+        fmt(t.generateTokensPerS && pt.generateTokensPerS ? (pt.generateTokensPerS as number) / t.generateTokensPerS : NaN),
+        fmt(t.trainStepCpuMs),
+      ]);
+    }
+  }
+  if (print) log('\n' + table(['model', 'backend', 'train ms', 'torch ms', 'ratio', 'gen tok/s', 'torch tok/s', 'ratio', 'cpu ms/step'], rows));
+  if (print) log(`(ratio = how many times slower than PyTorch on all cores; load average ${os.loadavg()[0].toFixed(1)} at the end)`);
+  // Headline: the best tfjs backend against the best PyTorch setting (all cores or one
+  // thread, whichever was faster in this run), on the default model.
+  const def = result.sizes.find((s) => s.name === 'default') ?? result.sizes[0];
+  if (def) {
+    const peers = [def.pytorch, def.pytorch1Thread].filter((p) => p.ok);
+    const pT = Math.min(...peers.map((p) => (p.trainStepMs as number) ?? Infinity));
+    const pG = Math.max(...peers.map((p) => (p.generateTokensPerS as number) ?? 0));
+    const okT = def.tfjs.filter((t) => t.ok && t.trainStepMs !== undefined);
+    const bestT = okT.sort((a, b) => (a.trainStepMs as number) - (b.trainStepMs as number))[0];
+    if (bestT) result.trainStep = { backend: bestT.label, tfjsMs: bestT.trainStepMs as number, pytorchMs: pT, ratio: (bestT.trainStepMs as number) / pT };
+    const okG = def.tfjs.filter((t) => t.ok && t.generateTokensPerS !== undefined);
+    const bestG = okG.sort((a, b) => (b.generateTokensPerS as number) - (a.generateTokensPerS as number))[0];
+    if (bestG) result.generate = { backend: bestG.label, tfjsTokensPerS: bestG.generateTokensPerS as number, pytorchTokensPerS: pG, ratio: pG / (bestG.generateTokensPerS as number) };
+    if (print) log(`\nheadline (default model, best tfjs vs best PyTorch in this run): train step ${fmt(result.trainStep.tfjsMs)} ms vs ${fmt(pT)} ms = ${fmt(result.trainStep.ratio, 2)}×; generate ${fmt(result.generate.tfjsTokensPerS)} vs ${fmt(pG)} tok/s = ${fmt(result.generate.ratio, 2)}×`);
+  }
+}
+
 async function main(): Promise<void> {
   const t0 = Date.now();
   const quick = process.argv.includes('--quick');
@@ -428,6 +471,10 @@ async function main(): Promise<void> {
       const tfjs: Array<{ label: string } & SideResult> = [];
       for (const b of backends) {
         const slow = b.backend === 'cpu';
+        if (slow && wide && !process.argv.includes('--all')) {
+          log(`  ${b.label}: skipped on the wide model (one step takes minutes; --all runs it)`);
+          continue;
+        }
         const job: Job = {
           cmd: 'tfjs',
           backend: b.backend,
@@ -456,45 +503,10 @@ async function main(): Promise<void> {
         }
       }
       result.sizes.push({ name: s.name, params: s.params, shape: s.shape, pytorch, pytorch1Thread: pytorch1, tfjs });
+      summarise(result, false);
+      reportJson(result);
     }
-    // Summary table and the headline figures: the fastest tfjs backend on the default model.
-    const rows: Array<Array<string | number>> = [];
-    for (const s of result.sizes) {
-      const pt = s.pytorch;
-      const p1 = s.pytorch1Thread;
-      rows.push([s.name, `pytorch (${pt.threads ?? '?'} thr)`, fmt(pt.trainStepMs as number | undefined), fmt(pt.trainStepMs as number | undefined), '1.0', fmt(pt.generateTokensPerS as number | undefined), fmt(pt.generateTokensPerS as number | undefined), '1.0', fmt(pt.trainStepCpuMs)]);
-      if (p1 !== pt) rows.push([s.name, 'pytorch (1 thr)', fmt(p1.trainStepMs as number | undefined), fmt(pt.trainStepMs as number | undefined), fmt((p1.trainStepMs as number) / (pt.trainStepMs as number)), fmt(p1.generateTokensPerS as number | undefined), fmt(pt.generateTokensPerS as number | undefined), fmt((pt.generateTokensPerS as number) / (p1.generateTokensPerS as number)), fmt(p1.trainStepCpuMs)]);
-      for (const t of s.tfjs) {
-        rows.push([
-          s.name,
-          t.label,
-          fmt(t.trainStepMs),
-          fmt(pt.trainStepMs as number | undefined),
-          fmt(t.trainStepMs && pt.trainStepMs ? t.trainStepMs / (pt.trainStepMs as number) : NaN),
-          fmt(t.generateTokensPerS),
-          fmt(pt.generateTokensPerS as number | undefined),
-          fmt(t.generateTokensPerS && pt.generateTokensPerS ? (pt.generateTokensPerS as number) / t.generateTokensPerS : NaN),
-          fmt(t.trainStepCpuMs),
-        ]);
-      }
-    }
-    log('\n' + table(['model', 'backend', 'train ms', 'torch ms', 'ratio', 'gen tok/s', 'torch tok/s', 'ratio', 'cpu ms/step'], rows));
-    log(`(ratio = how many times slower than PyTorch on all cores; load average ${os.loadavg()[0].toFixed(1)} at the end)`);
-    // Headline: the best tfjs backend against the best PyTorch setting (all cores or one
-    // thread, whichever was faster in this run), on the default model.
-    const def = result.sizes.find((s) => s.name === 'default') ?? result.sizes[0];
-    if (def) {
-      const peers = [def.pytorch, def.pytorch1Thread].filter((p) => p.ok);
-      const pT = Math.min(...peers.map((p) => (p.trainStepMs as number) ?? Infinity));
-      const pG = Math.max(...peers.map((p) => (p.generateTokensPerS as number) ?? 0));
-      const okT = def.tfjs.filter((t) => t.ok && t.trainStepMs !== undefined);
-      const bestT = okT.sort((a, b) => (a.trainStepMs as number) - (b.trainStepMs as number))[0];
-      if (bestT) result.trainStep = { backend: bestT.label, tfjsMs: bestT.trainStepMs as number, pytorchMs: pT, ratio: (bestT.trainStepMs as number) / pT };
-      const okG = def.tfjs.filter((t) => t.ok && t.generateTokensPerS !== undefined);
-      const bestG = okG.sort((a, b) => (b.generateTokensPerS as number) - (a.generateTokensPerS as number))[0];
-      if (bestG) result.generate = { backend: bestG.label, tfjsTokensPerS: bestG.generateTokensPerS as number, pytorchTokensPerS: pG, ratio: pG / (bestG.generateTokensPerS as number) };
-      log(`\nheadline (default model, best tfjs vs best PyTorch in this run): train step ${fmt(result.trainStep.tfjsMs)} ms vs ${fmt(pT)} ms = ${fmt(result.trainStep.ratio, 2)}×; generate ${fmt(result.generate.tfjsTokensPerS)} vs ${fmt(pG)} tok/s = ${fmt(result.generate.ratio, 2)}×`);
-    }
+    summarise(result, true);
     log(`\nmodel bench: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     reportJson(result);
     if (process.argv.includes('--json') && !process.env.ERASERLAB_BENCH_JSON) process.stdout.write(JSON.stringify(result) + '\n');

@@ -27,7 +27,47 @@ function arg(name: string): string | undefined {
 
 const log = (s: string) => (jsonMode() ? process.stderr : process.stdout).write(s + '\n');
 
+/**
+ * `--small`: every method with and without PD at small scale, from a tiny model fine-tuned on a
+ * 12-image synthetic dataset until it answers everything (tests/unlearn/helpers.ts tinyVanilla),
+ * probing every forget / SD / retain prompt of both splits. Prints a Markdown table
+ * (docs/results.md).
+ */
+async function small(): Promise<void> {
+  const info = await runtime.init();
+  const { tinyDataset, tinyVanilla } = await import('../unlearn/helpers');
+  const { resultsTable } = await import('../../sdk/cli/commands/unlearn');
+  const images = Number(arg('images') ?? 12);
+  const steps = Number(arg('steps') ?? 30);
+  const lr = Number(arg('lr') ?? 2e-3);
+  const ds = await tinyDataset(images);
+  const t0 = Date.now();
+  const m = await tinyVanilla({ images, steps: Number(arg('pretrain') ?? 300) });
+  log(`tiny vanilla: ${images} images (${ds.train.length} train / ${ds.val.length} val records), ${[...m.params.values()].reduce((a, v) => a + v.size, 0)} parameters, trained in ${fmt((Date.now() - t0) / 1000)} s; backend ${info.backend}`);
+  const snap = new Map([...m.params].map(([k, v]) => [k, v.clone()]));
+  const all = 1000;
+  const probe = { forget: all, sd: all, retain: all, utility: all, maxNewTokens: 32 };
+  const rows: Array<{ method: string; train: unlearn.ProbeResult; val: unlearn.ProbeResult; seconds: number }> = [];
+  for (const method of ['vanilla', 'ga', 'gd', 'kl', 'po', 'npo', 'ga+pd', 'gd+pd', 'kl+pd', 'po+pd', 'npo+pd']) {
+    for (const [k, v] of m.params) v.assign(snap.get(k)!);
+    const t = Date.now();
+    const u = unlearn.create(m, ds, { method: method === 'vanilla' ? 'ga' : method, steps: method === 'vanilla' ? 1 : steps, batchSize: 4, lr, probe });
+    if (method !== 'vanilla') await u.run({ progress: false });
+    const seconds = (Date.now() - t) / 1000;
+    rows.push({ method, train: await u.probe({ split: 'train' }), val: await u.probe({ split: 'val' }), seconds });
+    u.dispose();
+    const r = rows[rows.length - 1];
+    log(`${method}: forget ${fmt(100 * r.train.forgetRate)}% refusal ${fmt(100 * r.train.refusalRate)}% SARR ${fmt(100 * r.train.sarr)}% / val ${fmt(100 * r.val.sarr)}% retain ${fmt(100 * r.train.retainRouge)}% utility ${fmt(100 * r.train.utilityAcc)}%`);
+  }
+  for (const t of snap.values()) t.dispose();
+  m.dispose();
+  log('\n' + resultsTable(rows));
+  const out = { machine: machine(), backend: info.backend, images, steps, lr, rows: rows.map((r) => ({ method: r.method, seconds: r.seconds, train: { ...r.train, responses: undefined }, val: { ...r.val, responses: undefined } })) };
+  reportJson(out);
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--small')) return small();
   const info = await runtime.init();
   const quick = process.argv.includes('--quick');
   const methodName = arg('method') ?? 'po+pd';

@@ -79,6 +79,7 @@ test('SafeEraser defaults: r 32, α 256, dropout 0.05 on the language model q/k/
   assert.ok(train.has('model.multi_modal_projector.linear_1.weight'));
   assert.not.ok([...train.keys()].some((k2) => k2.includes('vision_tower')));
   assert.is(train.size, 2 * 7 * 2 + 4);
+  assert.equal([...lora.trainableParams().keys()], [...train.keys()], 'the projector comes from the adapters\' own model by default');
   lora.dispose();
   m.dispose();
 });

@@ -6,24 +6,29 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { data, model, runtime } from '../../sdk';
+import { data, model, runtime, unlearn } from '../../sdk';
+import { AdamW, computeGradients, cosineSchedule, disposeGrads } from '../../sdk/model/optim';
 import type { EncodedBatch, UnlearnExample, UnlearnableModel } from '../../sdk/unlearn';
 
 const tf = runtime.tf;
 
-let dsPromise: Promise<InstanceType<typeof data.SafeEraserDataset>> | undefined;
+const dsPromises = new Map<number, Promise<InstanceType<typeof data.SafeEraserDataset>>>();
 
-/** The tiny synthetic dataset (a handful of records), generated once per process. */
-export function tinyDataset(): Promise<InstanceType<typeof data.SafeEraserDataset>> {
-  dsPromise ??= (async () => {
-    const dir = path.join(os.tmpdir(), `eraserlab-unlearn-tests-${process.pid}`);
-    if (!fs.existsSync(path.join(dir, 'all_train.json'))) {
-      await data.generateSynthetic({ outDir: dir, scale: 'tiny', images: 6, seed: 7, progress: false, utility: 6 });
-    }
-    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-    return data.loadSafeEraser(dir);
-  })();
-  return dsPromise;
+/** The tiny synthetic dataset (`images` records, default 6), generated once per process. */
+export function tinyDataset(images = 6): Promise<InstanceType<typeof data.SafeEraserDataset>> {
+  let p = dsPromises.get(images);
+  if (!p) {
+    p = (async () => {
+      const dir = path.join(os.tmpdir(), `eraserlab-unlearn-tests-${process.pid}-${images}`);
+      if (!fs.existsSync(path.join(dir, 'all_train.json'))) {
+        await data.generateSynthetic({ outDir: dir, scale: 'tiny', images, seed: 7, progress: false, utility: 6 });
+      }
+      process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+      return data.loadSafeEraser(dir);
+    })();
+    dsPromises.set(images, p);
+  }
+  return p;
 }
 
 const SPECIAL = ['<pad>', '<s>', '</s>', '<unk>', 'USER:', 'ASSISTANT:'];
@@ -96,8 +101,8 @@ export function tinyConfig(vocab: number): Record<string, unknown> {
 }
 
 /** A tiny random LLaVA with a word processor over the dataset's texts. */
-export async function tinyModel(seed = 11): Promise<UnlearnableModel & { dispose(): void }> {
-  const ds = await tinyDataset();
+export async function tinyModel(seed = 11, images = 6): Promise<UnlearnableModel & { dispose(): void }> {
+  const ds = await tinyDataset(images);
   const texts: string[] = [...ds.refusals];
   for (const split of [ds.train, ds.val]) {
     for (const r of split) {
@@ -110,6 +115,37 @@ export async function tinyModel(seed = 11): Promise<UnlearnableModel & { dispose
   const m = model.createRandom(tinyConfig(proc.vocab.length) as never, seed, { std: 0.1 });
   (m as unknown as { processor: unknown }).processor = proc;
   return m as unknown as UnlearnableModel & { dispose(): void };
+}
+
+/**
+ * A tiny "vanilla" model: the tiny random model fine-tuned (all parameters) on every forget, SD,
+ * retain and utility pair of the tiny dataset until it answers them, as the default vanilla
+ * model is trained on the default dataset.
+ */
+export async function tinyVanilla(opts: { steps?: number; images?: number; seed?: number; lr?: number } = {}): Promise<UnlearnableModel & { dispose(): void }> {
+  const images = opts.images ?? 6;
+  const ds = await tinyDataset(images);
+  const m = await tinyModel(opts.seed ?? 21, images);
+  const exs = [...unlearn.forgetExamples(ds, 'train'), ...unlearn.pdExamples(ds, 'train'), ...unlearn.retainExamples(ds, 'train', { textOnImage: false })];
+  if (ds.val.length) exs.push(...unlearn.forgetExamples(ds, 'val'), ...unlearn.pdExamples(ds, 'val'), ...unlearn.retainExamples(ds, 'val', { textOnImage: false }));
+  exs.push(...unlearn.utilityExamples(ds));
+  const params = new Map([...m.params].filter(([k]) => !k.includes('post_layernorm')));
+  const steps = opts.steps ?? 200;
+  const opt = new AdamW(params, { schedule: cosineSchedule({ lr: opts.lr ?? 1e-2, totalSteps: steps, warmupRatio: 0.03 }), weightDecay: 0 });
+  const proc = m.processor as unknown as WordProcessor;
+  for (let s = 0; s < steps; s++) {
+    const batch = Array.from({ length: 16 }, (_, i) => exs[(s * 16 + i) % exs.length]);
+    const b = await proc.encode(batch, { withAnswer: true });
+    const { grads } = computeGradients(
+      () => unlearn.answerNll(m.forward({ inputIds: b.inputIds, attentionMask: b.attentionMask, pixelValues: b.pixelValues, training: true }).logits, b.labels),
+      params,
+    );
+    opt.applyGradients(grads);
+    disposeGrads(grads);
+    b.pixelValues?.dispose();
+  }
+  opt.dispose();
+  return m;
 }
 
 /** Values of every parameter, for before/after comparisons. */

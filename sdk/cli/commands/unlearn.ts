@@ -17,7 +17,24 @@ import { loadPretrained } from '../../model/load';
 import { create, Unlearner } from '../../unlearn/unlearner';
 import { methodNames } from '../../unlearn/methods';
 import type { UnlearnableModel, UnlearnDataset } from '../../unlearn/types';
-import type { ProbeResult } from '../../unlearn/probe';
+import type { ProbeResult, ProbeScorer } from '../../unlearn/probe';
+import { rougeLOfficial } from '../../metrics/rouge';
+import { utilityCorrect } from '../../metrics/evaluate';
+import { RulesJudge } from '../../judge/rules';
+
+/**
+ * The probe scorer the command uses: the metrics layer's ROUGE-L (rouge_score with stemming; the
+ * official LCS / reference-length figure), the rules judge's refusal detection (with the
+ * dataset's own refusals) and the utility exact-answer check.
+ */
+export function metricsScorer(refusals: readonly string[]): ProbeScorer {
+  const judge = new RulesJudge({ refusals });
+  return {
+    rouge: (response, reference) => rougeLOfficial(response, reference),
+    isRefusal: (response) => judge.refusalSync(response).value === true,
+    correct: (response, reference) => utilityCorrect(response, reference),
+  };
+}
 
 const USAGE = `Usage: eraserlab unlearn --method M [--dataset DIR] [--model DIR] [--steps N] [--epochs E]
                         [--out DIR] [--seed S] [--lr X] [--eval-every N] [--backend B]
@@ -73,7 +90,7 @@ function strip(p: ProbeResult): Omit<ProbeResult, 'responses'> {
 
 /** Probe a model on a split without training (the vanilla baseline). */
 async function probeOnly(model: UnlearnableModel, ds: UnlearnDataset, split: 'train' | 'val', n: number, seed: number): Promise<ProbeResult> {
-  const u = create(model, ds, { method: 'ga', seed, steps: 1, probe: { forget: n, sd: n, retain: n, utility: n, split }, lora: false, tuneProjector: true });
+  const u = create(model, ds, { method: 'ga', seed, steps: 1, probe: { forget: n, sd: n, retain: n, utility: n, split }, lora: false, tuneProjector: true, scorer: metricsScorer(ds.refusals) });
   try {
     return await u.probe({ split });
   } finally {
@@ -99,6 +116,7 @@ export async function runMethod(
       ...(opts.evalEvery !== undefined ? { evalEvery: opts.evalEvery } : {}),
       ...(opts.outDir ? { outDir: opts.outDir } : {}),
       probe: { forget: opts.probe, sd: opts.probe, retain: opts.probe, utility: opts.probe },
+      scorer: metricsScorer(ds.refusals),
       meta: { model: modelDir, dataset: ds.dir, command: 'eraserlab unlearn' },
     });
     const t0 = Date.now();
