@@ -50,7 +50,7 @@ export function findInvalidUtf8(bytes: Uint8Array): number {
       need = 3;
       min = 0x10000;
     } else return i;
-    if (i + need >= n + 0 && i + need > n - 1 + 1) return i; // truncated at the end
+    if (i + need >= n) return i; // truncated at the end
     let cp = b & (need === 1 ? 0x1f : need === 2 ? 0x0f : 0x07);
     for (let k = 1; k <= need; k++) {
       const c = bytes[i + k];

@@ -217,7 +217,10 @@ export async function runExperiment(opts: ExperimentOptions = {}): Promise<Exper
     throw new DatasetError(`The corpus has too little Chinese for the experiment: ${trainIdx.length} training and ${silverIdx.length} test sentences found (need sentences of ≥ 4 characters, ≥ 70% Han)`, []);
   }
   const pretrainSentences = sentences.filter((s, i) => !held.has(i) && s.length >= 2);
-  const stats = statistics(pretrainSentences, { maxN: cfg.maxN, minCount: cfg.minCount });
+  const pretrainChars = pretrainSentences.reduce((a, x) => a + x.length, 0);
+  const statsBar = progress(pretrainChars, 'boundary statistics');
+  const stats = statistics(pretrainSentences, { maxN: cfg.maxN, minCount: cfg.minCount, onProgress: (d) => statsBar.update(Math.min(d, pretrainChars)) });
+  statsBar.done(`${stats.size} n-grams`);
   opts.onStats?.(stats);
   const vocab = CharVocab.build(pretrainSentences, { maxSize: cfg.vocabSize });
   const silverTest = jiebaSegment(silverIdx.map((i) => sentences[i].replace(/\s+/g, '')));

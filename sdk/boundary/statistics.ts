@@ -24,7 +24,7 @@ import * as fs from 'fs';
 import * as zlib from 'zlib';
 import { DatasetError, ConfigError } from '../runtime/errors';
 import { writeFileAtomic } from '../runtime/fsutil';
-import { isHanCode, asText, hasHan, decodeUtf8 } from './corpus';
+import { isHanCode, asText, decodeUtf8 } from './corpus';
 import type { OnProgress } from '../runtime/progress';
 
 /** The run-boundary symbol used in neighbour contexts (never a Han character). */
@@ -310,4 +310,3 @@ export function statistics(corpus: string | Uint8Array | Iterable<string>, opts:
   return counter.finish();
 }
 
-export { hasHan };

@@ -170,7 +170,8 @@ export interface FigureInputs {
 }
 
 /**
- * Every figure of the report. A figure whose inputs are missing (e.g. no history for the
+ * Every figure of the report, without titles (paper figures carry captions instead; the
+ * report puts the title above each). A figure whose inputs are missing (e.g. no history for the
  * vanilla-only run) is left out rather than failing the job.
  */
 export function buildFigures(inp: FigureInputs): ReportFigure[] {
@@ -184,28 +185,28 @@ export function buildFigures(inp: FigureInputs): ReportFigure[] {
   };
   if (inp.history.length) {
     add('forgetting-curves', 'Forgetting curves', 'Training loss of each method (top) and the probe’s forget rate, refusal rate and SARR over steps (bottom).', () =>
-      forgettingCurves(inp.history as Row[] as never, { title: 'Forgetting curves' }),
+      forgettingCurves(inp.history as Row[] as never),
     );
   }
   if (inp.summary.some((r) => r.metric === 'sarr')) {
     add('over-forgetting', 'Over-forgetting: SARR with and without PD', 'SARR on the held-out split (benign image + harmful query answered with a refusal or gibberish; lower is better) and the forget rate, per method without and with the Prompt Decouple loss.', () =>
-      overForgetting(inp.summary as Row[] as never, { title: 'Over-forgetting: SARR with and without PD' }),
+      overForgetting(inp.summary as Row[] as never),
     );
   }
   if (inp.summary.some((r) => r.metric === 'forgetRate') && inp.summary.some((r) => ['specificity', 'rougeL', 'judgeScore'].includes(String(r.metric)))) {
     add('tradeoff', 'Trade-off: forget quality against utility', 'Forget rate on the held-out split (x; lower is better) against utility (y): one point per method, circle without PD, diamond with PD.', () =>
-      tradeoff(inp.summary as Row[] as never, { title: 'Trade-off: forget quality against utility', xSplit: 'val' }),
+      tradeoff(inp.summary as Row[] as never, { xSplit: 'val' }),
     );
   }
   const catVal = inp.byCategory.filter((r) => r.split === 'val' && r.metric === 'sarr');
   if (catVal.length) {
     add('category-heatmap', 'SARR per category', 'SARR on the held-out split per category (rows) and method (columns).', () =>
-      categoryHeatmap(catVal as Row[] as never, { title: 'SARR per category (val)', metrics: ['sarr'] }),
+      categoryHeatmap(catVal as Row[] as never, { metrics: ['sarr'] }),
     );
   }
   if (inp.gallery.length) {
     add('sample-gallery', 'Sample gallery', `Harmful image and query, the vanilla model’s response and the response after ${inp.galleryMethod ?? 'unlearning'}.`, () =>
-      sampleGallery(inp.gallery as GallerySample[], { title: 'Responses before and after unlearning', beforeLabel: 'Vanilla', afterLabel: `After ${inp.galleryMethod ?? 'unlearning'}`, limit: 6 }),
+      sampleGallery(inp.gallery as GallerySample[], { beforeLabel: 'Vanilla', afterLabel: `After ${inp.galleryMethod ?? 'unlearning'}`, limit: 6 }),
     );
   }
   return out;
@@ -262,7 +263,7 @@ dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;font-siz
 table{border-collapse:collapse;font-size:12.5px;margin:8px 0}th,td{border:1px solid #ddd;padding:3px 7px;text-align:left;vertical-align:top}
 th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}tr.pd td{background:#f3f8ff}
 table.data td{max-width:360px;overflow-wrap:anywhere}
-figure{margin:16px 0 28px;padding:0}figure .static svg{max-width:100%;height:auto;display:block}
+figure{margin:16px 0 28px;padding:0}figure .static svg{width:100%;max-width:900px;height:auto;display:block}
 figure .static{min-height:40px}figcaption{font-size:13px;color:#444;margin-top:4px}
 .note{color:#8a5a00;font-size:13px}.files{font-size:12px;color:#666}
 button.toggle{font-size:12px;margin:4px 0;cursor:pointer}

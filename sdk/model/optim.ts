@@ -114,6 +114,8 @@ export interface AdamWOptions {
   noDecay?: (name: string) => boolean;
   /** Clip the global gradient norm to this (default 1.0; 0 or Infinity: no clipping). */
   maxGradNorm?: number;
+  /** Per-parameter learning-rate factor (PyTorch param groups with their own lr); default 1. */
+  lrScale?: (name: string) => number;
 }
 
 /** The optimiser's state, for checkpoints and resume: moments as tensors and the step. */
@@ -148,6 +150,7 @@ export class AdamW {
   readonly maxGradNorm: number;
   readonly schedule: LrSchedule;
   private readonly noDecay: (name: string) => boolean;
+  private readonly lrScale: (name: string) => number;
   private m = new Map<string, Variable>();
   private v = new Map<string, Variable>();
   private t = 0;
@@ -161,6 +164,7 @@ export class AdamW {
     this.maxGradNorm = opts.maxGradNorm ?? 1.0;
     this.schedule = opts.schedule ?? constantSchedule(opts.lr ?? 1e-4);
     this.noDecay = opts.noDecay ?? defaultNoDecay;
+    this.lrScale = opts.lrScale ?? (() => 1);
     for (const [k, p] of this.params) {
       this.m.set(k, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
       this.v.set(k, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
@@ -206,13 +210,14 @@ export class AdamW {
     const b2 = this.beta2;
     const bc1 = 1 - Math.pow(b1, this.t);
     const bc2 = 1 - Math.pow(b2, this.t);
-    const stepSize = lr / bc1;
     const sqrtBc2 = Math.sqrt(bc2);
     for (const [k, g0] of list) {
       const p = this.params.get(k)!;
       const m = this.m.get(k)!;
       const v = this.v.get(k)!;
-      const decay = this.decays(k) ? lr * this.weightDecay : 0;
+      const lrk = lr * this.lrScale(k);
+      const stepSize = lrk / bc1;
+      const decay = this.decays(k) ? lrk * this.weightDecay : 0;
       tf.tidy(() => {
         const g = clip < 1 ? tf.mul(g0, clip) : g0;
         const m1 = tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1));

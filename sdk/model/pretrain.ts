@@ -199,7 +199,7 @@ export interface PretrainOptions {
   /** Output checkpoint folder (default data/models/vanilla); replaced atomically. */
   outDir?: string;
   seed?: number;
-  /** Optimiser updates (default 700). */
+  /** Optimiser updates (default 1600). */
   steps?: number;
   /** Examples per update (default 16). */
   batchSize?: number;
@@ -208,6 +208,8 @@ export interface PretrainOptions {
   warmupRatio?: number;
   weightDecay?: number;
   maxGradNorm?: number;
+  /** Learning-rate factor of the vision tower (default 1). */
+  visionLrScale?: number;
   /** Measure the accuracy table after training (default true). */
   evaluate?: boolean;
   /** Evaluate every n-th example only (default 1: all). */
@@ -292,7 +294,7 @@ function usedParams(model: LlavaModel): Map<string, Variable> {
  */
 export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResult> {
   const seed = opts.seed ?? 233;
-  const steps = opts.steps ?? 700;
+  const steps = opts.steps ?? 1600;
   const batchSize = opts.batchSize ?? 16;
   const lr = opts.lr ?? 3e-3;
   const warmupRatio = opts.warmupRatio ?? 0.03;
@@ -327,7 +329,13 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
 
   installFastWasmMatMul();
   const params = usedParams(model);
-  const opt = new AdamW(params, { schedule: cosineSchedule({ lr, totalSteps: steps, warmupRatio }), weightDecay, maxGradNorm });
+  const visionLrScale = opts.visionLrScale ?? 1;
+  const opt = new AdamW(params, {
+    schedule: cosineSchedule({ lr, totalSteps: steps, warmupRatio }),
+    weightDecay,
+    maxGradNorm,
+    lrScale: (k) => (k.startsWith(`${VT}.`) ? visionLrScale : 1),
+  });
   // Batches hold either image examples or text-only ones (less padding); seeded order per epoch.
   const rng = Rng.derive(seed, 'pretrain/order');
   const groups = [exs.map((_, i) => i).filter((i) => exs[i].image), exs.map((_, i) => i).filter((i) => !exs[i].image)];
@@ -410,6 +418,7 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
     warmupRatio,
     weightDecay,
     maxGradNorm,
+    visionLrScale,
     schedule: 'cosine',
     dataset: { dir: path.relative(packageRoot(), datasetDir) || datasetDir, records: { train: ds.train.length, val: ds.val.length }, utility: ds.utility.length, examples: exs.length },
     tokenizer: { vocabSize: tok.size },

@@ -153,12 +153,15 @@ export function prepareThreadedWasm(threads: number): () => void {
     URL.createObjectURL = origCreate;
     (os as { cpus: typeof os.cpus }).cpus = origCpus;
     if (dir) {
-      // Workers have read the script already (they are all started during init).
-      try {
-        fs.rmSync(dir, { recursive: true, force: true });
-      } catch {
-        /* best effort */
-      }
+      // Removed at exit, not now: a worker thread reads its script when it starts.
+      const d = dir;
+      process.once('exit', () => {
+        try {
+          fs.rmSync(d, { recursive: true, force: true });
+        } catch {
+          /* best effort */
+        }
+      });
     }
   };
 }

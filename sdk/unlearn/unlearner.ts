@@ -18,7 +18,7 @@ import { progress as progressBar } from '../runtime/progress';
 import { writeDirAtomic, writeJsonAtomic, writeFileAtomic } from '../runtime/fsutil';
 import { versions } from '../runtime/versions';
 import { backendInfo } from '../runtime/backend';
-import { AdamW, GradientAccumulator, cosineSchedule, constantSchedule, LrSchedule, globalNorm, disposeGrads } from '../model/optim';
+import { AdamW, GradientAccumulator, cosineSchedule, LrSchedule, globalNorm, disposeGrads } from '../model/optim';
 import { readSafetensors, writeSafetensors } from '../model/safetensors';
 import { resolveMethod, getMethod } from './methods';
 import { OPTION_KEYS, resolveConfig, UnlearnConfig, UnlearnOptionsInput } from './options';
@@ -236,7 +236,6 @@ export class Unlearner {
         : o.scheduler === 'linear'
           ? (s: number) => (s < warmupSteps ? (o.lr * s) / Math.max(1, warmupSteps) : (o.lr * Math.max(0, this.totalSteps - s)) / Math.max(1, this.totalSteps - warmupSteps))
           : cosineSchedule({ lr: o.lr, totalSteps: this.totalSteps, warmupSteps });
-    void constantSchedule;
     this.pairRng = Rng.derive(o.seed, 'unlearn/retain-pairing');
     this.refusalRng = Rng.derive(o.seed, 'unlearn/refusals');
 

@@ -494,7 +494,11 @@ async function main(): Promise<void> {
         const r = runWorker(job, quick ? 60 : 90);
         tfjs.push({ label: b.label, ...r });
         const ratio = r.trainStepMs !== undefined && pytorch.trainStepMs ? r.trainStepMs / (pytorch.trainStepMs as number) : NaN;
-        log(`  ${b.label}: ${r.ok ? `train step ${fmt(r.trainStepMs)} ms (${fmt(ratio)}× PyTorch), generate ${fmt(r.generateTokensPerS)} tok/s, 512² matmul ${fmt(r.matmul512Gflops)} GFLOP/s; loss Δ vs PyTorch ${pytorch.losses && r.losses ? Math.abs((pytorch.losses as number[])[0] - r.losses[0]).toExponential(1) : '–'}` : r.error}`);
+        // Greedy tokens vs PyTorch's (information only: random weights leave near-ties that
+        // float rounding breaks either way; the fixture check above is the parity proof).
+        const pIds = pytorch1.generatedIds as number[][] | undefined;
+        const agree = pIds && r.generatedIds ? r.generatedIds.filter((row, i) => row.every((t, j) => pIds[i][pIds[i].length - row.length + j] === t)).length : undefined;
+        log(`  ${b.label}: ${r.ok ? `train step ${fmt(r.trainStepMs)} ms (${fmt(ratio)}× PyTorch), generate ${fmt(r.generateTokensPerS)} tok/s, 512² matmul ${fmt(r.matmul512Gflops)} GFLOP/s; loss Δ vs PyTorch over ${Math.min(r.losses?.length ?? 0, (pytorch.losses as number[] | undefined)?.length ?? 0)} steps ${pytorch.losses && r.losses ? Math.max(...r.losses.map((l, i) => (i < (pytorch.losses as number[]).length ? Math.abs((pytorch.losses as number[])[i] - l) : 0))).toExponential(1) : '–'}${agree !== undefined ? `, greedy rows equal to PyTorch's ${agree}/${r.generatedIds!.length}` : ''}` : r.error}`);
         if (r.profile) {
           log(`    top kernels, one train step (${b.label}):`);
           log(table(['kernel', 'ms', 'calls', 'share'], r.profile.train.map((k) => [k.kernel, fmt(k.ms), k.calls, `${(k.share * 100).toFixed(0)}%`])).replace(/^/gm, '      '));

@@ -99,6 +99,21 @@ test('AdamW + clipping + cosine warm-up equal torch.optim.AdamW / clip_grad_norm
   disposeAll(params);
 });
 
+test('lrScale gives a parameter its own learning rate (PyTorch param groups)', () => {
+  const p = vars({ 'vision.weight': [1, -2], 'text.weight': [1, -2] });
+  const opt = new AdamW(p, { lr: 0.1, weightDecay: 0.01, maxGradNorm: 0, lrScale: (k) => (k.startsWith('vision.') ? 0.5 : 1) });
+  const g = new Map<string, Tensor>([
+    ['vision.weight', tf.tensor([0.5, 0.1])],
+    ['text.weight', tf.tensor([0.5, 0.1])],
+  ]);
+  opt.applyGradients(g);
+  disposeGrads(g);
+  close(p.get('text.weight')!.dataSync(), [0.999 - 0.1, -1.998 - 0.1], 1e-6, 'text');
+  close(p.get('vision.weight')!.dataSync(), [0.9995 - 0.05, -1.999 - 0.05], 1e-6, 'vision (half lr, half decay)');
+  opt.dispose();
+  disposeAll(p);
+});
+
 test('no weight decay on biases and norms (transformers Trainer grouping)', () => {
   for (const k of ['model.language_model.layers.0.input_layernorm.weight', 'model.language_model.norm.weight', 'model.vision_tower.pre_layrnorm.weight', 'model.vision_tower.encoder.layers.0.layer_norm1.bias', 'model.multi_modal_projector.linear_1.bias', 'model.language_model.layers.1.post_attention_layernorm.weight']) {
     assert.ok(defaultNoDecay(k), k);

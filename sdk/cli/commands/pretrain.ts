@@ -10,7 +10,7 @@ import { init } from '../../runtime/backend';
 import { pretrain } from '../../model/pretrain';
 
 const USAGE = `Usage: eraserlab pretrain [--dataset DIR] [--out DIR] [--seed S] [--steps N] [--batch-size B]
-                         [--lr LR] [--no-eval] [--json]
+                         [--lr LR] [--vision-lr-scale F] [--no-eval] [--json]
 
 Train the tiny default LLaVA model from scratch on a SafeEraser dataset (default: the default
 synthetic dataset, generated if missing) and save it with its tokenizer, processor config and
@@ -19,9 +19,10 @@ pretrain_spec.json (the exact command, seed, timings and the accuracy table).
   --dataset DIR      SafeEraser dataset folder (default data/generated/default)
   --out DIR          output folder (default data/models/vanilla; replaced atomically)
   --seed S           seed of the initialisation and the batch order (default 233)
-  --steps N          optimiser updates (default 700)
+  --steps N          optimiser updates (default 1600)
   --batch-size B     examples per update (default 16)
   --lr LR            peak learning rate of the cosine schedule (default 3e-3)
+  --vision-lr-scale F  learning-rate factor of the vision tower (default 1)
   --no-eval          skip the accuracy table (greedy answers to every training prompt)
   --json             print the result as JSON`;
 
@@ -31,7 +32,7 @@ export const command: CliCommand = {
   usage: USAGE,
   async run(argv) {
     const a = parseArgs(argv, ['no-eval', 'json']);
-    const known = ['_', 'dataset', 'out', 'seed', 'steps', 'batch-size', 'lr', 'no-eval', 'json'];
+    const known = ['_', 'dataset', 'out', 'seed', 'steps', 'batch-size', 'lr', 'vision-lr-scale', 'no-eval', 'json'];
     const issues: Issue[] = [];
     for (const k of Object.keys(a)) if (!known.includes(k)) issues.push({ path: `--${k}`, message: `unknown option. Must be one of [${known.slice(1).map((x) => `--${x}`).join(', ')}]` });
     if (a._.length) issues.push({ path: a._[0], message: 'unexpected argument' });
@@ -48,6 +49,7 @@ export const command: CliCommand = {
     const steps = num('steps', true);
     const batchSize = num('batch-size', true);
     const lr = num('lr', false);
+    const visionLrScale = num('vision-lr-scale', false);
     for (const k of ['dataset', 'out']) if (a[k] !== undefined && typeof a[k] !== 'string') issues.push({ path: `--${k}`, message: 'expected a folder path' });
     if (issues.length) throw new ConfigError('Invalid options for eraserlab pretrain', issues);
     await init();
@@ -58,6 +60,7 @@ export const command: CliCommand = {
       steps,
       batchSize,
       lr,
+      visionLrScale,
       evaluate: !a['no-eval'],
       command: ['eraserlab', 'pretrain', ...argv].join(' '),
     });
