@@ -8,3 +8,6 @@ export * from './registry';
 export * from './progress';
 export * from './fsutil';
 export * from './versions';
+export { wasmThreadsStatus, shutdownWasmThreads } from './wasm-threads';
+export type { WasmThreadsStatus } from './wasm-threads';
+export { wasmFastMatMulInstalled } from './wasm-matmul';

@@ -152,18 +152,34 @@ test('Ctrl-C keeps finished methods; the same command resumes them and gives the
   }
   const before = fs.statSync(vanillaSpec).mtimeMs;
   const done: MethodOutcome[] = [];
-  const r2 = await runMainJob({ scale: 'test', out: runB, figures: false, model: modelArgs[1], onMethodDone: (o) => done.push(o), log: () => {} });
+  // resumed on a machine without Chromium: tables and report.html, PNG/SVG export skipped with a note
+  const saved = process.env.ERASERLAB_CHROMIUM;
+  process.env.ERASERLAB_CHROMIUM = path.join(tmp, 'no-chromium-here');
+  let r2;
+  try {
+    r2 = await runMainJob({ scale: 'test', out: runB, model: modelArgs[1], onMethodDone: (o) => done.push(o), log: () => {} });
+  } finally {
+    if (saved === undefined) delete process.env.ERASERLAB_CHROMIUM;
+    else process.env.ERASERLAB_CHROMIUM = saved;
+  }
   assert.equal(done.map((o) => o.method), METHODS);
   assert.is(done[0].skipped, true, 'vanilla was resumed from disk');
+  assert.is(done[1].skipped, false, 'po was computed');
   assert.is(fs.statSync(vanillaSpec).mtimeMs, before, 'vanilla results untouched');
-  assert.ok(r2.exportSkipped && /turned off/.test(r2.exportSkipped));
+  assert.match(r2.exportSkipped ?? '', /^PNG\/SVG export was skipped: Chromium not found at /);
+  assert.equal(r2.figures, []);
+  const html = fs.readFileSync(path.join(runB, 'report.html'), 'utf8');
+  assert.match(html, /PNG\/SVG export was skipped: Chromium not found/);
+  assert.ok((html.match(/data-static="0"/g) ?? []).length === FIGURES.length, 'every figure is drawn by plotly.js instead');
+  assert.ok(fs.existsSync(path.join(runB, 'figures', 'over-forgetting.plotly.json')));
   // same seed, another process: the same numbers and the same responses
   assert.equal(numbers(runB), numbers(runA));
   assert.equal(responses(runB), responses(runA));
   // a rerun of a finished job skips everything
   const again: MethodOutcome[] = [];
-  await runMainJob({ scale: 'test', out: runB, figures: false, model: modelArgs[1], onMethodDone: (o) => again.push(o), log: () => {} });
+  const r3 = await runMainJob({ scale: 'test', out: runB, figures: false, model: modelArgs[1], onMethodDone: (o) => again.push(o), log: () => {} });
   assert.ok(again.every((o) => o.skipped), 'all resumed');
+  assert.match(r3.exportSkipped ?? '', /turned off/);
   const loaded = loadResults(runB);
   assert.is(loaded.summary.length, numbers(runA).length);
   assert.ok(loaded.history.some((h) => h.method === 'po+pd' && Number.isFinite(h.sarr as number)));
@@ -234,6 +250,20 @@ test('invalid options are reported together, before any work', async () => {
     assert.match(msg, /methods\[2\]: 'po' is listed twice/);
     assert.match(msg, /steps: must be an integer ≥ 1, got 0/);
   }
+  assert.not.ok(fs.existsSync(path.join(tmp, 'never')));
+});
+
+test('the judge is checked before any work: unknown names and an unconfigured openai judge', async () => {
+  const fails = async (o: Parameters<typeof runMainJob>[0]) => {
+    try {
+      await runMainJob({ ...o, out: path.join(tmp, 'never'), log: () => {} });
+    } catch (e) {
+      return `${(e as Error).name}: ${(e as Error).message}`;
+    }
+    return 'no error';
+  };
+  assert.match(await fails({ judge: 'nope' }), /^UnknownComponentError: Unknown judge 'nope'\. Must be one of \[rules, openai\]/);
+  assert.match(await fails({ judge: 'openai', judgeOptions: { env: {} } }), /^ConfigError: Invalid options for the openai judge[\s\S]*baseURL: required/);
   assert.not.ok(fs.existsSync(path.join(tmp, 'never')));
 });
 

@@ -503,15 +503,16 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
 
   const all = ['vanilla', ...canonical];
   const outcomes: MethodOutcome[] = [];
-  const bar = progress(all.length, 'main job');
+  // one line per phase, numbered; the unlearning, evaluation and export bars show progress
+  // within it (a job-level bar would fight them for the terminal line)
   for (const [i, name] of all.entries()) {
     throwIfAborted(ctx, name);
-    bar.update(i, name);
-    const o = await runMethod(ctx, name);
+    const o = await runMethod({ ...ctx, log: (s) => log(`[${i + 1}/${all.length}] ${s}`) }, name);
     outcomes.push(o);
     opts.onMethodDone?.(o);
   }
-  bar.done(`${outcomes.filter((o) => o.skipped).length} resumed`);
+  const resumedN = outcomes.filter((o) => o.skipped).length;
+  log(`${all.length} results ready (${resumedN} resumed from disk); writing tables, figures and the report`);
 
   // Concatenated tables, in the job's method order
   const per = all.map((n) => readMethodResults(methodDir(out, n)));
