@@ -155,6 +155,8 @@ export interface ReportFigure {
   title: string;
   caption: string;
   figure: Figure;
+  /** Export height at the two-column width (default: the exporter's). */
+  heightInches?: number;
 }
 
 export interface FigureInputs {
@@ -176,16 +178,29 @@ export interface FigureInputs {
  */
 export function buildFigures(inp: FigureInputs): ReportFigure[] {
   const out: ReportFigure[] = [];
-  const add = (name: string, title: string, caption: string, make: () => Figure) => {
+  const add = (name: string, title: string, caption: string, make: () => Figure, heightInches?: number) => {
     try {
-      out.push({ name, title, caption, figure: make() });
+      out.push({ name, title, caption, figure: make(), ...(heightInches ? { heightInches } : {}) });
     } catch (e) {
       out.push({ name, title, caption: `${caption} (not drawn: ${(e as Error).message})`, figure: { data: [], layout: { title: { text: title } } } as unknown as Figure });
     }
   };
   if (inp.history.length) {
-    add('forgetting-curves', 'Forgetting curves', 'Training loss of each method (top) and the probe’s forget rate, refusal rate and SARR over steps (bottom).', () =>
-      forgettingCurves(inp.history as Row[] as never),
+    const methods = new Set(inp.history.map((r) => String(r.method)));
+    const multi = methods.size > 1;
+    add(
+      'forgetting-curves',
+      'Forgetting curves',
+      multi
+        ? 'Training loss of each method (top) and, from the probe run during unlearning, the forget rate (solid), refusal rate (dotted) and SARR (dashed) over steps (bottom); colour is the method.'
+        : 'Training loss and its terms (top) and the probe’s forget rate, refusal rate and SARR over steps (bottom).',
+      () => {
+        const fig = forgettingCurves(inp.history as Row[] as never);
+        // with many methods, one legend entry per method (colour); the caption explains line styles
+        if (multi) for (const t of fig.data) if (t.yaxis === 'y2') t.showlegend = false;
+        return fig;
+      },
+      multi ? 4.5 : undefined,
     );
   }
   if (inp.summary.some((r) => r.metric === 'sarr')) {

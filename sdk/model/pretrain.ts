@@ -208,7 +208,7 @@ export interface PretrainOptions {
   warmupRatio?: number;
   weightDecay?: number;
   maxGradNorm?: number;
-  /** Learning-rate factor of the vision tower (default 1). */
+  /** Learning-rate factor of the vision tower (default 0.1: at the full rate its features grow and collapse onto one direction, and the decoder stops telling images apart). */
   visionLrScale?: number;
   /** Measure the accuracy table after training (default true). */
   evaluate?: boolean;
@@ -329,7 +329,7 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
 
   installFastWasmMatMul();
   const params = usedParams(model);
-  const visionLrScale = opts.visionLrScale ?? 1;
+  const visionLrScale = opts.visionLrScale ?? 0.1;
   const opt = new AdamW(params, {
     schedule: cosineSchedule({ lr, totalSteps: steps, warmupRatio }),
     weightDecay,

@@ -22,7 +22,7 @@ pretrain_spec.json (the exact command, seed, timings and the accuracy table).
   --steps N          optimiser updates (default 1600)
   --batch-size B     examples per update (default 16)
   --lr LR            peak learning rate of the cosine schedule (default 3e-3)
-  --vision-lr-scale F  learning-rate factor of the vision tower (default 1)
+  --vision-lr-scale F  learning-rate factor of the vision tower (default 0.1)
   --no-eval          skip the accuracy table (greedy answers to every training prompt)
   --json             print the result as JSON`;
 

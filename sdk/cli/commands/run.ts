@@ -545,7 +545,7 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
       for (const f of figures) {
         for (const fmt of ['svg', 'png'] as const) {
           const file = path.join(figDir, `${f.name}.${fmt}`);
-          await exportFigure(f.figure, file, { format: fmt, preset: 'two-column' });
+          await exportFigure(f.figure, file, { format: fmt, preset: 'two-column', ...(f.heightInches ? { heightInches: f.heightInches } : {}) });
           written.push(path.relative(out, file));
           if (fmt === 'svg') svgs.set(f.name, fs.readFileSync(file, 'utf8'));
           fbar.tick(1, `${f.name}.${fmt}`);
