@@ -12,3 +12,4 @@ export * from './processor';
 export * from './lora';
 export * from './optim';
 export * from './pretrain';
+export * from './default';

@@ -44,10 +44,10 @@ async function modelForTests(): Promise<string[]> {
   return ['--model', dir];
 }
 
-/** `eraserlab run` in a child process (the real CLI, its own tfjs); resolves with its exit code and output. */
+/** `eraserlab ARGS` in a child process (the real CLI, its own tfjs); resolves with its exit code and output. */
 function cli(args: string[], opts: { interruptWhen?: string } = {}): Promise<{ rc: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin', 'eraserlab.js'), 'run', ...args], {
+    const child = spawn(process.execPath, [path.join(root, 'bin', 'eraserlab.js'), ...args], {
       cwd: root,
       env: { ...process.env, ERASERLAB_FROM_SOURCE: '1', ERASERLAB_QUIET: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -92,6 +92,7 @@ test.before(async () => {
 });
 
 test('eraserlab run --scale test writes specs, tables, figures (PNG + SVG), report.html and a terminal table', async () => {
+  // `eraserlab` with options but no command runs the main job
   const r = await cli(['--scale', 'test', '--out', runA, ...modelArgs]);
   aOutput = r.out;
   assert.is(r.rc, 0, r.err);
@@ -141,7 +142,7 @@ test('eraserlab run --scale test writes specs, tables, figures (PNG + SVG), repo
 test('Ctrl-C keeps finished methods; the same command resumes them and gives the same numbers as the first run', async () => {
   // interrupt once the vanilla baseline is on disk
   const vanillaSpec = path.join(runB, 'methods', 'vanilla', 'spec.json');
-  const r1 = await cli(['--scale', 'test', '--out', runB, '--no-figures', ...modelArgs], { interruptWhen: vanillaSpec });
+  const r1 = await cli(['run', '--scale', 'test', '--out', runB, '--no-figures', ...modelArgs], { interruptWhen: vanillaSpec });
   assert.is(r1.rc, 130, `exit code ${r1.rc}; stderr: ${r1.err}`);
   assert.match(r1.err, /JobInterrupted: Interrupted during .*run the same command again to resume/);
   assert.ok(fs.existsSync(vanillaSpec), 'the finished baseline stays');
