@@ -5,6 +5,7 @@
  * PyTorch / transformers definitions SafeEraser's official trainer uses, so step-for-step
  * comparisons with that code are meaningful, and everything is deterministic.
  */
+import { installWasmFastMatMul } from '../runtime/wasm-matmul';
 import { tf } from '../runtime/tf';
 import { ConfigError } from '../runtime/errors';
 
@@ -344,51 +345,12 @@ export function disposeGrads(grads: NamedTensors): void {
   for (const [, g] of entries(grads)) g.dispose();
 }
 
-// ---------------------------------------------------------------------------------------
-// WASM matmul with transposes
-// ---------------------------------------------------------------------------------------
-
-let fastMatMulInstalled = false;
-
 /**
- * tfjs-backend-wasm 4.22 runs `BatchMatMul` with `transposeA`/`transposeB` on a slow path
- * (measured ~10× slower than transposing first and multiplying plainly on a [1600,128]·[128,352]
- * product), and every matmul gradient uses those flags. This re-registers the WASM kernel so a
- * transposed operand is transposed explicitly first (the same arithmetic, a different memory
- * layout). No effect on other backends; idempotent. Returns whether the kernel is now in place.
+ * tfjs-backend-wasm 4.22 runs products with a transposed operand (every matmul gradient) on a
+ * slow path; runtime's wrapper moves them onto the fast one with the same arithmetic. runtime.init()
+ * installs it; this is kept for callers that set the backend themselves. Idempotent.
  */
 export function installFastWasmMatMul(): boolean {
-  if (fastMatMulInstalled) return true;
   if (tf.getBackend() !== 'wasm') return false;
-  const orig = tf.getKernel('BatchMatMul', 'wasm');
-  const tr = tf.getKernel('Transpose', 'wasm');
-  if (!orig || !tr) return false;
-  type Info = { dataId: object; shape: number[]; dtype: string };
-  type Backend = { disposeData(id: object): void };
-  const call = (k: typeof orig, args: unknown): Info => (k.kernelFunc as unknown as (a: unknown) => Info)(args);
-  const kernelFunc = (args: { inputs: { a: Info; b: Info }; backend: Backend; attrs: Record<string, unknown> }): Info => {
-    const { inputs, backend, attrs } = args;
-    const tA = Boolean(attrs.transposeA);
-    const tB = Boolean(attrs.transposeB);
-    if (!tA && !tB) return call(orig, args);
-    const swap = (t: Info): Info => {
-      const r = t.shape.length;
-      const perm = Array.from({ length: r }, (_, i) => i);
-      perm[r - 2] = r - 1;
-      perm[r - 1] = r - 2;
-      return call(tr, { inputs: { x: t }, backend, attrs: { perm } });
-    };
-    const a = tA ? swap(inputs.a) : inputs.a;
-    const b = tB ? swap(inputs.b) : inputs.b;
-    try {
-      return call(orig, { inputs: { a, b }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
-    } finally {
-      if (tA) backend.disposeData(a.dataId);
-      if (tB) backend.disposeData(b.dataId);
-    }
-  };
-  tf.unregisterKernel('BatchMatMul', 'wasm');
-  tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: kernelFunc as unknown as typeof orig.kernelFunc, setupFunc: orig.setupFunc, disposeFunc: orig.disposeFunc });
-  fastMatMulInstalled = true;
-  return true;
+  return installWasmFastMatMul();
 }
