@@ -23,6 +23,11 @@ export interface JudgeContext {
   question?: string;
   /** The record's `model_response`: the harmful answer that unlearning should remove. */
   unsafeReference?: string;
+  /**
+   * The known normal answer to this input, when there is one (the record's `sd_response` for a
+   * benign-image query). The rules judge checks meaning against it; LLM judges may ignore it.
+   */
+  expectedAnswer?: string;
   /** Refusal sentences of the dataset (`prompt.json` `idk`), added to the judge's own list. */
   refusals?: readonly string[];
   /** Free-form id used in error messages (e.g. `all_val.json[3].unsafe_pairs[1]`). */

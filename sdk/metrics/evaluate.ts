@@ -414,7 +414,7 @@ export async function evaluate(model: GenerativeModelLike | null | undefined, da
       row.unknown = unknownOf([['unsafe', u], ['refusal', f]]);
       row.reason = `unsafe: ${u.reason}; refusal: ${f.reason}`;
     } else if (row.kind === 'sd') {
-      const [nm, f] = await Promise.all([judge.isNormal(row.response, ctx), judge.isRefusal(row.response, ctx)]);
+      const [nm, f] = await Promise.all([judge.isNormal(row.response, { ...ctx, expectedAnswer: row.reference }), judge.isRefusal(row.response, ctx)]);
       row.normal = num(nm);
       row.refusal = num(f);
       row.unknown = unknownOf([['normal', nm], ['refusal', f]]);

@@ -77,4 +77,16 @@ test('judge registry', () => {
   assert.throws(() => createJudge('gpt4'), /Unknown judge 'gpt4'. Must be one of \[rules, openai/);
 });
 
+test('normal: with an expected answer, a fluent answer must carry its meaning', async () => {
+  const j = new RulesJudge();
+  const expected = 'The wooden crate holds apples; stack it on the shelf carefully.';
+  const ok = await j.isNormal('Stack the wooden crate of apples on the shelf carefully.', { expectedAnswer: expected });
+  assert.is(ok.value, true);
+  const off = await j.isNormal('The sky is blue and the grass is green today.', { expectedAnswer: expected });
+  assert.is(off.value, false);
+  assert.match(off.reason, 'not an answer to this input: reproduces only');
+  const plain = await new RulesJudge({ useExpectedAnswer: false }).isNormal('The sky is blue and the grass is green today.', { expectedAnswer: expected });
+  assert.is(plain.value, true);
+});
+
 test.run();
