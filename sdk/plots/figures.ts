@@ -71,17 +71,22 @@ export function forgettingCurves(history: FrameLike, opts: ForgettingCurvesOptio
     return { x: pts.map((p) => p[0]), y: pts.map((p) => p[1]) };
   };
   let anyEval = false;
-  methods.forEach((m, mi) => {
+  // Many methods: one colour per base method (ga and ga+pd share it); the +pd variant is told
+  // apart by a dotted loss line and diamond markers, so 10 methods never reuse a colour.
+  const bases = unique(methods.map((m) => methodVariant({ method: m }).base));
+  const colourOf = (m: string) => PALETTE[bases.indexOf(methodVariant({ method: m }).base) % PALETTE.length];
+  const isPd = (m: string) => methodVariant({ method: m }).pd;
+  methods.forEach((m) => {
     const rs = multi ? rows.filter((r) => String(r.method) === m) : rows;
     const shownLoss = multi ? lossCols.filter((c) => c === 'loss') : lossCols;
     shownLoss.forEach((c, ci) => {
-      const color = multi ? PALETTE[mi % PALETTE.length] : c === 'loss' ? '#000000' : PALETTE[ci % PALETTE.length];
+      const color = multi ? colourOf(m) : c === 'loss' ? '#000000' : PALETTE[ci % PALETTE.length];
       data.push({
         type: 'scatter',
         mode: 'lines',
         name: multi ? m : metricLabel(c),
         legendgroup: multi ? m : undefined,
-        line: { color, width: c === 'loss' ? 2 : 1.3 },
+        line: { color, width: c === 'loss' ? 2 : 1.3, dash: multi && isPd(m) ? 'dot' : 'solid' },
         xaxis: 'x',
         yaxis: 'y',
         ...series(rs, c),
@@ -91,14 +96,14 @@ export function forgettingCurves(history: FrameLike, opts: ForgettingCurvesOptio
       const s = series(rs, c);
       if (s.x.length === 0) return;
       anyEval = true;
-      const color = multi ? PALETTE[mi % PALETTE.length] : PALETTE[(ci + 3) % PALETTE.length];
+      const color = multi ? colourOf(m) : PALETTE[(ci + 3) % PALETTE.length];
       data.push({
         type: 'scatter',
         mode: 'lines+markers',
         name: multi ? `${m}: ${metricLabel(c)}` : metricLabel(c),
         legendgroup: multi ? m : undefined,
         line: { color, width: 1.5, dash: multi ? EVAL_DASH[c] ?? 'solid' : 'solid' },
-        marker: { size: 5, color },
+        marker: { size: 5, color, symbol: multi && isPd(m) ? 'diamond' : 'circle' },
         xaxis: 'x2',
         yaxis: 'y2',
         ...s,
