@@ -210,6 +210,12 @@ export interface PretrainOptions {
   maxGradNorm?: number;
   /** Learning-rate factor of the vision tower (default 0.1: at the full rate its features grow and collapse onto one direction, and the decoder stops telling images apart). */
   visionLrScale?: number;
+  /**
+   * Sampling weight per example kind (default 1 each): an example of weight w appears ⌊w⌋ times
+   * per epoch, plus once more with probability w − ⌊w⌋ (seeded); weight 0 leaves the kind out of
+   * training. E.g. `{ utility: 3, retain_image: 2 }` shows the image-only questions more often.
+   */
+  kindWeights?: KindWeights;
   /** Measure the accuracy table after training (default true). */
   evaluate?: boolean;
   /** Evaluate every n-th example only (default 1: all). */
@@ -225,6 +231,32 @@ export interface PretrainOptions {
   command?: string;
   /** Show a progress bar (default true). */
   progress?: boolean;
+}
+
+/** Per-kind sampling weights of `pretrain` (kinds not named weigh 1). */
+export type KindWeights = Partial<Record<Example['kind'], number>>;
+
+/** The example kinds `pretrain` trains on (the keys `kindWeights` accepts). */
+export const PRETRAIN_KINDS: ReadonlyArray<Example['kind']> = ['forget', 'sd', 'retain_text', 'retain_image', 'utility'];
+
+/**
+ * One epoch's example indices of a group under per-kind weights: each index ⌊w⌋ times, plus
+ * once more with probability w − ⌊w⌋ (drawn from `rng`). With every weight 1 this is `group`
+ * itself and draws nothing, so unweighted runs keep their batch order.
+ */
+export function weightedEpoch(group: readonly number[], kindOf: (i: number) => Example['kind'], weights: KindWeights, rng: Rng): number[] {
+  const out: number[] = [];
+  for (const i of group) {
+    const w = weights[kindOf(i)] ?? 1;
+    if (w === 1) {
+      out.push(i);
+      continue;
+    }
+    const whole = Math.floor(w);
+    for (let k = 0; k < whole; k++) out.push(i);
+    if (w > whole && rng.next() < w - whole) out.push(i);
+  }
+  return out;
 }
 
 export interface PretrainResult {
@@ -304,6 +336,12 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
   if (!Number.isInteger(steps) || steps < 1) issues.push({ path: 'steps', message: `must be an integer ≥ 1, got ${steps}` });
   if (!Number.isInteger(batchSize) || batchSize < 1) issues.push({ path: 'batchSize', message: `must be an integer ≥ 1, got ${batchSize}` });
   if (!(lr > 0)) issues.push({ path: 'lr', message: `must be > 0, got ${lr}` });
+  const kindWeights: KindWeights = { ...(opts.kindWeights ?? {}) };
+  for (const [k, w] of Object.entries(kindWeights)) {
+    if (!PRETRAIN_KINDS.includes(k as Example['kind'])) issues.push({ path: `kindWeights.${k}`, message: `unknown kind. Must be one of [${PRETRAIN_KINDS.join(', ')}]` });
+    else if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) issues.push({ path: `kindWeights.${k}`, message: `must be a number ≥ 0, got ${w}` });
+  }
+  if (issues.length === 0 && PRETRAIN_KINDS.every((k) => (kindWeights[k] ?? 1) === 0)) issues.push({ path: 'kindWeights', message: 'at least one kind must have a weight > 0' });
   if (issues.length) throw new ConfigError('Invalid pretrain options', issues);
   const datasetDir = path.resolve(opts.datasetDir ?? (await ensureDefaultDataset()));
   const outDir = path.resolve(opts.outDir ?? defaultModelDir());
@@ -344,7 +382,7 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
     if (queue.length === 0) {
       const epoch: number[][] = [];
       for (const g of groups) {
-        const sh = rng.shuffle(g.slice());
+        const sh = rng.shuffle(weightedEpoch(g, (i) => exs[i].kind, kindWeights, rng));
         for (let i = 0; i < sh.length; i += batchSize) epoch.push(sh.slice(i, i + batchSize));
       }
       queue = rng.shuffle(epoch);
@@ -419,6 +457,7 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
     weightDecay,
     maxGradNorm,
     visionLrScale,
+    kindWeights,
     schedule: 'cosine',
     dataset: { dir: path.relative(packageRoot(), datasetDir) || datasetDir, records: { train: ds.train.length, val: ds.val.length }, utility: ds.utility.length, examples: exs.length },
     tokenizer: { vocabSize: tok.size },

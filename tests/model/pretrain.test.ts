@@ -5,7 +5,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { runtime } from '../../sdk';
 import { generateSynthetic } from '../../sdk/data/synthetic';
-import { accuracyTable, answerLoss, pretrain, rougeLF1 } from '../../sdk/model/pretrain';
+import { accuracyTable, answerLoss, pretrain, rougeLF1, weightedEpoch } from '../../sdk/model/pretrain';
+import { Rng } from '../../sdk/runtime/rng';
+import { command } from '../../sdk/cli/commands/pretrain';
 import { createRandom } from '../../sdk/model/load';
 import { answerNll } from '../../sdk/model/layers';
 import { loadPretrained } from '../../sdk/model/load';
@@ -114,6 +116,54 @@ test('pretrain: tiny run writes a loadable checkpoint with tokenizer, processor 
   assert.is(p.numImageTokens, 16);
   assert.is(m.config.text_config.vocab_size, p.tokenizer.size);
   m.dispose();
+});
+
+test('weightedEpoch: integer weights repeat, fractions are drawn, 0 drops, all-1 draws nothing', () => {
+  const kinds: Example['kind'][] = ['forget', 'sd', 'utility', 'retain_image', 'retain_text', 'utility'];
+  const kindOf = (i: number) => kinds[i];
+  const g = [0, 1, 2, 3, 4, 5];
+  const rng = new Rng(1);
+  const before = rng.getState();
+  assert.equal(weightedEpoch(g, kindOf, {}, rng), g);
+  assert.equal(weightedEpoch(g, kindOf, { forget: 1 }, rng), g);
+  assert.equal(rng.getState(), before, 'unweighted epochs leave the rng alone (batch order unchanged)');
+  assert.equal(weightedEpoch(g, kindOf, { utility: 3, sd: 0, retain_image: 2 }, rng), [0, 2, 2, 2, 3, 3, 4, 5, 5, 5]);
+  // weight 1.5 over many examples: about half get a second copy
+  const big = Array.from({ length: 4000 }, (_, i) => i);
+  const n = weightedEpoch(big, () => 'utility', { utility: 1.5 }, new Rng(2)).length;
+  assert.ok(n > 5800 && n < 6200, `1.5 × 4000 ≈ ${n}`);
+});
+
+test('bad kindWeights are a ConfigError naming the kind', async () => {
+  try {
+    await pretrain({ kindWeights: { utility: -1, bogus: 2 } as never, datasetDir: '/nonexistent' });
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.instance(e, runtime.ConfigError);
+    assert.is(
+      (e as Error).message,
+      'Invalid pretrain options (2 problems):\n  - kindWeights.utility: must be a number ≥ 0, got -1\n  - kindWeights.bogus: unknown kind. Must be one of [forget, sd, retain_text, retain_image, utility]',
+    );
+  }
+  try {
+    await pretrain({ kindWeights: { forget: 0, sd: 0, retain_text: 0, retain_image: 0, utility: 0 }, datasetDir: '/nonexistent' });
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.is((e as Error).message, 'Invalid pretrain options (1 problem):\n  - kindWeights: at least one kind must have a weight > 0');
+  }
+});
+
+test('eraserlab pretrain --kind-weights: bad entries are a ConfigError before any training', async () => {
+  try {
+    await command.run(['--kind-weights', 'utility=3,shapes=2,sd=-1,oops', '--no-eval']);
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.instance(e, runtime.ConfigError);
+    assert.is(
+      (e as Error).message,
+      "Invalid options for eraserlab pretrain (3 problems):\n  - --kind-weights: unknown kind 'shapes'. Must be one of [forget, sd, retain_text, retain_image, utility]\n  - --kind-weights: weight of sd must be a number ≥ 0, got '-1'\n  - --kind-weights: expected KIND=WEIGHT, got 'oops'",
+    );
+  }
 });
 
 test('bad options are a ConfigError listing each problem', async () => {

@@ -7,10 +7,10 @@ import type { CliCommand } from '../main';
 import { parseArgs } from '../main';
 import { ConfigError, type Issue } from '../../runtime/errors';
 import { init } from '../../runtime/backend';
-import { pretrain } from '../../model/pretrain';
+import { pretrain, PRETRAIN_KINDS, type KindWeights } from '../../model/pretrain';
 
 const USAGE = `Usage: eraserlab pretrain [--dataset DIR] [--out DIR] [--seed S] [--steps N] [--batch-size B]
-                         [--lr LR] [--vision-lr-scale F] [--no-eval] [--json]
+                         [--lr LR] [--vision-lr-scale F] [--kind-weights K=W,...] [--no-eval] [--json]
 
 Train the tiny default LLaVA model from scratch on a SafeEraser dataset (default: the default
 synthetic dataset, generated if missing) and save it with its tokenizer, processor config and
@@ -23,6 +23,8 @@ pretrain_spec.json (the exact command, seed, timings and the accuracy table).
   --batch-size B     examples per update (default 16)
   --lr LR            peak learning rate of the cosine schedule (default 3e-3)
   --vision-lr-scale F  learning-rate factor of the vision tower (default 0.1)
+  --kind-weights K=W,...  sampling weight per example kind (default 1 each), e.g.
+                     utility=3,retain_image=2; kinds: forget, sd, retain_text, retain_image, utility
   --no-eval          skip the accuracy table (greedy answers to every training prompt)
   --json             print the result as JSON`;
 
@@ -32,7 +34,7 @@ export const command: CliCommand = {
   usage: USAGE,
   async run(argv) {
     const a = parseArgs(argv, ['no-eval', 'json']);
-    const known = ['_', 'dataset', 'out', 'seed', 'steps', 'batch-size', 'lr', 'vision-lr-scale', 'no-eval', 'json'];
+    const known = ['_', 'dataset', 'out', 'seed', 'steps', 'batch-size', 'lr', 'vision-lr-scale', 'kind-weights', 'no-eval', 'json'];
     const issues: Issue[] = [];
     for (const k of Object.keys(a)) if (!known.includes(k)) issues.push({ path: `--${k}`, message: `unknown option. Must be one of [${known.slice(1).map((x) => `--${x}`).join(', ')}]` });
     if (a._.length) issues.push({ path: a._[0], message: 'unexpected argument' });
@@ -50,6 +52,19 @@ export const command: CliCommand = {
     const batchSize = num('batch-size', true);
     const lr = num('lr', false);
     const visionLrScale = num('vision-lr-scale', false);
+    let kindWeights: KindWeights | undefined;
+    if (a['kind-weights'] !== undefined) {
+      const raw = String(a['kind-weights']);
+      kindWeights = {};
+      for (const part of raw.split(',').filter(Boolean)) {
+        const m = /^([a-z_]+)=(.+)$/.exec(part.trim());
+        const w = m ? Number(m[2]) : NaN;
+        if (!m) issues.push({ path: '--kind-weights', message: `expected KIND=WEIGHT, got '${part}'` });
+        else if (!PRETRAIN_KINDS.includes(m[1] as (typeof PRETRAIN_KINDS)[number])) issues.push({ path: '--kind-weights', message: `unknown kind '${m[1]}'. Must be one of [${PRETRAIN_KINDS.join(', ')}]` });
+        else if (!Number.isFinite(w) || w < 0) issues.push({ path: '--kind-weights', message: `weight of ${m[1]} must be a number ≥ 0, got '${m[2]}'` });
+        else kindWeights[m[1] as keyof KindWeights] = w;
+      }
+    }
     for (const k of ['dataset', 'out']) if (a[k] !== undefined && typeof a[k] !== 'string') issues.push({ path: `--${k}`, message: 'expected a folder path' });
     if (issues.length) throw new ConfigError('Invalid options for eraserlab pretrain', issues);
     await init();
@@ -61,6 +76,7 @@ export const command: CliCommand = {
       batchSize,
       lr,
       visionLrScale,
+      kindWeights,
       evaluate: !a['no-eval'],
       command: ['eraserlab', 'pretrain', ...argv].join(' '),
     });
