@@ -50,7 +50,7 @@ test('SARR counts a fluent answer that does not answer the benign-image query (r
   assert.is(evalDigest(r.summary, 'val').sarr, 1);
   const rows = dfd.toJSON(r.samples) as any[];
   const sd = rows.find((x) => x.kind === 'sd');
-  assert.match(sd.reason, 'normal: not an answer to this input: reproduces only 0.00 of the expected answer (ROUGE-L recall < 0.5)');
+  assert.match(sd.reason, 'normal: not an answer to this input: reproduces only 0.14 of the expected answer (ROUGE-L recall < 0.5)');
 });
 
 test.run();
