@@ -34,6 +34,12 @@ export interface LinearHook {
 /** Anything that can tokenise prompts for this model (the LlavaProcessor, set by loadPretrained). */
 export interface ProcessorLike {
   save?(dir: string): void | Promise<void>;
+  /** Tokenise examples (chat template, image tokens, answer-only labels) and load their images. */
+  encode(
+    examples: Array<{ id: string; kind: string; split: string; record: number; image?: string; question: string; answer: string }>,
+    opts: { withAnswer: boolean },
+  ): Promise<{ inputIds: number[][]; labels: number[][]; attentionMask: number[][]; pixelValues?: Tensor4D }> | { inputIds: number[][]; labels: number[][]; attentionMask: number[][]; pixelValues?: Tensor4D };
+  decode(ids: number[]): string;
   [k: string]: unknown;
 }
 

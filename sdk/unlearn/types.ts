@@ -45,7 +45,7 @@ export interface UnlearnableModel {
   forward(o: ForwardArgs): { logits: Tensor3D; hiddenStates?: Tensor3D[] };
   processor?: ProcessorLike;
   adapters?: unknown;
-  generate?(o: Record<string, unknown>): Promise<unknown>;
+  generate?(o: { inputIds: number[][]; pixelValues?: Tensor4D; maxNewTokens?: number }): Promise<unknown>;
 }
 
 /** The dataset surface the Unlearner reads. */

@@ -27,7 +27,7 @@ import { loadPretrained } from '../../model/load';
 import type { LlavaModel } from '../../model/llava';
 import { create, type Unlearner } from '../../unlearn/unlearner';
 import { getMethod } from '../../unlearn/methods';
-import type { UnlearnableModel, UnlearnDataset } from '../../unlearn/types';
+import type { UnlearnDataset } from '../../unlearn/types';
 import { evaluate, type EvalDataset, type GenerativeModelLike } from '../../metrics/evaluate';
 import { probeScorer } from '../../metrics/helpers';
 import { SAMPLE_COLUMNS, SUMMARY_COLUMNS, CATEGORY_COLUMNS } from '../../metrics/types';
@@ -258,7 +258,7 @@ async function runMethod(ctx: Context, method: string): Promise<MethodOutcome> {
     if (method !== 'vanilla') {
       ctx.log(`${method}: unlearning, ${ctx.steps} steps`);
       const p = ctx.probe;
-      u = create(m as unknown as UnlearnableModel, ctx.ds as unknown as UnlearnDataset, {
+      u = create(m, ctx.ds as unknown as UnlearnDataset, {
         method,
         seed: ctx.seed,
         steps: ctx.steps,

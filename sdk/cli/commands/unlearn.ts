@@ -107,7 +107,7 @@ export async function runMethod(
   const m = await loadPretrained(modelDir);
   let u: Unlearner | undefined;
   try {
-    u = create(m as unknown as UnlearnableModel, ds, {
+    u = create(m, ds, {
       method,
       ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
       ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
@@ -190,8 +190,8 @@ export const command: CliCommand = {
     if (all) {
       const m = await loadPretrained(modelDir);
       try {
-        const train = await probeOnly(m as unknown as UnlearnableModel, ds, 'train', probe, seed ?? 233);
-        const val = await probeOnly(m as unknown as UnlearnableModel, ds, 'val', probe, seed ?? 233);
+        const train = await probeOnly(m, ds, 'train', probe, seed ?? 233);
+        const val = await probeOnly(m, ds, 'val', probe, seed ?? 233);
         results.push({ method: 'vanilla', pd: false, steps: 0, seconds: 0, stepsPerSecond: NaN, finalLoss: NaN, train: strip(train), val: strip(val) });
       } finally {
         m.dispose();
