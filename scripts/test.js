@@ -35,8 +35,9 @@ if (uvu.status !== 0 && failed === 0) failed = 1;
 
 const nbRunner = path.join(root, 'scripts', 'run-notebooks.js');
 if (!unitOnly && fs.existsSync(nbRunner)) {
-  // Notebooks import the compiled SDK (../dist/sdk): build first so they test the current sources.
-  const build = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+  // Notebooks import the compiled SDK (../dist/sdk): build first so they test the current sources,
+  // with the TypeScript that tslab itself uses (a 5.0 fork), so the public .d.ts fits notebooks.
+  const build = spawnSync(process.execPath, [require.resolve('@tslab/typescript-for-tslab/bin/tsc', { paths: [root] }), '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) {
     console.log('build failed: notebooks not run');
     failed += 1;
