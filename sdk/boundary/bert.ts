@@ -9,6 +9,7 @@
  * (the HF default), else read from `cls.predictions.decoder.weight`. Dropout is not applied:
  * the models trained here are small and trained briefly (docs/babert.md).
  */
+import { gatherRows as modelGatherRows, gelu, layerNorm } from '../model/layers';
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../runtime/tf';
@@ -197,14 +198,12 @@ export class BertEncoder {
   }
 
   private layerNorm(x: Tensor, name: string): Tensor {
-    const { mean, variance } = tf.moments(x, -1, true);
-    const norm = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, this.config.layerNormEps)));
-    return tf.add(tf.mul(norm, this.p(`${name}.weight`)), this.p(`${name}.bias`));
+    return layerNorm(x, this.p(`${name}.weight`), this.p(`${name}.bias`), this.config.layerNormEps);
   }
 
   private act(x: Tensor): Tensor {
     if (this.config.hiddenAct === 'relu') return tf.relu(x);
-    return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+    return gelu(x);
   }
 
   /**
@@ -289,27 +288,15 @@ let nextId = 0;
  * uses the UnsortedSegmentSum kernel, which the WASM backend does not register, so there the
  * gradient is a scatter-add done in JS (cheap: one row per token).
  */
+/**
+ * Embedding lookup with a gradient on every backend (the WASM backend lacks the kernel tf.gather's
+ * gradient needs): the model module's gatherRows, for an id tensor of any rank.
+ */
 export function gatherRows(table: Tensor, ids: Tensor): Tensor {
-  if (tf.getKernel('UnsortedSegmentSum', tf.getBackend())) return tf.gather(table, ids);
-  const f = tf.customGrad(((t: Tensor, i: Tensor, save: (ts: Tensor[]) => void) => {
-    save([i]);
-    return {
-      value: tf.gather(t, i),
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [V, D] = t.shape as [number, number];
-        const idx = saved[0].dataSync();
-        const g = dy.dataSync();
-        const out = new Float32Array(V * D);
-        for (let r = 0; r < idx.length; r++) {
-          const o = idx[r] * D;
-          const s = r * D;
-          for (let d = 0; d < D; d++) out[o + d] += g[s + d];
-        }
-        return [tf.tensor2d(out, [V, D]), tf.zerosLike(i)];
-      },
-    };
-  }) as never);
-  return (f as unknown as (a: Tensor, b: Tensor) => Tensor)(table, ids);
+  return tf.tidy(() => {
+    const flat = modelGatherRows(table, Int32Array.from(ids.dataSync()));
+    return ids.rank === 1 ? flat : tf.reshape(flat, [...ids.shape, table.shape[table.shape.length - 1]]);
+  });
 }
 
 function toInt2d(x: Tensor2D | number[][]): Tensor2D {
