@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: Chromium for figure export, Jupyter for headless notebooks, poppler for PDF
-# checks, Chinese raw text for BABERT. python3-torch + OpenBLAS only for the benchmarks' peer.
-PKGS=(chromium jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel poppler-utils manpages-zh fortunes-zh)
+# checks, Chinese raw text for BABERT, OpenBLAS (+ a C compiler) for the native matrix-product
+# addon (optional: without it tfjs's own kernels run). python3-torch only for the benchmarks' peer.
+PKGS=(chromium jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel poppler-utils manpages-zh fortunes-zh libopenblas-dev g++ make)
 if [[ " $* " == *" --with-bench "* ]]; then PKGS+=(python3-torch libopenblas0-pthread); fi
 MISSING=()
 for p in "${PKGS[@]}"; do
@@ -24,6 +25,9 @@ fi
 if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
   npm ci --no-audit --no-fund
 fi
+# npm ci builds the native addon (package.json "install"); build it here too when the packages
+# above arrived after node_modules did. A failed build only prints why (tfjs kernels then).
+[[ -f native/blas/build/Release/eraserlab_blas.node ]] || node scripts/build-native.js
 npm run build --silent
 if [[ -f kernel/install.js ]]; then node kernel/install.js; fi
 echo "setup: done"

@@ -6,23 +6,8 @@ import * as path from 'path';
 import { generateSynthetic, SyntheticSummary } from './synthetic';
 import { FILES } from './schema';
 
-/** The eraserlab package root (the folder holding its package.json), from sources or dist/. */
-export function packageRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    const pj = path.join(dir, 'package.json');
-    if (fs.existsSync(pj)) {
-      try {
-        if ((JSON.parse(fs.readFileSync(pj, 'utf8')) as { name?: string }).name === 'eraserlab') return dir;
-      } catch {
-        /* keep looking */
-      }
-    }
-    const up = path.dirname(dir);
-    if (up === dir) return path.resolve(__dirname, '..', '..');
-    dir = up;
-  }
-}
+export { packageRoot } from '../runtime/fsutil';
+import { packageRoot } from '../runtime/fsutil';
 
 /** `<package root>/data/generated/<name>`. */
 export function generatedDir(name: string): string {

@@ -61,40 +61,64 @@ export function silu(x: Tensor): Tensor {
   return tf.mul(x, tf.sigmoid(x));
 }
 
+/** Rotary tables for applyRope. */
+export interface RopeTables {
+  /** cos(p·f_i) for both halves: [B, T, 1, headDim]. */
+  cos: Tensor4D;
+  /** −sin(p·f_i) on the first half, +sin(p·f_i) on the second: [B, T, 1, headDim]. */
+  sin: Tensor4D;
+  /** The [headDim, headDim] permutation that swaps the two halves of a head vector. */
+  swap: Tensor2D;
+}
+
 /**
- * Rotary embedding tables for `positions` ([B][T] absolute positions): cos and sin of shape
- * [B, T, 1, headDim/2] (the frequencies are shared by both halves, as in Llama's rotate_half).
- * Computed in float64 on the JS side and rounded once.
+ * Rotary embedding tables for `positions` ([B][T] absolute positions), in the layout
+ * applyRope uses (Llama's rotate_half with the sign folded into `sin`). The frequencies are
+ * computed in float64 on the JS side and rounded once, as torch does in float32.
  */
-export function ropeTables(positions: number[][], headDim: number, theta: number): { cos: Tensor4D; sin: Tensor4D } {
+export function ropeTables(positions: number[][], headDim: number, theta: number): RopeTables {
   const half = headDim / 2;
   const B = positions.length;
   const T = positions[0]?.length ?? 0;
   const invFreq = new Float64Array(half);
   // torch: 1 / base ** (arange(0, dim, 2) / dim), in float32
   for (let i = 0; i < half; i++) invFreq[i] = Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / headDim)));
-  const cos = new Float32Array(B * T * half);
-  const sin = new Float32Array(B * T * half);
+  const cos = new Float32Array(B * T * headDim);
+  const sin = new Float32Array(B * T * headDim);
   let o = 0;
   for (let b = 0; b < B; b++) {
     const row = positions[b];
-    for (let t = 0; t < T; t++) {
+    for (let t = 0; t < T; t++, o += headDim) {
       const p = row[t];
-      for (let i = 0; i < half; i++, o++) {
+      for (let i = 0; i < half; i++) {
         const f = Math.fround(p * invFreq[i]);
-        cos[o] = Math.cos(f);
-        sin[o] = Math.sin(f);
+        const c = Math.cos(f);
+        const s = Math.sin(f);
+        cos[o + i] = c;
+        cos[o + half + i] = c;
+        sin[o + i] = -s;
+        sin[o + half + i] = s;
       }
     }
   }
-  return { cos: tf.tensor4d(cos, [B, T, 1, half]), sin: tf.tensor4d(sin, [B, T, 1, half]) };
+  const swap = new Float32Array(headDim * headDim);
+  for (let i = 0; i < half; i++) {
+    swap[(half + i) * headDim + i] = 1; // out[i] = x[half + i]
+    swap[i * headDim + half + i] = 1; // out[half + i] = x[i]
+  }
+  return { cos: tf.tensor4d(cos, [B, T, 1, headDim]), sin: tf.tensor4d(sin, [B, T, 1, headDim]), swap: tf.tensor2d(swap, [headDim, headDim]) };
 }
 
-/** Apply rotary embeddings to x [B, T, heads, D] with tables [B, T, 1, D/2]. */
-export function applyRope(x: Tensor4D, cos: Tensor4D, sin: Tensor4D): Tensor4D {
-  const half = x.shape[3] / 2;
-  const [x1, x2] = tf.split(x, [half, half], 3);
-  return tf.concat([tf.sub(tf.mul(x1, cos), tf.mul(x2, sin)), tf.add(tf.mul(x2, cos), tf.mul(x1, sin))], 3) as Tensor4D;
+/**
+ * Apply rotary embeddings to x [B, T, heads, D]: x·cos + rotate_half(x)·sin, where
+ * rotate_half(x) = [−x₂, x₁] is computed as (x · swap) with the sign in the sin table. One
+ * exact permutation product replaces the split / negate / concat of the textbook form (and
+ * their gradients).
+ */
+export function applyRope(x: Tensor4D, rope: RopeTables): Tensor4D {
+  const [B, T, H, D] = x.shape;
+  const swapped = tf.reshape(tf.matMul(tf.reshape(x, [B * T * H, D]) as Tensor2D, rope.swap), [B, T, H, D]);
+  return tf.add(tf.mul(x, rope.cos), tf.mul(swapped, rope.sin)) as Tensor4D;
 }
 
 /** Rotary positions from an attention mask: cumsum(mask) − 1 (pads get 1, as transformers' generate does). */
@@ -140,9 +164,36 @@ function tokenNll(logits: Tensor3D, rows: number[], targets: number[]): Tensor1D
   const [B, T, V] = logits.shape;
   const flat = tf.reshape(logits, [B * T, V]);
   const sel = gatherRows(flat, rows) as Tensor2D;
-  const lse = tf.logSumExp(sel, 1);
-  const picked = gatherRows(tf.reshape(sel, [-1]), targets.map((y, i) => i * V + y));
-  return tf.sub(lse, picked) as Tensor1D;
+  return softmaxCrossEntropyRows(sel, targets);
+}
+
+/**
+ * Per-row cross-entropy −log softmax(logits)[target] [N] of logits [N, V], with the fused
+ * gradient dy·(softmax − onehot). Written out (not `logSumExp` minus a gather) because the
+ * gradient of logSumExp's max runs an `Equal` over all N·V logits, the single most expensive
+ * kernel of a training step on WASM.
+ */
+export function softmaxCrossEntropyRows(logits: Tensor2D, targets: number[] | Int32Array): Tensor1D {
+  const [N, V] = logits.shape;
+  const f = tf.customGrad((...args: unknown[]) => {
+    const x = args[0] as Tensor2D;
+    const save = args[1] as (ts: Tensor[]) => void;
+    const logp = tf.logSoftmax(x, 1) as Tensor2D;
+    const flatIdx = new Int32Array(N);
+    for (let i = 0; i < N; i++) flatIdx[i] = i * V + targets[i];
+    const idx = tf.tensor1d(flatIdx, 'int32');
+    const value = tf.neg(tf.gather(tf.reshape(logp, [-1]), idx)) as Tensor1D;
+    idx.dispose();
+    save([logp]);
+    return {
+      value,
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const onehot = tf.cast(tf.oneHot(tf.tensor1d(Int32Array.from(targets), 'int32'), V), 'float32');
+        return [tf.mul(tf.sub(tf.exp(saved[0]), onehot), tf.reshape(dy, [N, 1]))];
+      },
+    };
+  });
+  return f(logits) as Tensor1D;
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable }
 import { ConfigError } from '../runtime/errors';
 import { LlavaConfig, numImageTokens, visionLayersUsed } from './config';
 import { CheckpointLayout, LM, PROJ, VT } from './keys';
-import { applyRope, gatherRows, gelu, positionsFromMask, layerNorm, quickGelu, rmsNorm, ropeTables, silu } from './layers';
+import { applyRope, type RopeTables, gatherRows, gelu, positionsFromMask, layerNorm, quickGelu, rmsNorm, ropeTables, silu } from './layers';
 import type { GenerateOptions, GenerateResult } from './generate';
 import type { SaveOptions } from './checkpoint';
 
@@ -301,7 +301,7 @@ export class LlavaModel {
     return tf.tensor4d(bias, [B, 1, T, S]);
   }
 
-  private llamaLayer(i: number, x: Tensor3D, rope: { cos: Tensor4D; sin: Tensor4D }, bias: Tensor4D | undefined, cache: KVCache | undefined, newCache: KVCache | undefined): Tensor3D {
+  private llamaLayer(i: number, x: Tensor3D, rope: RopeTables, bias: Tensor4D | undefined, cache: KVCache | undefined, newCache: KVCache | undefined): Tensor3D {
     const t = this.config.text_config;
     const p = `${LM}.layers.${i}`;
     const [B, T, H] = x.shape;
@@ -311,11 +311,11 @@ export class LlavaModel {
     const D = t.head_dim;
     const h = rmsNorm(x, this.p(`${p}.input_layernorm.weight`), t.rms_norm_eps);
     // q: [B,T,nh,D] → rope → [B, kvh, G, T, D] → [B·kvh, G·T, D] (grouped query heads share one KV head)
-    let q = applyRope(tf.reshape(this.linear(`${p}.self_attn.q_proj`, h), [B, T, nh, D]) as Tensor4D, rope.cos, rope.sin) as Tensor;
+    let q = applyRope(tf.reshape(this.linear(`${p}.self_attn.q_proj`, h), [B, T, nh, D]) as Tensor4D, rope) as Tensor;
     q = tf.mul(q, D ** -0.5);
     q = G === 1 ? tf.transpose(q, [0, 2, 1, 3]) : tf.transpose(tf.reshape(q, [B, T, kvh, G, D]), [0, 2, 3, 1, 4]);
     q = tf.reshape(q, [B * kvh, G * T, D]);
-    let k = applyRope(tf.reshape(this.linear(`${p}.self_attn.k_proj`, h), [B, T, kvh, D]) as Tensor4D, rope.cos, rope.sin) as Tensor;
+    let k = applyRope(tf.reshape(this.linear(`${p}.self_attn.k_proj`, h), [B, T, kvh, D]) as Tensor4D, rope) as Tensor;
     k = tf.reshape(tf.transpose(k, [0, 2, 1, 3]), [B * kvh, T, D]);
     let v: Tensor = tf.reshape(tf.transpose(tf.reshape(this.linear(`${p}.self_attn.v_proj`, h), [B, T, kvh, D]), [0, 2, 1, 3]), [B * kvh, T, D]);
     if (cache && cache.length > 0) {

@@ -9,7 +9,8 @@ import * as path from 'path';
 import { tf } from './tf';
 import { ConfigError } from './errors';
 import { activateWasm, requestedWasmThreads, wasmThreadsStatus } from './wasm-threads';
-import { installWasmFastMatMul } from './wasm-matmul';
+import { installWasmFastMatMul, wasmNativeMatMulActive } from './wasm-matmul';
+import { nativeBlasStatus } from './native-blas';
 
 export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -22,6 +23,11 @@ export interface BackendInfo {
   simd: boolean;
   seed: number;
   tfjsVersion: string;
+  /**
+   * Whether matrix products run through the native OpenBLAS addon (WASM backend only; see
+   * runtime/native-blas.ts). False where it is not built, turned off, or another backend runs.
+   */
+  nativeBlas: boolean;
 }
 
 export interface InitOptions {
@@ -102,7 +108,7 @@ async function activate(name: BackendName, threads?: number): Promise<{ ok: bool
   if (name === 'wasm') {
     try {
       const st = await activateWasm(requestedWasmThreads(threads));
-      const fast = installWasmFastMatMul() ? ', matMul fast paths on' : '';
+      const fast = installWasmFastMatMul() ? `, matMul fast paths on, ${nativeBlasStatus().reason}` : '';
       return { ok: true, why: `${loaded.why}, ${st.reason}${fast}` };
     } catch (e) {
       return { ok: false, why: `wasm failed to initialise (${(e as Error).message})` };
@@ -179,7 +185,8 @@ export async function init(opts: InitOptions = {}): Promise<BackendInfo> {
   }
   if (!chosen) throw new ConfigError('No tfjs backend could be initialised', []);
   const reason = skipped.length ? `${why} (skipped: ${skipped.join('; ')})` : why;
-  current = { backend: chosen, reason, seed, tfjsVersion: tf.version.tfjs, ...describe(chosen) };
+  const nativeBlas = chosen === 'wasm' && wasmNativeMatMulActive();
+  current = { backend: chosen, reason, seed, tfjsVersion: tf.version.tfjs, ...describe(chosen), nativeBlas };
   if (opts.verbose) process.stderr.write(`eraserlab: backend ${chosen}: ${reason}\n`);
   return current;
 }

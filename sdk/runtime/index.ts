@@ -10,4 +10,6 @@ export * from './fsutil';
 export * from './versions';
 export { wasmThreadsStatus, shutdownWasmThreads } from './wasm-threads';
 export type { WasmThreadsStatus } from './wasm-threads';
-export { wasmFastMatMulInstalled } from './wasm-matmul';
+export { wasmFastMatMulInstalled, wasmNativeMatMulActive } from './wasm-matmul';
+export { nativeBlasStatus, nativeBlasFile } from './native-blas';
+export type { NativeBlasStatus } from './native-blas';

@@ -18,6 +18,7 @@
  * off. tests/runtime/wasm-matmul.test.ts checks it against the original kernel.
  */
 import { tf } from './tf';
+import { loadNativeBlas, type NativeBlas } from './native-blas';
 
 type TfKernelConfig = Parameters<typeof tf.registerKernel>[0];
 
@@ -88,6 +89,38 @@ function broadcastBatch(a: number[], b: number[]): number[] | undefined {
 }
 
 /**
+ * For each entry of the broadcast output batch, the flat batch index into A and into B.
+ * (tfjs 4.22's own kernels, CPU and WASM alike, flatten the batch dims before broadcasting,
+ * which gets e.g. [2,1,M,K] × [1,3,K,N] wrong; these indices follow NumPy broadcasting.)
+ */
+function batchIndices(outBatch: number[], dimsA: number[], dimsB: number[]): { ia: Int32Array; ib: Int32Array } {
+  const n = outBatch.length;
+  const A = Array.from({ length: n }, (_, i) => dimsA[dimsA.length - n + i] ?? 1);
+  const B = Array.from({ length: n }, (_, i) => dimsB[dimsB.length - n + i] ?? 1);
+  const total = size(outBatch);
+  const ia = new Int32Array(total);
+  const ib = new Int32Array(total);
+  for (let o = 0; o < total; o++) {
+    let rem = o;
+    let x = 0;
+    let y = 0;
+    let sa = 1;
+    let sb = 1;
+    for (let d = n - 1; d >= 0; d--) {
+      const idx = rem % outBatch[d];
+      rem = Math.floor(rem / outBatch[d]);
+      x += (A[d] === 1 ? 0 : idx) * sa;
+      y += (B[d] === 1 ? 0 : idx) * sb;
+      sa *= A[d];
+      sb *= B[d];
+    }
+    ia[o] = x;
+    ib[o] = y;
+  }
+  return { ia, ib };
+}
+
+/**
  * The rewritten product. `call2d(a2, b2)` runs the original kernel on [1, M, K] × [1, K, N]
  * untransposed operands (extra inputs such as a bias are the caller's business). Returns undefined when
  * the case is left to the original kernel.
@@ -113,9 +146,9 @@ function fastProduct(args: KernelArgs, call2d: (a: TensorInfo, b: TensorInfo) =>
   const K = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
   const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
   if ((transposeB ? b.shape[rb - 1] : b.shape[rb - 2]) !== K) return undefined;
-  if (batchA > 1 && batchB > 1 && (batchA !== batchB || batchA > MAX_SPLIT)) return undefined;
-  if (batchA === 1 && batchB > 1 && batchB > MAX_SPLIT) return undefined;
-  if (batchB > 1 && M * K * N < MIN_SPLIT_WORK) return undefined;
+  const general = batchA > 1 && batchB > 1 && batchA !== batchB; // broadcast the original kernel gets wrong
+  if (!general && size(outBatch) > MAX_SPLIT && batchB > 1) return undefined;
+  if (!general && batchB > 1 && M * K * N < MIN_SPLIT_WORK) return undefined;
   if (M * K === 0 || K * N === 0) return undefined;
 
   const temps: TensorInfo[] = [];
@@ -143,12 +176,12 @@ function fastProduct(args: KernelArgs, call2d: (a: TensorInfo, b: TensorInfo) =>
       return undefined;
     }
     // Batched right operand: one 2-D product per batch entry.
-    const batch = Math.max(batchA, batchB);
-    if (size(outBatch) !== batch) return undefined;
+    const batch = size(outBatch);
+    const { ia, ib } = batchIndices(outBatch, batchDimsA, batchDimsB);
     const out = backend.makeOutput(outShape, 'float32');
     for (let i = 0; i < batch; i++) {
-      const ai = keepSlice(backend, at, batchA === 1 ? 0 : i, M * K, [1, M, K]);
-      const bi = keepSlice(backend, bt, i, K * N, [1, K, N]);
+      const ai = keepSlice(backend, at, ia[i], M * K, [1, M, K]);
+      const bi = keepSlice(backend, bt, ib[i], K * N, [1, K, N]);
       const oi = call2d(ai, bi);
       backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(oi), i * M * N);
       backend.disposeData(ai.dataId);
@@ -169,15 +202,110 @@ function keepSlice(backend: WasmBackendLike, x: TensorInfo, i: number, n: number
   return out;
 }
 
+/**
+ * The whole product in one call of the native addon's `cblas_sgemm` loop, reading and writing
+ * the WASM heap in place: transposes become BLAS flags, a broadcast operand a zero stride, and
+ * a batched left operand times an unbatched right one a single [B·M, K] × [K, N] product.
+ * Undefined (left to the other paths) for non-float32 operands or a batch broadcast other than
+ * "equal, or one side 1".
+ */
+function nativeProduct(args: KernelArgs, lib: NativeBlas): TensorInfo | undefined {
+  const { backend } = args;
+  const a = args.inputs.a!;
+  const b = args.inputs.b!;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+  const ta = Boolean(args.attrs.transposeA);
+  const tb = Boolean(args.attrs.transposeB);
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  if (ra < 2 || rb < 2) return undefined;
+  const batchA = size(a.shape.slice(0, -2));
+  const batchB = size(b.shape.slice(0, -2));
+  const outBatch = broadcastBatch(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  if (!outBatch) return undefined;
+  const batch = size(outBatch);
+  const simple = (batchA === 1 || batchA === batch) && (batchB === 1 || batchB === batch);
+  const M = ta ? a.shape[ra - 1] : a.shape[ra - 2];
+  const K = ta ? a.shape[ra - 2] : a.shape[ra - 1];
+  const N = tb ? b.shape[rb - 2] : b.shape[rb - 1];
+  if ((tb ? b.shape[rb - 1] : b.shape[rb - 2]) !== K) return undefined;
+  const out = backend.makeOutput([...outBatch, M, N], 'float32');
+  if (batch * M * N === 0) return out;
+  // Views only after makeOutput: allocating may grow (and move) the heap.
+  const av = backend.typedArrayFromHeap(a);
+  const bv = backend.typedArrayFromHeap(b);
+  const cv = backend.typedArrayFromHeap(out);
+  if (!simple) {
+    const { ia, ib } = batchIndices(outBatch, a.shape.slice(0, -2), b.shape.slice(0, -2));
+    for (let i = 0; i < batch; i++) {
+      lib.gemm(av.subarray(ia[i] * M * K, (ia[i] + 1) * M * K), bv.subarray(ib[i] * K * N, (ib[i] + 1) * K * N), cv.subarray(i * M * N, (i + 1) * M * N), 1, M, N, K, ta, tb, 0, 0);
+    }
+  } else if (batchB === 1 && !ta) lib.gemm(av, bv, cv, 1, batch * M, N, K, false, tb, 0, 0);
+  else lib.gemm(av, bv, cv, batch, M, N, K, ta, tb, batchA === 1 ? 0 : M * K, batchB === 1 ? 0 : K * N);
+  return out;
+}
+
+/** The addon the installed wrappers use (undefined: the JS fast paths only). */
+let nativeLib: NativeBlas | undefined;
+
 function wrapBatchMatMul(orig: KernelConfigLike): KernelFunc {
   return (args) => {
+    const lib = nativeLib;
+    if (lib) {
+      const r = nativeProduct(args, lib);
+      if (r) return r;
+    }
     const plain = (a: TensorInfo, b: TensorInfo): TensorInfo => orig.kernelFunc({ inputs: { a, b }, backend: args.backend, attrs: { transposeA: false, transposeB: false } });
     return fastProduct(args, plain) ?? orig.kernelFunc(args);
   };
 }
 
+/** Add a last-axis (or scalar) bias and apply a linear or ReLU activation to c in place. */
+function biasActivation(c: Float32Array, bias: Float32Array | undefined, N: number, act: string): void {
+  if (!bias && act === 'linear') return;
+  const scalar = bias !== undefined && bias.length === 1;
+  for (let i = 0; i < c.length; i += N) {
+    for (let j = 0; j < N; j++) {
+      let v = c[i + j];
+      if (bias) v += scalar ? bias[0] : bias[j];
+      c[i + j] = act === 'relu' && v < 0 ? 0 : v;
+    }
+  }
+}
+
+/**
+ * Fused products the wrappers finish themselves: with a linear or ReLU activation and a
+ * last-axis (or scalar) bias, the product (native, or zeros when the inner dimension is 0,
+ * where the original kernel returns uninitialised memory), then bias and activation in place.
+ */
+function ownFused(args: KernelArgs, lib: NativeBlas | undefined): TensorInfo | undefined {
+  const { bias, preluActivationWeights } = args.inputs;
+  const act = (args.attrs.activation as string | undefined) ?? 'linear';
+  if (preluActivationWeights || (act !== 'linear' && act !== 'relu')) return undefined;
+  const a = args.inputs.a!;
+  const b = args.inputs.b!;
+  const N = args.attrs.transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+  const K = args.attrs.transposeA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
+  if (bias && (bias.dtype !== 'float32' || (size(bias.shape) !== N && size(bias.shape) !== 1))) return undefined;
+  if (!lib && K !== 0) return undefined;
+  const out = nativeProduct(args, lib ?? ZERO_PRODUCT);
+  if (!out) return undefined;
+  biasActivation(args.backend.typedArrayFromHeap(out), bias ? args.backend.typedArrayFromHeap(bias) : undefined, N, act);
+  return out;
+}
+
+/** Stand-in "library" for K = 0 products without the addon: every product is zeros. */
+const ZERO_PRODUCT: NativeBlas = {
+  gemm: (_a, _b, c) => c.fill(0),
+  setThreads: () => undefined,
+  getThreads: () => 1,
+  info: () => 'zeros',
+};
+
 function wrapFusedMatMul(orig: KernelConfigLike): KernelFunc {
   return (args) => {
+    const own = ownFused(args, nativeLib);
+    if (own) return own;
     const { bias, preluActivationWeights } = args.inputs;
     // Only a bias over the last axis survives folding the batch into rows unchanged.
     const b = args.inputs.b!;
@@ -191,21 +319,82 @@ function wrapFusedMatMul(orig: KernelConfigLike): KernelFunc {
   };
 }
 
+/**
+ * GatherV2 along any axis without batch dims, as contiguous slice copies on the heap. The WASM
+ * kernel walks every output element through stride arithmetic (about 60 ns each here: 19 ms to
+ * pick 192 rows of a [512, 1647] logits matrix, 5% of a training step); copying whole slices
+ * with `TypedArray.set` is the same result at memcpy speed. Out-of-range indices throw the
+ * original kernel's message.
+ */
+function wrapGather(orig: KernelConfigLike): KernelFunc {
+  return (args) => {
+    const { backend } = args;
+    const x = args.inputs.x!;
+    const indices = args.inputs.indices!;
+    const batchDims = Number(args.attrs.batchDims ?? 0);
+    if (batchDims !== 0 || indices.dtype !== 'int32' || (x.dtype !== 'float32' && x.dtype !== 'int32')) return orig.kernelFunc(args);
+    let axis = Number(args.attrs.axis ?? 0);
+    if (axis < 0) axis += x.shape.length;
+    if (!(axis >= 0 && axis < x.shape.length)) return orig.kernelFunc(args);
+    const dim = x.shape[axis];
+    const outer = size(x.shape.slice(0, axis));
+    const inner = size(x.shape.slice(axis + 1));
+    const idx = backend.typedArrayFromHeap(indices) as unknown as Int32Array;
+    const n = idx.length;
+    for (let i = 0; i < n; i++) {
+      const v = idx[i];
+      if (!(v >= 0 && v <= dim - 1)) throw new Error(`GatherV2: the index value ${v} is not in [0, ${dim - 1}]`);
+    }
+    const picked = Int32Array.from(idx); // the heap may move when the output is allocated
+    const out = backend.makeOutput([...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)], x.dtype);
+    if (out.shape.some((d) => d === 0)) return out;
+    const src = backend.typedArrayFromHeap(x);
+    const dst = backend.typedArrayFromHeap(out);
+    if (inner === 1) {
+      for (let o = 0; o < outer; o++) {
+        const so = o * dim;
+        const d0 = o * n;
+        for (let i = 0; i < n; i++) dst[d0 + i] = src[so + picked[i]];
+      }
+    } else {
+      for (let o = 0; o < outer; o++) {
+        for (let i = 0; i < n; i++) {
+          const s0 = (o * dim + picked[i]) * inner;
+          dst.set(src.subarray(s0, s0 + inner), (o * n + i) * inner);
+        }
+      }
+    }
+    return out;
+  };
+}
+
+const WRAPPERS: Record<string, (orig: KernelConfigLike) => KernelFunc> = {
+  BatchMatMul: wrapBatchMatMul,
+  _FusedMatMul: wrapFusedMatMul,
+  GatherV2: wrapGather,
+};
+
 /** Whether the wrappers are active. */
 export function wasmFastMatMulInstalled(): boolean {
   return installed;
 }
 
+/** Whether the installed wrappers send products to the native OpenBLAS addon. */
+export function wasmNativeMatMulActive(): boolean {
+  return installed && nativeLib !== undefined;
+}
+
 /**
- * Register the wrappers for BatchMatMul and _FusedMatMul on the WASM backend (idempotent).
- * Returns false (and changes nothing) when disabled by ERASERLAB_WASM_FAST_MATMUL=0 or when
- * the kernels are not registered.
+ * Register the wrappers for BatchMatMul, _FusedMatMul and GatherV2 on the WASM backend
+ * (idempotent). Products go to the native OpenBLAS addon when it is built (runtime/native-blas.ts)
+ * unless `native: false`. Returns false (and changes nothing) when disabled by
+ * ERASERLAB_WASM_FAST_MATMUL=0 or when the kernels are not registered.
  */
-export function installWasmFastMatMul(): boolean {
+export function installWasmFastMatMul(opts: { native?: boolean } = {}): boolean {
   if (installed) return true;
   const env = (process.env.ERASERLAB_WASM_FAST_MATMUL ?? '').trim().toLowerCase();
   if (env === '0' || env === 'off' || env === 'false') return false;
-  const names = ['BatchMatMul', '_FusedMatMul'];
+  const names = ['BatchMatMul', '_FusedMatMul', 'GatherV2'];
   const found = names.map((n) => {
     try {
       return tf.getKernel(n, 'wasm') as unknown as KernelConfigLike | undefined;
@@ -223,9 +412,10 @@ export function installWasmFastMatMul(): boolean {
       backendName: 'wasm',
       setupFunc: orig.setupFunc,
       disposeFunc: orig.disposeFunc,
-      kernelFunc: (n === 'BatchMatMul' ? wrapBatchMatMul(orig) : wrapFusedMatMul(orig)) as unknown as TfKernelConfig['kernelFunc'],
+      kernelFunc: WRAPPERS[n](orig) as unknown as TfKernelConfig['kernelFunc'],
     } as TfKernelConfig);
   });
+  nativeLib = opts.native === false ? undefined : loadNativeBlas();
   installed = true;
   return true;
 }
@@ -238,5 +428,6 @@ export function uninstallWasmFastMatMul(): void {
     tf.registerKernel(orig as unknown as TfKernelConfig);
   }
   originals.clear();
+  nativeLib = undefined;
   installed = false;
 }

@@ -2,7 +2,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { init } from '../../sdk/runtime/backend';
 import { tf } from '../../sdk/runtime/tf';
-import { installWasmFastMatMul, uninstallWasmFastMatMul, wasmFastMatMulInstalled } from '../../sdk/runtime/wasm-matmul';
+import * as fs from 'fs';
+import { installWasmFastMatMul, uninstallWasmFastMatMul, wasmFastMatMulInstalled, wasmNativeMatMulActive } from '../../sdk/runtime/wasm-matmul';
+import { loadNativeBlas, nativeBlasStatus } from '../../sdk/runtime/native-blas';
+
+/** OpenBLAS's header is here, so the install step must have built the addon. */
+const BLAS_EXPECTED = ['/usr/include/cblas.h', '/usr/include/x86_64-linux-gnu/cblas.h', '/usr/include/aarch64-linux-gnu/cblas.h'].some((f) => fs.existsSync(f)) && process.env.ERASERLAB_NATIVE_BLAS !== '0';
 
 function values(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
@@ -73,6 +78,8 @@ const CASES: Array<[string, number[], number[], boolean, boolean]> = [
   ['unbatched × batched', [20, 32], [5, 32, 24], false, false],
   ['small decode step', [8, 1, 16], [8, 9, 16], false, true],
   ['plain 2-D', [30, 20], [20, 10], false, false],
+  ['batch broadcast both ways (left to the original kernel)', [2, 1, 5, 6], [1, 3, 6, 4], false, false],
+  ['empty inner dimension', [3, 4, 0], [0, 5], false, false],
 ];
 
 test('the WASM backend installs the matMul fast paths', async () => {
@@ -81,8 +88,42 @@ test('the WASM backend installs the matMul fast paths', async () => {
   assert.match(info.reason, 'matMul fast paths on');
 });
 
-test('matMul with fast paths equals a float64 reference (every case)', async () => {
+test('the native OpenBLAS addon is built and used where OpenBLAS is installed', async () => {
+  const info = await init({ backend: 'wasm' });
+  const st = nativeBlasStatus();
+  if (!BLAS_EXPECTED) {
+    assert.not.ok(info.nativeBlas);
+    return;
+  }
+  assert.ok(st.loaded, st.reason);
+  assert.ok(wasmNativeMatMulActive());
+  assert.ok(info.nativeBlas);
+  assert.match(info.reason, /native OpenBLAS products \(1 thread\)/);
+});
+
+test('native gemm: strides, broadcast and transposes against the reference; bad arguments are clear errors', () => {
+  const lib = loadNativeBlas();
+  if (!lib) {
+    assert.not.ok(BLAS_EXPECTED, nativeBlasStatus().reason);
+    return;
+  }
+  // batch 3 of [4,5]ᵀ·[6,5]ᵀ... with B broadcast (stride 0)
+  const a = values(3 * 5 * 4, 11);
+  const b = values(6 * 5, 12);
+  const c = new Float32Array(3 * 4 * 6);
+  lib.gemm(a, b, c, 3, 4, 6, 5, true, true, 20, 0);
+  const ref = reference(a, [3, 5, 4], b, [6, 5], true, true);
+  for (let i = 0; i < c.length; i++) assert.ok(Math.abs(c[i] - ref.data[i]) < 1e-5, `element ${i}`);
+  assert.throws(() => lib.gemm(a, b, new Float32Array(10), 3, 4, 6, 5, true, true, 20, 0), /eraserlab_blas.gemm: operand sizes exceed the arrays given/);
+  assert.throws(() => lib.gemm(a, b, c, 3, 4, 6, 5, true, true, 30, 0), /operand sizes exceed the arrays given/);
+  assert.throws(() => lib.gemm(new Float64Array(4) as unknown as Float32Array, b, c, 1, 2, 2, 2, false, false, 0, 0), /eraserlab_blas.gemm: a must be a Float32Array/);
+  assert.throws(() => lib.gemm(a, b, c, -1, 2, 2, 2, false, false, 0, 0), /eraserlab_blas.gemm: batch must be a non-negative integer/);
+});
+
+for (const path of ['native', 'js'] as const) test(`matMul with fast paths (${path}) equals a float64 reference (every case)`, async () => {
   await init({ backend: 'wasm' });
+  uninstallWasmFastMatMul();
+  installWasmFastMatMul({ native: path === 'native' });
   for (const [name, sa, sb, ta, tb] of CASES) {
     const av = values(size(sa), 1);
     const bv = values(size(sb), 2);
@@ -95,6 +136,8 @@ test('matMul with fast paths equals a float64 reference (every case)', async () 
     for (let i = 0; i < d.length; i++) worst = Math.max(worst, Math.abs(d[i] - ref.data[i]));
     assert.ok(worst < 1e-4, `${name}: max difference ${worst}`);
   }
+  uninstallWasmFastMatMul();
+  installWasmFastMatMul();
 });
 
 test('fused matMul (bias + activation) with fast paths equals matMul + bias + relu', async () => {
@@ -146,6 +189,41 @@ test('gradients through the fast paths equal the original kernels, and nothing l
     assert.ok(worst <= 1e-5 * Math.max(1, scale), `gradient ${i}: ${worst} (scale ${scale})`);
   });
   [a, b, q, k].forEach((t) => t.dispose());
+});
+
+test('gather with the fast path equals the original kernel on every axis, and range errors are kept', async () => {
+  await init({ backend: 'wasm' });
+  const x = tf.tensor(values(4 * 5 * 6, 13), [4, 5, 6]);
+  const xi = tf.tensor(Int32Array.from({ length: 24 }, (_, i) => i * 7 - 50), [4, 6], 'int32');
+  const cases: Array<[tf.Tensor, number[], number]> = [
+    [x, [3, 0, 3, 1], 0],
+    [x, [4, 4, 0], 1],
+    [x, [5, 0, 2, 2, 1], 2],
+    [x, [2], -1],
+    [xi, [1, 0, 1, 3], 0],
+    [xi, [5, 5], 1],
+  ];
+  const run = () =>
+    cases.map(([t, idx, axis]) =>
+      tf.tidy(() => {
+        const g = tf.gather(t, tf.tensor1d(idx, 'int32'), axis);
+        const g2 = tf.gather(t, tf.tensor2d(idx.concat(idx), [2, idx.length], 'int32'), axis);
+        return { shape: [g.shape, g2.shape], data: [Array.from(g.dataSync()), Array.from(g2.dataSync())] };
+      }),
+    );
+  const fast = run();
+  uninstallWasmFastMatMul();
+  let slow: ReturnType<typeof run>;
+  try {
+    slow = run();
+    assert.throws(() => tf.gather(x, tf.tensor1d([0, 4], 'int32'), 0), /GatherV2: the index value 4 is not in \[0, 3\]/);
+  } finally {
+    installWasmFastMatMul();
+  }
+  assert.equal(fast, slow);
+  assert.throws(() => tf.gather(x, tf.tensor1d([0, 4], 'int32'), 0), /GatherV2: the index value 4 is not in \[0, 3\]/);
+  assert.throws(() => tf.gather(x, tf.tensor1d([-1], 'int32'), 2), /GatherV2: the index value -1 is not in \[0, 5\]/);
+  tf.dispose([x, xi]);
 });
 
 test.run();

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "eraserlab_blas",
+      "sources": ["src/blas.c"],
+      "cflags": ["-O2", "-std=c11"],
+      "libraries": ["-lopenblas"]
+    }
+  ]
+}

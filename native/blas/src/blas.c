@@ -1,0 +1,135 @@
+/*
+ * eraserlab_blas: matrix products for tfjs kernels through the system's OpenBLAS (cblas_sgemm).
+ *
+ * gemm(a, b, c, batch, m, n, k, transA, transB, strideA, strideB)
+ *   For each i < batch: C_i = op(A_i) · op(B_i), row-major float32, where A_i starts at
+ *   a[i * strideA] (strideA 0 broadcasts one matrix), op(A_i) is [m, k] (stored [k, m] when
+ *   transA), op(B_i) is [k, n] (stored [n, k] when transB), and C_i at c[i * m * n] is [m, n].
+ *   a, b and c are Float32Arrays (views into the WASM heap included: no copies). Bounds are
+ *   checked against each array's length before any write.
+ * setThreads(n) / getThreads(): OpenBLAS's thread count.
+ * info(): the library's build configuration string.
+ */
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cblas.h>
+
+extern void openblas_set_num_threads(int);
+extern int openblas_get_num_threads(void);
+extern char *openblas_get_config(void);
+
+#define CHECK(call)                                                         \
+  do {                                                                      \
+    if ((call) != napi_ok) {                                                \
+      napi_throw_error(env, NULL, "eraserlab_blas: N-API call failed: " #call); \
+      return NULL;                                                          \
+    }                                                                       \
+  } while (0)
+
+static int get_f32(napi_env env, napi_value v, float **data, size_t *len, const char *name) {
+  bool is_ta = false;
+  char msg[160];
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) {
+    snprintf(msg, sizeof msg, "eraserlab_blas.gemm: %s must be a Float32Array", name);
+    napi_throw_type_error(env, NULL, msg);
+    return 0;
+  }
+  napi_typedarray_type type;
+  void *ptr = NULL;
+  napi_value ab;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, v, &type, len, &ptr, &ab, &offset) != napi_ok || type != napi_float32_array) {
+    snprintf(msg, sizeof msg, "eraserlab_blas.gemm: %s must be a Float32Array", name);
+    napi_throw_type_error(env, NULL, msg);
+    return 0;
+  }
+  *data = (float *)ptr;
+  return 1;
+}
+
+static int get_i64(napi_env env, napi_value v, int64_t *out, const char *name) {
+  if (napi_get_value_int64(env, v, out) != napi_ok || *out < 0) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "eraserlab_blas.gemm: %s must be a non-negative integer", name);
+    napi_throw_type_error(env, NULL, msg);
+    return 0;
+  }
+  return 1;
+}
+
+static napi_value Gemm(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 11) {
+    napi_throw_type_error(env, NULL, "eraserlab_blas.gemm(a, b, c, batch, m, n, k, transA, transB, strideA, strideB): 11 arguments expected");
+    return NULL;
+  }
+  float *a, *b, *c;
+  size_t la, lb, lc;
+  if (!get_f32(env, argv[0], &a, &la, "a") || !get_f32(env, argv[1], &b, &lb, "b") || !get_f32(env, argv[2], &c, &lc, "c")) return NULL;
+  int64_t batch, m, n, k, sa, sb;
+  if (!get_i64(env, argv[3], &batch, "batch") || !get_i64(env, argv[4], &m, "m") || !get_i64(env, argv[5], &n, "n") ||
+      !get_i64(env, argv[6], &k, "k") || !get_i64(env, argv[9], &sa, "strideA") || !get_i64(env, argv[10], &sb, "strideB")) return NULL;
+  bool ta = false, tb = false;
+  CHECK(napi_get_value_bool(env, argv[7], &ta));
+  CHECK(napi_get_value_bool(env, argv[8], &tb));
+  if (batch == 0 || m == 0 || n == 0) return NULL;
+  if ((uint64_t)((batch - 1) * sa + m * k) > la || (uint64_t)((batch - 1) * sb + k * n) > lb || (uint64_t)(batch * m * n) > lc ||
+      m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) {
+    napi_throw_range_error(env, NULL, "eraserlab_blas.gemm: operand sizes exceed the arrays given");
+    return NULL;
+  }
+  const int lda = ta ? (int)m : (int)k;
+  const int ldb = tb ? (int)k : (int)n;
+  for (int64_t i = 0; i < batch; i++) {
+    float *ci = c + i * m * n;
+    if (k == 0) {
+      for (int64_t j = 0; j < m * n; j++) ci[j] = 0.0f;
+      continue;
+    }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0f,
+                a + i * sa, lda, b + i * sb, ldb, 0.0f, ci, (int)n);
+  }
+  return NULL;
+}
+
+static napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t n = 1;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) {
+    napi_throw_type_error(env, NULL, "eraserlab_blas.setThreads(n): n must be an integer >= 1");
+    return NULL;
+  }
+  openblas_set_num_threads(n);
+  return NULL;
+}
+
+static napi_value GetThreads(napi_env env, napi_callback_info info) {
+  napi_value out;
+  CHECK(napi_create_int32(env, openblas_get_num_threads(), &out));
+  return out;
+}
+
+static napi_value Info(napi_env env, napi_callback_info info) {
+  napi_value out;
+  const char *cfg = openblas_get_config();
+  CHECK(napi_create_string_utf8(env, cfg ? cfg : "OpenBLAS", NAPI_AUTO_LENGTH, &out));
+  return out;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_default, NULL},
+      {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
+      {"getThreads", NULL, GetThreads, NULL, NULL, NULL, napi_default, NULL},
+      {"info", NULL, Info, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,78 @@
+/**
+ * The optional native matrix-product addon (`native/blas`, N-API + the system's OpenBLAS).
+ *
+ * `npm ci` (the package's `install` script, scripts/build-native.js) builds it with node-gyp
+ * against Debian's `libopenblas-dev` when a C compiler and the library are present; when they
+ * are not, the build is skipped with a message and everything runs on tfjs's own kernels. With
+ * the addon loaded, the WASM backend's BatchMatMul and _FusedMatMul kernels call
+ * `cblas_sgemm` directly on the tensors in the WASM heap (runtime/wasm-matmul.ts).
+ *
+ * `ERASERLAB_NATIVE_BLAS=0` turns it off; `ERASERLAB_NATIVE_BLAS_THREADS=N` sets OpenBLAS's
+ * thread count (default 1: on a shared machine, threads waiting for each other cost more than
+ * they save for the small products of the default model; see docs/performance.md).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { packageRoot } from './fsutil';
+
+/** The addon's functions (see native/blas/src/blas.c). */
+export interface NativeBlas {
+  /** For each i < batch: C_i = op(A_i)·op(B_i), row-major, A_i at a[i·strideA], C_i at c[i·m·n]. */
+  gemm(a: Float32Array, b: Float32Array, c: Float32Array, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, strideA: number, strideB: number): void;
+  setThreads(n: number): void;
+  getThreads(): number;
+  info(): string;
+}
+
+export interface NativeBlasStatus {
+  loaded: boolean;
+  /** Why it is (not) in use, for runtime.init's reason string. */
+  reason: string;
+  file: string;
+  threads?: number;
+  config?: string;
+}
+
+let cached: { lib?: NativeBlas; status: NativeBlasStatus } | undefined;
+
+/** Where the built addon lives. */
+export function nativeBlasFile(): string {
+  return path.join(packageRoot(), 'native', 'blas', 'build', 'Release', 'eraserlab_blas.node');
+}
+
+function off(): boolean {
+  const env = (process.env.ERASERLAB_NATIVE_BLAS ?? '').trim().toLowerCase();
+  return env === '0' || env === 'off' || env === 'false';
+}
+
+/** Load the addon once; undefined (with the reason in nativeBlasStatus()) when it is off or absent. */
+export function loadNativeBlas(): NativeBlas | undefined {
+  if (cached) return cached.lib;
+  const file = nativeBlasFile();
+  if (off()) {
+    cached = { status: { loaded: false, reason: 'native OpenBLAS products off (ERASERLAB_NATIVE_BLAS=0)', file } };
+    return undefined;
+  }
+  if (!fs.existsSync(file)) {
+    cached = { status: { loaded: false, reason: 'native OpenBLAS addon not built (npm run build:native; needs g++ and libopenblas-dev)', file } };
+    return undefined;
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const lib = require(file) as NativeBlas;
+    const want = Number(process.env.ERASERLAB_NATIVE_BLAS_THREADS ?? 1);
+    lib.setThreads(Number.isInteger(want) && want >= 1 ? want : 1);
+    const threads = lib.getThreads();
+    cached = { lib, status: { loaded: true, reason: `native OpenBLAS products (${threads} thread${threads === 1 ? '' : 's'})`, file, threads, config: lib.info().trim() } };
+    return lib;
+  } catch (e) {
+    cached = { status: { loaded: false, reason: `native OpenBLAS addon failed to load (${(e as Error).message.split('\n')[0]})`, file } };
+    return undefined;
+  }
+}
+
+/** What loadNativeBlas() found (loads it if not tried yet). */
+export function nativeBlasStatus(): NativeBlasStatus {
+  loadNativeBlas();
+  return cached!.status;
+}
