@@ -3,8 +3,8 @@
     {
       "target_name": "eraserlab_blas",
       "sources": ["src/blas.c"],
-      "cflags": ["-O2", "-std=c11"],
-      "libraries": ["-lopenblas"]
+      "cflags": ["-O2", "-std=c11", "-ffp-contract=off", "-fno-fast-math"],
+      "libraries": ["-lopenblas", "-lm"]
     }
   ]
 }

@@ -5,7 +5,7 @@
  * PyTorch / transformers definitions SafeEraser's official trainer uses, so step-for-step
  * comparisons with that code are meaningful, and everything is deterministic.
  */
-import { installWasmFastMatMul } from '../runtime/wasm-matmul';
+import { installWasmFastMatMul, wasmNativeAdamW } from '../runtime/wasm-matmul';
 import { tf } from '../runtime/tf';
 import { ConfigError } from '../runtime/errors';
 
@@ -201,9 +201,17 @@ export class AdamW {
         ]);
       }
     }
-    const normT = globalNorm(grads);
-    const gradNorm = normT.dataSync()[0];
-    normT.dispose();
+    const native = wasmNativeAdamW();
+    let gradNorm: number;
+    if (native) {
+      let sq = 0;
+      for (const [, g] of list) sq += native.sumSquares(g);
+      gradNorm = Math.sqrt(sq);
+    } else {
+      const normT = globalNorm(grads);
+      gradNorm = normT.dataSync()[0];
+      normT.dispose();
+    }
     const clip = this.maxGradNorm > 0 && Number.isFinite(this.maxGradNorm) ? Math.min(1, this.maxGradNorm / (gradNorm + 1e-6)) : 1;
     const lr = this.schedule(this.t);
     this.t += 1;
@@ -219,6 +227,15 @@ export class AdamW {
       const lrk = lr * this.lrScale(k);
       const stepSize = lrk / bc1;
       const decay = this.decays(k) ? lrk * this.weightDecay : 0;
+      if (native && g0.dtype === 'float32') {
+        // One native pass per tensor, the same float32 arithmetic in the same order as below.
+        const outs = native.update(p, m, v, g0, Float64Array.of(clip, b1, 1 - b1, b2, 1 - b2, sqrtBc2, this.eps, decay !== 0 ? 1 - decay : 1, stepSize));
+        p.assign(outs[0]);
+        m.assign(outs[1]);
+        v.assign(outs[2]);
+        tf.dispose(outs);
+        continue;
+      }
       tf.tidy(() => {
         const g = clip < 1 ? tf.mul(g0, clip) : g0;
         const m1 = tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1));

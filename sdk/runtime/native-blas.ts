@@ -19,6 +19,10 @@ import { packageRoot } from './fsutil';
 export interface NativeBlas {
   /** For each i < batch: C_i = op(A_i)·op(B_i), row-major, A_i at a[i·strideA], C_i at c[i·m·n]. */
   gemm(a: Float32Array, b: Float32Array, c: Float32Array, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, strideA: number, strideB: number): void;
+  /** Σ a_i² (double accumulation). */
+  sumsq(a: Float32Array): number;
+  /** One AdamW update (see native/blas/src/blas.c for the constants). */
+  adamw(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, consts: Float64Array): void;
   setThreads(n: number): void;
   getThreads(): number;
   info(): string;

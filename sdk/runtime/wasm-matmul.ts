@@ -18,6 +18,7 @@
  * off. tests/runtime/wasm-matmul.test.ts checks it against the original kernel.
  */
 import { tf } from './tf';
+import type { Tensor } from './tf';
 import { loadNativeBlas, type NativeBlas } from './native-blas';
 
 type TfKernelConfig = Parameters<typeof tf.registerKernel>[0];
@@ -297,6 +298,8 @@ function ownFused(args: KernelArgs, lib: NativeBlas | undefined): TensorInfo | u
 /** Stand-in "library" for K = 0 products without the addon: every product is zeros. */
 const ZERO_PRODUCT: NativeBlas = {
   gemm: (_a, _b, c) => c.fill(0),
+  sumsq: () => 0,
+  adamw: () => undefined,
   setThreads: () => undefined,
   getThreads: () => 1,
   info: () => 'zeros',
@@ -368,6 +371,40 @@ function wrapGather(orig: KernelConfigLike): KernelFunc {
   };
 }
 
+/** The fused AdamW kernel's name (registered on 'wasm' with the native addon). */
+const ADAMW_KERNEL = 'EraserlabAdamW';
+
+/** One AdamW update of one tensor in a single native pass: inputs p, m, v, g; outputs p′, m′, v′. */
+function adamwKernel(args: KernelArgs): TensorInfo[] {
+  const lib = nativeLib;
+  if (!lib) throw new Error(`${ADAMW_KERNEL} needs the native OpenBLAS addon`);
+  const { backend } = args;
+  const { p, m, v, g } = args.inputs as Record<'p' | 'm' | 'v' | 'g', TensorInfo>;
+  const outs = [p, m, v].map((t) => backend.makeOutput(t.shape, 'float32'));
+  const view = (t: TensorInfo) => backend.typedArrayFromHeap(t);
+  lib.adamw(view(p), view(m), view(v), view(g), view(outs[0]), view(outs[1]), view(outs[2]), args.attrs.consts as Float64Array);
+  return outs;
+}
+
+/** Native AdamW pieces for optimisers (model/optim.ts), when the addon is active on WASM. */
+export interface NativeAdamW {
+  /** Σ x² of a float32 tensor (accumulated in double). */
+  sumSquares(t: Tensor): number;
+  /** [p′, m′, v′] for consts [clip, β1, 1−β1, β2, 1−β2, √(1−β2ᵗ), ε, 1−lr·wd, step size] (see native/blas/src/blas.c). */
+  update(p: Tensor, m: Tensor, v: Tensor, g: Tensor, consts: Float64Array): [Tensor, Tensor, Tensor];
+}
+
+/** The native AdamW pieces, or undefined when the backend is not WASM or the addon is not active. */
+export function wasmNativeAdamW(): NativeAdamW | undefined {
+  const lib = nativeLib;
+  if (!installed || !lib || tf.getBackend() !== 'wasm') return undefined;
+  const backend = tf.backend() as unknown as WasmBackendLike;
+  return {
+    sumSquares: (t) => lib.sumsq(backend.typedArrayFromHeap(t as unknown as TensorInfo)),
+    update: (p, m, v, g, consts) => tf.engine().runKernel(ADAMW_KERNEL, { p, m, v, g } as never, { consts } as never) as unknown as [Tensor, Tensor, Tensor],
+  };
+}
+
 const WRAPPERS: Record<string, (orig: KernelConfigLike) => KernelFunc> = {
   BatchMatMul: wrapBatchMatMul,
   _FusedMatMul: wrapFusedMatMul,
@@ -416,6 +453,9 @@ export function installWasmFastMatMul(opts: { native?: boolean } = {}): boolean 
     } as TfKernelConfig);
   });
   nativeLib = opts.native === false ? undefined : loadNativeBlas();
+  if (nativeLib && !tf.getKernel(ADAMW_KERNEL, 'wasm')) {
+    tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: 'wasm', kernelFunc: adamwKernel as unknown as TfKernelConfig['kernelFunc'] } as TfKernelConfig);
+  }
   installed = true;
   return true;
 }

@@ -10,6 +10,8 @@ import {
   disposeGrads,
   GradientAccumulator,
 } from '../../sdk/model/optim';
+import { installWasmFastMatMul, uninstallWasmFastMatMul, wasmNativeAdamW } from '../../sdk/runtime/wasm-matmul';
+import { nativeBlasStatus } from '../../sdk/runtime/native-blas';
 
 const { tf } = runtime;
 type Tensor = runtime.Tensor;
@@ -221,6 +223,68 @@ test('setState with a mismatched state is a ConfigError listing each problem', (
   }, /AdamW: gradient for 'zzz', which is not one of the optimised parameters/);
   opt.dispose();
   disposeAll(p);
+});
+
+test('a parameter without a gradient keeps its value and moments exactly (PyTorch skips grad None)', () => {
+  const p = vars({ w: [0.5, -0.25, 2], bias: [1, 2] });
+  const opt = new AdamW(p, { lr: 0.1, weightDecay: 0.1, maxGradNorm: 1.0 });
+  const step = (names: string[]) => {
+    const g = new Map(names.map((k) => [k, tf.onesLike(p.get(k)!)] as [string, tf.Tensor]));
+    opt.applyGradients(g);
+    disposeGrads(g);
+  };
+  step(['w', 'bias']);
+  const before = opt.getState();
+  const biasBefore = Array.from(p.get('bias')!.dataSync());
+  const wBefore = Array.from(p.get('w')!.dataSync());
+  step(['w']);
+  const after = opt.getState();
+  assert.equal(Array.from(p.get('bias')!.dataSync()), biasBefore, 'bias not moved (nor decayed)');
+  assert.equal(Array.from(after.m.get('bias')!.dataSync()), Array.from(before.m.get('bias')!.dataSync()), 'bias moments kept');
+  assert.equal(Array.from(after.v.get('bias')!.dataSync()), Array.from(before.v.get('bias')!.dataSync()));
+  assert.not.equal(Array.from(p.get('w')!.dataSync()), wBefore, 'w moved');
+  for (const st of [before, after]) tf.dispose([...st.m.values(), ...st.v.values()]);
+  opt.dispose();
+  disposeAll(p);
+});
+
+test('the native AdamW pass equals the tensor path (clipping, decay, per-parameter lr), and leaks nothing', () => {
+  if (!nativeBlasStatus().loaded) return; // the addon is not built here: only the tensor path exists
+  const run = (native: boolean) => {
+    uninstallWasmFastMatMul();
+    installWasmFastMatMul({ native });
+    assert.is(wasmNativeAdamW() !== undefined, native);
+    const rng = runtime.Rng.derive(5, 'optim/native');
+    const init = (n: number) => Array.from({ length: n }, () => rng.normal(0, 1));
+    const p = vars({ 'vision.w': init(300), 'lm.w': init(257), 'lm.bias': init(7) });
+    const opt = new AdamW(p, { schedule: cosineSchedule({ lr: 0.05, totalSteps: 6, warmupRatio: 0.2 }), weightDecay: 0.1, maxGradNorm: 1.0, lrScale: (k) => (k.startsWith('vision.') ? 0.1 : 1) });
+    const before = tf.memory().numTensors;
+    const norms: number[] = [];
+    for (let s = 0; s < 6; s++) {
+      // gradients large enough that clipping is active on some steps and not on others
+      const g = new Map([...p].map(([k, v]) => [k, tf.tidy(() => tf.mul(tf.tensor(init(v.size), v.shape), s % 2 ? 0.01 : 1))] as [string, Tensor]));
+      norms.push(opt.applyGradients(g).gradNorm);
+      disposeGrads(g);
+    }
+    assert.is(tf.memory().numTensors, before, 'no tensors leaked');
+    const out = [...p].map(([k, v]) => [k, Array.from(v.dataSync())] as const);
+    const st = opt.getState();
+    const moments = [...st.m.values(), ...st.v.values()].map((t) => Array.from(t.dataSync()));
+    tf.dispose([...st.m.values(), ...st.v.values()]);
+    opt.dispose();
+    disposeAll(p);
+    return { out, norms, moments };
+  };
+  try {
+    const fast = run(true);
+    const ref = run(false);
+    close(fast.norms, ref.norms, 1e-5, 'grad norms');
+    fast.out.forEach(([k, d], i) => close(d, ref.out[i][1], 1e-6, k));
+    fast.moments.forEach((d, i) => close(d, ref.moments[i], 1e-6, `moment ${i}`));
+  } finally {
+    uninstallWasmFastMatMul();
+    installWasmFastMatMul();
+  }
 });
 
 test('no leaked tensors over 100 steps (grads, clipping, accumulation)', async () => {

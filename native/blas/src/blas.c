@@ -7,6 +7,11 @@
  *   transA), op(B_i) is [k, n] (stored [n, k] when transB), and C_i at c[i * m * n] is [m, n].
  *   a, b and c are Float32Arrays (views into the WASM heap included: no copies). Bounds are
  *   checked against each array's length before any write.
+ * sumsq(a): Σ a_i² of a Float32Array, accumulated in double.
+ * adamw(p, m, v, g, pOut, mOut, vOut, c): one AdamW update of a tensor, element by element in
+ *   float32 in the order torch.optim.AdamW (and eraserlab's tensor path) applies it; c is a
+ *   Float64Array [clip, beta1, 1-beta1, beta2, 1-beta2, sqrt(bias2), eps, 1-lr·wd, stepSize],
+ *   each rounded to float32 as a tfjs scalar would be; clip 1 and keep 1 skip those products.
  * setThreads(n) / getThreads(): OpenBLAS's thread count.
  * info(): the library's build configuration string.
  */
@@ -14,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <cblas.h>
+#include <math.h>
 
 extern void openblas_set_num_threads(int);
 extern int openblas_get_num_threads(void);
@@ -95,6 +101,70 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value SumSq(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  float *a;
+  size_t n;
+  if (argc < 1 || !get_f32(env, argv[0], &a, &n, "a")) return NULL;
+  double s = 0;
+  for (size_t i = 0; i < n; i++) s += (double)a[i] * (double)a[i];
+  napi_value out;
+  CHECK(napi_create_double(env, s, &out));
+  return out;
+}
+
+static napi_value AdamW(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 8) {
+    napi_throw_type_error(env, NULL, "eraserlab_blas.adamw(p, m, v, g, pOut, mOut, vOut, consts): 8 arguments expected");
+    return NULL;
+  }
+  float *arr[7];
+  size_t len[7];
+  static const char *names[7] = {"p", "m", "v", "g", "pOut", "mOut", "vOut"};
+  for (int i = 0; i < 7; i++)
+    if (!get_f32(env, argv[i], &arr[i], &len[i], names[i])) return NULL;
+  for (int i = 1; i < 7; i++) {
+    if (len[i] != len[0]) {
+      napi_throw_range_error(env, NULL, "eraserlab_blas.adamw: p, m, v, g and the outputs must have the same length");
+      return NULL;
+    }
+  }
+  bool is_ta = false;
+  napi_typedarray_type type;
+  size_t nc = 0;
+  void *cp = NULL;
+  napi_value ab;
+  size_t off = 0;
+  if (napi_is_typedarray(env, argv[7], &is_ta) != napi_ok || !is_ta || napi_get_typedarray_info(env, argv[7], &type, &nc, &cp, &ab, &off) != napi_ok ||
+      type != napi_float64_array || nc < 9) {
+    napi_throw_type_error(env, NULL, "eraserlab_blas.adamw: consts must be a Float64Array of 9 numbers");
+    return NULL;
+  }
+  const double *c = (const double *)cp;
+  const float clip = (float)c[0], b1 = (float)c[1], omb1 = (float)c[2], b2 = (float)c[3], omb2 = (float)c[4];
+  const float sqrtBc2 = (float)c[5], eps = (float)c[6], keep = (float)c[7], step = (float)c[8];
+  const int useClip = c[0] != 1.0, useKeep = c[7] != 1.0;
+  const float *p = arr[0], *m = arr[1], *v = arr[2], *g = arr[3];
+  float *po = arr[4], *mo = arr[5], *vo = arr[6];
+  const size_t n = len[0];
+  for (size_t i = 0; i < n; i++) {
+    const float gi = useClip ? g[i] * clip : g[i];
+    const float mi = m[i] * b1 + gi * omb1;
+    const float vi = v[i] * b2 + (gi * gi) * omb2;
+    const float denom = sqrtf(vi) / sqrtBc2 + eps;
+    const float pi = useKeep ? p[i] * keep : p[i];
+    po[i] = pi - (mi / denom) * step;
+    mo[i] = mi;
+    vo[i] = vi;
+  }
+  return NULL;
+}
+
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -124,6 +194,8 @@ static napi_value Info(napi_env env, napi_callback_info info) {
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_default, NULL},
+      {"sumsq", NULL, SumSq, NULL, NULL, NULL, napi_default, NULL},
+      {"adamw", NULL, AdamW, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
       {"getThreads", NULL, GetThreads, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, Info, NULL, NULL, NULL, napi_default, NULL},
