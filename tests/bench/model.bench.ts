@@ -334,7 +334,11 @@ async function prepareSizes(tmp: string, which: string[], quick: boolean): Promi
 
 function runPeer(job: Record<string, unknown>, timeoutS: number): SideResult & Record<string, unknown> {
   const t0 = Date.now();
-  const r = spawnSync(PYTHON, [PEER], { input: JSON.stringify(job), encoding: 'utf8', timeout: timeoutS * 1000, maxBuffer: 1 << 26 });
+  // torch.set_num_threads does not reach Debian torch's OpenBLAS (its own pthreads): without
+  // these a "1 thread" peer ran its products on every core (CPU time twice its wall time).
+  const n = String(job.threads ?? os.cpus().length);
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: n, OMP_NUM_THREADS: n };
+  const r = spawnSync(PYTHON, [PEER], { input: JSON.stringify(job), encoding: 'utf8', timeout: timeoutS * 1000, maxBuffer: 1 << 26, env });
   if (r.error || r.status !== 0) {
     return { ok: false, error: (r.error?.message ?? `exit ${r.status}${r.signal ? ` (${r.signal})` : ''}`) + ': ' + (r.stderr || '').trim().split('\n').slice(-3).join(' | ') };
   }
