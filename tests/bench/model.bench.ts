@@ -6,6 +6,7 @@
  *
  *   npx tsx tests/bench/model.bench.ts [--json] [--profile] [--quick] [--sizes default,wide4x]
  *                                      [--backends wasm,wasm1,cpu]
+ *   npx tsx tests/bench/model.bench.ts --scaling [--figure docs/img/step-scaling.svg] [--quick]
  *
  * Each measurement runs in its own process (a WASM backend's thread count is fixed per
  * process) with a time budget, so the whole bench stays well under two minutes.
@@ -218,10 +219,11 @@ function arg(name: string): string | undefined {
 }
 
 /** xoshiro-seeded ints/floats through the project's Rng so the batch is reproducible. */
-async function makeBatch(file: string, cfg: { vocab: number; imageToken: number; imageTokens: number; imageSize: number; pad: number; bos: number; eos: number }, quick: boolean): Promise<void> {
+async function makeBatch(file: string, cfg: { vocab: number; imageToken: number; imageTokens: number; imageSize: number; pad: number; bos: number; eos: number }, quick: boolean, shape?: { train: [number, number]; answerLen: number }): Promise<void> {
   const { runtime, model } = require('../../sdk') as typeof import('../../sdk');
   const rng = runtime.Rng.derive(233, 'bench/model/batch');
-  const [B, T] = quick ? BATCH.quickTrain : BATCH.train;
+  const [B, T] = shape?.train ?? (quick ? BATCH.quickTrain : BATCH.train);
+  const answerLen = shape?.answerLen ?? BATCH.answerLen;
   const [G, P] = BATCH.gen;
   const token = (): number => {
     for (;;) {
@@ -243,7 +245,7 @@ async function makeBatch(file: string, cfg: { vocab: number; imageToken: number;
     const s = seq(T);
     for (let t = 0; t < T; t++) {
       ids[b * T + t] = s[t];
-      labels[b * T + t] = t >= T - BATCH.answerLen ? s[t] : -100;
+      labels[b * T + t] = t >= T - answerLen ? s[t] : -100;
     }
   }
   const gen = new Int32Array(G * P);
@@ -276,19 +278,19 @@ function defaultConfig(): { config: ConfigInput; dir?: string } {
   return { config: model.defaultModelConfig(tok) };
 }
 
-/** The same config, 4× wider (hidden and MLP widths ×4 in both towers, head size kept). */
-function widen(c: ConfigInput): ConfigInput {
+/** The same config, f× wider (hidden and MLP widths ×f in both towers, head size kept). */
+function widen(c: ConfigInput, f = 4): ConfigInput {
   const t = { ...(c.text_config as Record<string, number>) };
   const v = { ...(c.vision_config as Record<string, number>) };
   const headDim = t.head_dim ?? t.hidden_size / t.num_attention_heads;
-  t.hidden_size *= 4;
-  t.intermediate_size *= 4;
-  t.num_attention_heads *= 4;
-  t.num_key_value_heads = (t.num_key_value_heads ?? c.text_config.num_attention_heads) * 4;
+  t.hidden_size *= f;
+  t.intermediate_size *= f;
+  t.num_attention_heads *= f;
+  t.num_key_value_heads = (t.num_key_value_heads ?? c.text_config.num_attention_heads) * f;
   t.head_dim = headDim;
-  v.hidden_size *= 4;
-  v.intermediate_size *= 4;
-  v.num_attention_heads *= 4;
+  v.hidden_size *= f;
+  v.intermediate_size *= f;
+  v.num_attention_heads *= f;
   return { ...c, text_config: t, vision_config: v } as ConfigInput;
 }
 
@@ -529,6 +531,140 @@ async function main(): Promise<void> {
   }
 }
 
+// ------------------------------------------------------------------------------- scaling
+
+export interface ScalingPoint {
+  axis: 'sequence' | 'width';
+  /** Tokens per sequence (axis sequence) or width factor (axis width). */
+  x: number;
+  params: number;
+  tokensPerStep: number;
+  tfjsMs?: number;
+  tfjsCpuMs?: number;
+  pytorchMs?: number;
+  pytorchCpuMs?: number;
+  ratio?: number;
+  error?: string;
+}
+
+/**
+ * `--scaling`: training-step time against sequence length (32–256 tokens at the default width)
+ * and against width (×1, ×2, ×4 at 64 tokens), batch 8, WASM one thread vs PyTorch one thread
+ * (both with single-threaded OpenBLAS). `--figure FILE.svg` exports the plot.
+ */
+async function scalingMain(): Promise<void> {
+  const t0 = Date.now();
+  const { runtime, model, plots } = require('../../sdk') as typeof import('../../sdk');
+  await runtime.init({ backend: 'wasm', threads: 1 });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eraserlab-bench-scaling-'));
+  const points: ScalingPoint[] = [];
+  try {
+    const base = defaultConfig();
+    const seqs = process.argv.includes('--quick') ? [32, 128] : [32, 64, 128, 256];
+    const widths = process.argv.includes('--quick') ? [1, 2] : [1, 2, 4];
+    const configs: Array<{ axis: ScalingPoint['axis']; x: number; width: number; T: number }> = [
+      ...seqs.map((T) => ({ axis: 'sequence' as const, x: T, width: 1, T })),
+      ...widths.map((w) => ({ axis: 'width' as const, x: w, width: w, T: 64 })),
+    ];
+    const dirs = new Map<number, { dir: string; params: number }>();
+    for (const c of configs) {
+      if (!dirs.has(c.width)) {
+        const dir = c.width === 1 && base.dir ? base.dir : path.join(tmp, `w${c.width}`);
+        if (dir !== base.dir) {
+          const m = model.createRandom(c.width === 1 ? base.config : widen(base.config, c.width), 233);
+          await m.save(dir);
+          m.dispose();
+        }
+        const m = await model.loadPretrained(dir, { processor: false });
+        dirs.set(c.width, { dir, params: m.numParameters() });
+        m.dispose();
+      }
+      const { dir, params } = dirs.get(c.width)!;
+      const { config } = model.readConfig(dir);
+      const batch = path.join(tmp, `batch-${c.axis}-${c.x}.safetensors`);
+      const nImg = model.numImageTokens(config);
+      const answerLen = Math.max(4, Math.min(c.T - nImg - 8, Math.round(c.T * 0.375)));
+      await makeBatch(
+        batch,
+        {
+          vocab: config.text_config.vocab_size,
+          imageToken: config.image_token_index,
+          imageTokens: nImg,
+          imageSize: config.vision_config.image_size,
+          pad: config.text_config.pad_token_id ?? config.pad_token_id ?? 0,
+          bos: config.text_config.bos_token_id ?? 1,
+          eos: typeof config.text_config.eos_token_id === 'number' ? config.text_config.eos_token_id : 2,
+        },
+        false,
+        { train: [8, c.T], answerLen },
+      );
+      const peer = runPeer({ cmd: 'bench', model: dir, batch, threads: 1, trainWarmup: 1, trainSteps: 3, genTokens: 0, trainBudgetS: 8, lr: 1e-4, weightDecay: 0.01, maxGradNorm: 1.0 }, 120);
+      const tj = runWorker(
+        { cmd: 'tfjs', backend: 'wasm', threads: 1, model: dir, batch, out: path.join(tmp, `${c.axis}-${c.x}.json`), trainWarmup: 1, trainSteps: 3, trainBudgetS: 8, genTokens: 0, genRepeats: 0, genBudgetS: 0, profile: false },
+        120,
+      );
+      const pt: ScalingPoint = {
+        axis: c.axis,
+        x: c.x,
+        params,
+        tokensPerStep: 8 * c.T,
+        tfjsMs: tj.trainStepMs,
+        tfjsCpuMs: tj.trainStepCpuMs,
+        pytorchMs: peer.trainStepMs as number | undefined,
+        pytorchCpuMs: peer.trainStepCpuMs,
+        error: !tj.ok ? tj.error : !peer.ok ? peer.error : undefined,
+      };
+      if (pt.tfjsMs && pt.pytorchMs) pt.ratio = pt.tfjsMs / pt.pytorchMs;
+      points.push(pt);
+      log(`  ${c.axis === 'sequence' ? `${c.T} tokens` : `width ×${c.width}`} (${(params / 1e6).toFixed(2)}M params): tfjs ${fmt(pt.tfjsMs)} ms, PyTorch ${fmt(pt.pytorchMs)} ms, ratio ${fmt(pt.ratio, 2)}${pt.error ? `  ERROR ${pt.error}` : ''}`);
+    }
+    log(
+      '\n' +
+        table(
+          ['axis', 'x', 'params', 'tokens/step', 'tfjs ms', 'torch ms', 'ratio', 'tfjs cpu ms', 'torch cpu ms'],
+          points.map((p) => [p.axis, p.axis === 'width' ? `×${p.x}` : p.x, p.params, p.tokensPerStep, fmt(p.tfjsMs), fmt(p.pytorchMs), fmt(p.ratio, 2), fmt(p.tfjsCpuMs), fmt(p.pytorchCpuMs)]),
+        ),
+    );
+    log(`(batch 8; WASM 1 thread${runtime.backendInfo()?.nativeBlas ? ' with native OpenBLAS products' : ''} vs PyTorch 1 thread; load average ${os.loadavg()[0].toFixed(1)} at the end; ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    const fig = arg('--figure');
+    if (fig) {
+      const trace = (axis: ScalingPoint['axis'], who: 'tfjs' | 'pytorch', xaxis: string, yaxis: string) => {
+        const ps = points.filter((p) => p.axis === axis);
+        return {
+          type: 'scatter',
+          mode: 'lines+markers',
+          name: who === 'tfjs' ? 'eraserlab (tfjs WASM + OpenBLAS)' : 'PyTorch 1.13 (OpenBLAS)',
+          legendgroup: who,
+          showlegend: axis === 'sequence',
+          x: ps.map((p) => (axis === 'width' ? p.params / 1e6 : p.x)),
+          y: ps.map((p) => (who === 'tfjs' ? p.tfjsMs : p.pytorchMs) ?? null),
+          line: { color: who === 'tfjs' ? '#1f77b4' : '#d62728', dash: who === 'tfjs' ? 'solid' : 'dot' },
+          xaxis,
+          yaxis,
+        };
+      };
+      const figure = {
+        data: [trace('sequence', 'tfjs', 'x', 'y'), trace('sequence', 'pytorch', 'x', 'y'), trace('width', 'tfjs', 'x2', 'y2'), trace('width', 'pytorch', 'x2', 'y2')],
+        layout: {
+          xaxis: { domain: [0, 0.44], title: { text: 'tokens per sequence (batch 8)' }, type: 'log', tickvals: seqs, ticktext: seqs.map(String) },
+          yaxis: { title: { text: 'training step (ms)' }, rangemode: 'tozero' },
+          xaxis2: { domain: [0.56, 1], anchor: 'y2', title: { text: 'parameters (millions), 64 tokens' }, rangemode: 'tozero' },
+          yaxis2: { anchor: 'x2', title: { text: 'training step (ms)' }, rangemode: 'tozero' },
+          legend: { orientation: 'h', x: 0, y: -0.32 },
+          margin: { t: 10, r: 10 },
+        },
+      };
+      await plots.exportFigure(figure as never, fig, { preset: 'two-column' });
+      await plots.closeExporter();
+      log(`figure: ${fig}`);
+    }
+    reportJson({ machine: machine(), command: `npx tsx tests/bench/model.bench.ts ${process.argv.slice(2).join(' ')}`, scaling: points });
+    if (process.argv.includes('--json') && !process.env.ERASERLAB_BENCH_JSON) process.stdout.write(JSON.stringify({ scaling: points }) + '\n');
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 if (require.main === module) {
   const w = process.argv.indexOf('--worker');
   if (w >= 0) {
@@ -539,7 +675,7 @@ if (require.main === module) {
         fs.writeFileSync(job.out, JSON.stringify({ ok: false, error: String((e as Error).stack ?? e).split('\n').slice(0, 4).join(' | ') }));
       });
   } else {
-    main().catch((e) => {
+    (process.argv.includes('--scaling') ? scalingMain() : main()).catch((e) => {
       process.stderr.write(String((e as Error).stack ?? e) + '\n');
       process.exit(1);
     });
