@@ -226,4 +226,20 @@ test('gather with the fast path equals the original kernel on every axis, and ra
   tf.dispose([x, xi]);
 });
 
+test('identity (clone) shares memory without copying, and each side outlives the other', async () => {
+  await init({ backend: 'wasm' });
+  const buffers = tf.memory().numDataBuffers;
+  const x = tf.tensor2d([[1, 2], [3, 4]]);
+  const y = tf.clone(x);
+  assert.is(tf.memory().numDataBuffers, buffers + 1, 'one buffer for both');
+  x.dispose();
+  assert.equal(Array.from(y.dataSync()), [1, 2, 3, 4]);
+  const z = y.clone();
+  y.dispose();
+  assert.equal(z.shape, [2, 2]);
+  assert.equal(Array.from(z.dataSync()), [1, 2, 3, 4]);
+  z.dispose();
+  assert.is(tf.memory().numDataBuffers, buffers);
+});
+
 test.run();
