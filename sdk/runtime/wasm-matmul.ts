@@ -419,11 +419,18 @@ function wrapIdentity(): KernelFunc {
   };
 }
 
+/** Cast to the dtype it already has (every Multiply gradient does it) shares memory too. */
+function wrapCast(orig: KernelConfigLike): KernelFunc {
+  const identity = wrapIdentity();
+  return (args) => (args.attrs.dtype === args.inputs.x!.dtype ? identity(args) : orig.kernelFunc(args));
+}
+
 const WRAPPERS: Record<string, (orig: KernelConfigLike) => KernelFunc> = {
   BatchMatMul: wrapBatchMatMul,
   _FusedMatMul: wrapFusedMatMul,
   GatherV2: wrapGather,
   Identity: wrapIdentity,
+  Cast: wrapCast,
 };
 
 /** Whether the wrappers are active. */
@@ -437,7 +444,7 @@ export function wasmNativeMatMulActive(): boolean {
 }
 
 /**
- * Register the wrappers for BatchMatMul, _FusedMatMul, GatherV2 and Identity on the WASM backend
+ * Register the wrappers for BatchMatMul, _FusedMatMul, GatherV2, Identity and Cast on the WASM backend
  * (idempotent). Products go to the native OpenBLAS addon when it is built (runtime/native-blas.ts)
  * unless `native: false`. Returns false (and changes nothing) when disabled by
  * ERASERLAB_WASM_FAST_MATMUL=0 or when the kernels are not registered.
@@ -446,7 +453,7 @@ export function installWasmFastMatMul(opts: { native?: boolean } = {}): boolean 
   if (installed) return true;
   const env = (process.env.ERASERLAB_WASM_FAST_MATMUL ?? '').trim().toLowerCase();
   if (env === '0' || env === 'off' || env === 'false') return false;
-  const names = ['BatchMatMul', '_FusedMatMul', 'GatherV2', 'Identity'];
+  const names = ['BatchMatMul', '_FusedMatMul', 'GatherV2', 'Identity', 'Cast'];
   const found = names.map((n) => {
     try {
       return tf.getKernel(n, 'wasm') as unknown as KernelConfigLike | undefined;

@@ -226,7 +226,7 @@ test('gather with the fast path equals the original kernel on every axis, and ra
   tf.dispose([x, xi]);
 });
 
-test('identity (clone) shares memory without copying, and each side outlives the other', async () => {
+test('identity (clone) and same-dtype cast share memory without copying, and each side outlives the other', async () => {
   await init({ backend: 'wasm' });
   const buffers = tf.memory().numDataBuffers;
   const x = tf.tensor2d([[1, 2], [3, 4]]);
@@ -238,7 +238,13 @@ test('identity (clone) shares memory without copying, and each side outlives the
   y.dispose();
   assert.equal(z.shape, [2, 2]);
   assert.equal(Array.from(z.dataSync()), [1, 2, 3, 4]);
+  const c = tf.cast(z, 'float32');
+  const i = tf.cast(z, 'int32');
+  assert.is(tf.memory().numDataBuffers, buffers + 2, 'a same-dtype cast shares, a real one copies');
+  assert.equal(Array.from(i.dataSync()), [1, 2, 3, 4]);
   z.dispose();
+  assert.equal(Array.from(c.dataSync()), [1, 2, 3, 4]);
+  tf.dispose([c, i]);
   assert.is(tf.memory().numDataBuffers, buffers);
 });
 
