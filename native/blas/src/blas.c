@@ -33,25 +33,23 @@ extern char *openblas_get_config(void);
     }                                                                       \
   } while (0)
 
-static int get_f32(napi_env env, napi_value v, float **data, size_t *len, const char *name) {
+/* A typed array of the given type: its data pointer and length, or 0 with a TypeError thrown. */
+static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len, const char *fn, const char *name, const char *what) {
   bool is_ta = false;
-  char msg[160];
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) {
-    snprintf(msg, sizeof msg, "eraserlab_blas.gemm: %s must be a Float32Array", name);
-    napi_throw_type_error(env, NULL, msg);
-    return 0;
-  }
   napi_typedarray_type type;
-  void *ptr = NULL;
   napi_value ab;
   size_t offset = 0;
-  if (napi_get_typedarray_info(env, v, &type, len, &ptr, &ab, &offset) != napi_ok || type != napi_float32_array) {
-    snprintf(msg, sizeof msg, "eraserlab_blas.gemm: %s must be a Float32Array", name);
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta || napi_get_typedarray_info(env, v, &type, len, data, &ab, &offset) != napi_ok || type != want) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "eraserlab_blas.%s: %s must be a %s", fn, name, what);
     napi_throw_type_error(env, NULL, msg);
     return 0;
   }
-  *data = (float *)ptr;
   return 1;
+}
+
+static int get_f32(napi_env env, napi_value v, float **data, size_t *len, const char *name) {
+  return get_typed(env, v, napi_float32_array, (void **)data, len, "gemm", name, "Float32Array");
 }
 
 static int get_i64(napi_env env, napi_value v, int64_t *out, const char *name) {
@@ -107,7 +105,7 @@ static napi_value SumSq(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   float *a;
   size_t n;
-  if (argc < 1 || !get_f32(env, argv[0], &a, &n, "a")) return NULL;
+  if (argc < 1 || !get_typed(env, argv[0], napi_float32_array, (void **)&a, &n, "sumsq", "a", "Float32Array")) return NULL;
   double s = 0;
   for (size_t i = 0; i < n; i++) s += (double)a[i] * (double)a[i];
   napi_value out;
@@ -127,21 +125,17 @@ static napi_value AdamW(napi_env env, napi_callback_info info) {
   size_t len[7];
   static const char *names[7] = {"p", "m", "v", "g", "pOut", "mOut", "vOut"};
   for (int i = 0; i < 7; i++)
-    if (!get_f32(env, argv[i], &arr[i], &len[i], names[i])) return NULL;
+    if (!get_typed(env, argv[i], napi_float32_array, (void **)&arr[i], &len[i], "adamw", names[i], "Float32Array")) return NULL;
   for (int i = 1; i < 7; i++) {
     if (len[i] != len[0]) {
       napi_throw_range_error(env, NULL, "eraserlab_blas.adamw: p, m, v, g and the outputs must have the same length");
       return NULL;
     }
   }
-  bool is_ta = false;
-  napi_typedarray_type type;
-  size_t nc = 0;
   void *cp = NULL;
-  napi_value ab;
-  size_t off = 0;
-  if (napi_is_typedarray(env, argv[7], &is_ta) != napi_ok || !is_ta || napi_get_typedarray_info(env, argv[7], &type, &nc, &cp, &ab, &off) != napi_ok ||
-      type != napi_float64_array || nc < 9) {
+  size_t nc = 0;
+  if (!get_typed(env, argv[7], napi_float64_array, &cp, &nc, "adamw", "consts", "Float64Array of 9 numbers")) return NULL;
+  if (nc < 9) {
     napi_throw_type_error(env, NULL, "eraserlab_blas.adamw: consts must be a Float64Array of 9 numbers");
     return NULL;
   }
