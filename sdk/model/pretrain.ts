@@ -44,6 +44,19 @@ export const DEFAULT_TEMPLATE: PromptTemplate = { system: '', user: 'USER:', ass
  * decoder 2 × 128 (SwiGLU 320) with 4 heads and 2 KV heads.
  */
 export function defaultModelConfig(tok: Tokenizer, overrides: { text?: Record<string, unknown>; vision?: Record<string, unknown> } = {}): LlavaConfigInput {
+  const vision: NonNullable<LlavaConfigInput['vision_config']> = {
+    model_type: 'clip_vision_model',
+    hidden_size: 64,
+    intermediate_size: 256,
+    num_hidden_layers: 3,
+    num_attention_heads: 4,
+    num_channels: 3,
+    image_size: 32,
+    patch_size: 8,
+    hidden_act: 'quick_gelu',
+    layer_norm_eps: 1e-5,
+    ...(overrides.vision ?? {}),
+  };
   return {
     architectures: ['LlavaForConditionalGeneration'],
     model_type: 'llava',
@@ -54,7 +67,7 @@ export function defaultModelConfig(tok: Tokenizer, overrides: { text?: Record<st
     vision_feature_select_strategy: 'default',
     multimodal_projector_bias: true,
     tie_word_embeddings: false,
-    image_seq_length: 16,
+    image_seq_length: (Number(vision.image_size) / Number(vision.patch_size)) ** 2,
     text_config: {
       model_type: 'llama',
       vocab_size: tok.size,
@@ -77,19 +90,7 @@ export function defaultModelConfig(tok: Tokenizer, overrides: { text?: Record<st
       initializer_range: 0.02,
       ...(overrides.text ?? {}),
     },
-    vision_config: {
-      model_type: 'clip_vision_model',
-      hidden_size: 64,
-      intermediate_size: 256,
-      num_hidden_layers: 3,
-      num_attention_heads: 4,
-      num_channels: 3,
-      image_size: 32,
-      patch_size: 8,
-      hidden_act: 'quick_gelu',
-      layer_norm_eps: 1e-5,
-      ...(overrides.vision ?? {}),
-    },
+    vision_config: vision,
   };
 }
 
@@ -199,7 +200,7 @@ export interface PretrainOptions {
   /** Output checkpoint folder (default data/models/vanilla); replaced atomically. */
   outDir?: string;
   seed?: number;
-  /** Optimiser updates (default 1600). */
+  /** Optimiser updates (default 3200). */
   steps?: number;
   /** Examples per update (default 16). */
   batchSize?: number;
@@ -211,11 +212,18 @@ export interface PretrainOptions {
   /** Learning-rate factor of the vision tower (default 0.1: at the full rate its features grow and collapse onto one direction, and the decoder stops telling images apart). */
   visionLrScale?: number;
   /**
-   * Sampling weight per example kind (default 1 each): an example of weight w appears ⌊w⌋ times
-   * per epoch, plus once more with probability w − ⌊w⌋ (seeded); weight 0 leaves the kind out of
-   * training. E.g. `{ utility: 3, retain_image: 2 }` shows the image-only questions more often.
+   * Sampling weight per example kind (default `DEFAULT_KIND_WEIGHTS`: utility 4, retain_image 2,
+   * the others 1): an example of weight w appears ⌊w⌋ times per epoch, plus once more with
+   * probability w − ⌊w⌋ (seeded); weight 0 leaves the kind out of training. Given, it replaces
+   * the default: kinds it does not name weigh 1 (`{}` is the unweighted order).
    */
   kindWeights?: KindWeights;
+  /**
+   * How the loss averages the answer tokens (default 'example'): 'example' gives each example the
+   * same weight whatever its answer length, so the one-word utility answers are not drowned by
+   * the long forget / SD sentences.
+   */
+  lossNormalization?: LossNormalization;
   /** Measure the accuracy table after training (default true). */
   evaluate?: boolean;
   /** Evaluate every n-th example only (default 1: all). */
@@ -235,6 +243,13 @@ export interface PretrainOptions {
 
 /** Per-kind sampling weights of `pretrain` (kinds not named weigh 1). */
 export type KindWeights = Partial<Record<Example['kind'], number>>;
+
+/**
+ * The default per-kind sampling weights: the image-only questions (utility: colour / shape /
+ * count of 96 images seen through nothing else; the image retain pairs) four and two times per
+ * epoch, everything else once (docs/default-model.md, "What we tried").
+ */
+export const DEFAULT_KIND_WEIGHTS: Readonly<KindWeights> = { utility: 4, retain_image: 2 };
 
 /** The example kinds `pretrain` trains on (the keys `kindWeights` accepts). */
 export const PRETRAIN_KINDS: ReadonlyArray<Example['kind']> = ['forget', 'sd', 'retain_text', 'retain_image', 'utility'];
@@ -271,22 +286,35 @@ export interface PretrainResult {
 }
 
 /**
+ * How `answerLoss` averages the answer tokens: 'token' (the mean over every answer token of the
+ * batch, as `answerNll`) or 'example' (each example's mean answer-token NLL, then the mean over
+ * examples: a one-word answer weighs as much as a twenty-word one).
+ */
+export type LossNormalization = 'token' | 'example';
+
+/**
  * Mean answer-token cross-entropy, like `answerNll(model.forward(...).logits, labels)` but with
  * `lm_head` applied only at the positions that predict a labelled token (about a third of a
  * SafeEraser sequence), which saves most of the head's cost in training. Differentiable.
  */
-export function answerLoss(model: LlavaModel, b: { inputIds: number[][]; labels: number[][]; attentionMask?: number[][]; pixelValues?: Tensor4D }): ReturnType<typeof tf.scalar> {
+export function answerLoss(
+  model: LlavaModel,
+  b: { inputIds: number[][]; labels: number[][]; attentionMask?: number[][]; pixelValues?: Tensor4D },
+  opts: { normalize?: LossNormalization } = {},
+): ReturnType<typeof tf.scalar> {
   return tf.tidy(() => {
     const B = b.inputIds.length;
     const T = b.inputIds[0].length;
     const rows: number[] = [];
     const targets: number[] = [];
+    const rowOf: number[] = [];
     for (let i = 0; i < B; i++) {
       for (let t = 0; t + 1 < T; t++) {
         const y = b.labels[i][t + 1];
         if (y !== -100) {
           rows.push(i * T + t);
           targets.push(y);
+          rowOf.push(i);
         }
       }
     }
@@ -300,7 +328,14 @@ export function answerLoss(model: LlavaModel, b: { inputIds: number[][]; labels:
     const logits = model.linear('lm_head', sel);
     const V = logits.shape[1] as number;
     const logp = tf.logSoftmax(logits);
-    return tf.neg(tf.mean(tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(targets, 'int32'), V)), 1))) as ReturnType<typeof tf.scalar>;
+    const nll = tf.neg(tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(targets, 'int32'), V)), 1));
+    if ((opts.normalize ?? 'token') === 'token') return tf.mean(nll) as ReturnType<typeof tf.scalar>;
+    // 'example': each example's mean answer-token NLL, averaged over the examples that have answer tokens.
+    const perRow = new Array<number>(B).fill(0);
+    for (const i of rowOf) perRow[i]++;
+    const withAnswer = perRow.filter((n) => n > 0).length;
+    const w = rowOf.map((i) => 1 / (perRow[i] * withAnswer));
+    return tf.sum(tf.mul(nll, tf.tensor1d(w))) as ReturnType<typeof tf.scalar>;
   });
 }
 
@@ -326,7 +361,7 @@ function usedParams(model: LlavaModel): Map<string, Variable> {
  */
 export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResult> {
   const seed = opts.seed ?? 233;
-  const steps = opts.steps ?? 1600;
+  const steps = opts.steps ?? 3200;
   const batchSize = opts.batchSize ?? 16;
   const lr = opts.lr ?? 3e-3;
   const warmupRatio = opts.warmupRatio ?? 0.03;
@@ -336,11 +371,12 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
   if (!Number.isInteger(steps) || steps < 1) issues.push({ path: 'steps', message: `must be an integer ≥ 1, got ${steps}` });
   if (!Number.isInteger(batchSize) || batchSize < 1) issues.push({ path: 'batchSize', message: `must be an integer ≥ 1, got ${batchSize}` });
   if (!(lr > 0)) issues.push({ path: 'lr', message: `must be > 0, got ${lr}` });
-  const kindWeights: KindWeights = { ...(opts.kindWeights ?? {}) };
+  const kindWeights: KindWeights = { ...(opts.kindWeights ?? DEFAULT_KIND_WEIGHTS) };
   for (const [k, w] of Object.entries(kindWeights)) {
     if (!PRETRAIN_KINDS.includes(k as Example['kind'])) issues.push({ path: `kindWeights.${k}`, message: `unknown kind. Must be one of [${PRETRAIN_KINDS.join(', ')}]` });
     else if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) issues.push({ path: `kindWeights.${k}`, message: `must be a number ≥ 0, got ${w}` });
   }
+  if (opts.lossNormalization !== undefined && opts.lossNormalization !== 'token' && opts.lossNormalization !== 'example') issues.push({ path: 'lossNormalization', message: `must be one of [token, example], got ${String(opts.lossNormalization)}` });
   if (issues.length === 0 && PRETRAIN_KINDS.every((k) => (kindWeights[k] ?? 1) === 0)) issues.push({ path: 'kindWeights', message: 'at least one kind must have a weight > 0' });
   if (issues.length) throw new ConfigError('Invalid pretrain options', issues);
   const datasetDir = path.resolve(opts.datasetDir ?? (await ensureDefaultDataset()));
@@ -368,6 +404,7 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
   installFastWasmMatMul();
   const params = usedParams(model);
   const visionLrScale = opts.visionLrScale ?? 0.1;
+  const lossNormalization: LossNormalization = opts.lossNormalization ?? 'example';
   const opt = new AdamW(params, {
     schedule: cosineSchedule({ lr, totalSteps: steps, warmupRatio }),
     weightDecay,
@@ -406,7 +443,7 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
       let loss: number;
       let grads: Map<string, import('./tftypes').Tensor>;
       try {
-        ({ loss, grads } = computeGradients(() => answerLoss(model, { inputIds, labels, attentionMask, pixelValues: pv }), params));
+        ({ loss, grads } = computeGradients(() => answerLoss(model, { inputIds, labels, attentionMask, pixelValues: pv }, { normalize: lossNormalization }), params));
       } finally {
         pv?.dispose();
       }
@@ -458,6 +495,7 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
     maxGradNorm,
     visionLrScale,
     kindWeights,
+    lossNormalization,
     schedule: 'cosine',
     dataset: { dir: path.relative(packageRoot(), datasetDir) || datasetDir, records: { train: ds.train.length, val: ds.val.length }, utility: ds.utility.length, examples: exs.length },
     tokenizer: { vocabSize: tok.size },

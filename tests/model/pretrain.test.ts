@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { runtime } from '../../sdk';
 import { generateSynthetic } from '../../sdk/data/synthetic';
-import { accuracyTable, answerLoss, pretrain, rougeLF1, weightedEpoch } from '../../sdk/model/pretrain';
+import { accuracyTable, answerLoss, DEFAULT_KIND_WEIGHTS, pretrain, rougeLF1, weightedEpoch } from '../../sdk/model/pretrain';
 import { Rng } from '../../sdk/runtime/rng';
 import { command } from '../../sdk/cli/commands/pretrain';
 import { createRandom } from '../../sdk/model/load';
@@ -75,6 +75,39 @@ test('answerLoss (lm_head on answer positions only) equals answerNll of the full
   m.dispose();
 });
 
+test("answerLoss normalize 'example': the mean over examples of each example's mean answer-token NLL", () => {
+  const m = createRandom(TINY, 3);
+  const inputIds = [
+    [1, 5, 60, 60, 60, 60, 7, 9, 11, 2],
+    [1, 8, 60, 60, 60, 60, 12, 2, 0, 0],
+    [1, 8, 60, 60, 60, 60, 12, 2, 0, 0],
+  ];
+  const labels = [
+    [-100, -100, -100, -100, -100, -100, -100, 9, 11, 2],
+    [-100, -100, -100, -100, -100, -100, 12, 2, -100, -100],
+    [-100, -100, -100, -100, -100, -100, -100, -100, -100, -100],
+  ];
+  const attentionMask = [
+    [1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+    [1, 1, 1, 1, 1, 1, 1, 1, 0, 0],
+    [1, 1, 1, 1, 1, 1, 1, 1, 0, 0],
+  ];
+  const pv = tf.tidy(() => tf.sin(tf.reshape(tf.range(0, 3 * 3 * 16 * 16), [3, 3, 16, 16])) as ReturnType<typeof tf.tensor4d>);
+  const one = (i: number) => tf.tidy(() => answerLoss(m, { inputIds: [inputIds[i]], labels: [labels[i]], attentionMask: [attentionMask[i]], pixelValues: tf.slice(pv, [i], [1]) as typeof pv }).dataSync()[0]);
+  const perExample = tf.tidy(() => answerLoss(m, { inputIds, labels, attentionMask, pixelValues: pv }, { normalize: 'example' }).dataSync()[0]);
+  // the third example has no answer token: it does not count
+  const want = (one(0) + one(1)) / 2;
+  assert.ok(Math.abs(perExample - want) < 1e-5, `${perExample} vs ${want}`);
+  const perToken = tf.tidy(() => answerLoss(m, { inputIds, labels, attentionMask, pixelValues: pv }, { normalize: 'token' }).dataSync()[0]);
+  assert.ok(Math.abs(perToken - (3 * one(0) + 2 * one(1)) / 5) < 1e-5, `${perToken}`);
+  pv.dispose();
+  m.dispose();
+});
+
+test('pretrain defaults: image-only questions oversampled, example-normalised loss (recorded in the spec)', () => {
+  assert.equal({ ...DEFAULT_KIND_WEIGHTS }, { utility: 4, retain_image: 2 });
+});
+
 test('pretrain: tiny run writes a loadable checkpoint with tokenizer, processor config and spec; no leaks', async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'eraserlab-pretrain-'));
   const dsDir = path.join(root, 'ds');
@@ -107,6 +140,8 @@ test('pretrain: tiny run writes a loadable checkpoint with tokenizer, processor 
   assert.is(spec.command, 'test');
   assert.is(spec.seed, 7);
   assert.is(spec.steps, 4);
+  assert.equal(spec.kindWeights, { utility: 4, retain_image: 2 });
+  assert.is(spec.lossNormalization, 'example');
   assert.ok(Array.isArray(spec.accuracy) && spec.accuracy.length > 0);
   assert.is(r.accuracy.reduce((a, row) => a + row.n, 0), Math.ceil((12 * 12 + 6) / 25));
   const m = await loadPretrained(out);

@@ -7,10 +7,11 @@ import type { CliCommand } from '../main';
 import { parseArgs } from '../main';
 import { ConfigError, type Issue } from '../../runtime/errors';
 import { init } from '../../runtime/backend';
-import { pretrain, PRETRAIN_KINDS, type KindWeights } from '../../model/pretrain';
+import { pretrain, PRETRAIN_KINDS, type KindWeights, type LossNormalization } from '../../model/pretrain';
 
 const USAGE = `Usage: eraserlab pretrain [--dataset DIR] [--out DIR] [--seed S] [--steps N] [--batch-size B]
-                         [--lr LR] [--vision-lr-scale F] [--kind-weights K=W,...] [--no-eval] [--json]
+                         [--lr LR] [--vision-lr-scale F] [--kind-weights K=W,...] [--loss-norm token|example]
+                         [--no-eval] [--json]
 
 Train the tiny default LLaVA model from scratch on a SafeEraser dataset (default: the default
 synthetic dataset, generated if missing) and save it with its tokenizer, processor config and
@@ -19,12 +20,16 @@ pretrain_spec.json (the exact command, seed, timings and the accuracy table).
   --dataset DIR      SafeEraser dataset folder (default data/generated/default)
   --out DIR          output folder (default data/models/vanilla; replaced atomically)
   --seed S           seed of the initialisation and the batch order (default 233)
-  --steps N          optimiser updates (default 1600)
+  --steps N          optimiser updates (default 3200)
   --batch-size B     examples per update (default 16)
   --lr LR            peak learning rate of the cosine schedule (default 3e-3)
   --vision-lr-scale F  learning-rate factor of the vision tower (default 0.1)
-  --kind-weights K=W,...  sampling weight per example kind (default 1 each), e.g.
-                     utility=3,retain_image=2; kinds: forget, sd, retain_text, retain_image, utility
+  --kind-weights K=W,...  sampling weight per example kind (default utility=4,retain_image=2;
+                     given, it replaces the default and kinds not named weigh 1);
+                     kinds: forget, sd, retain_text, retain_image, utility
+  --loss-norm M      how the loss averages answer tokens (default example): example = each
+                     example's mean token NLL, then the mean over examples; token = the mean
+                     over every answer token of the batch (long answers weigh more)
   --no-eval          skip the accuracy table (greedy answers to every training prompt)
   --json             print the result as JSON`;
 
@@ -34,7 +39,7 @@ export const command: CliCommand = {
   usage: USAGE,
   async run(argv) {
     const a = parseArgs(argv, ['no-eval', 'json']);
-    const known = ['_', 'dataset', 'out', 'seed', 'steps', 'batch-size', 'lr', 'vision-lr-scale', 'kind-weights', 'no-eval', 'json'];
+    const known = ['_', 'dataset', 'out', 'seed', 'steps', 'batch-size', 'lr', 'vision-lr-scale', 'kind-weights', 'loss-norm', 'no-eval', 'json'];
     const issues: Issue[] = [];
     for (const k of Object.keys(a)) if (!known.includes(k)) issues.push({ path: `--${k}`, message: `unknown option. Must be one of [${known.slice(1).map((x) => `--${x}`).join(', ')}]` });
     if (a._.length) issues.push({ path: a._[0], message: 'unexpected argument' });
@@ -65,6 +70,8 @@ export const command: CliCommand = {
         else kindWeights[m[1] as keyof KindWeights] = w;
       }
     }
+    const lossNorm = a['loss-norm'];
+    if (lossNorm !== undefined && lossNorm !== 'token' && lossNorm !== 'example') issues.push({ path: '--loss-norm', message: `expected token or example, got '${String(lossNorm)}'` });
     for (const k of ['dataset', 'out']) if (a[k] !== undefined && typeof a[k] !== 'string') issues.push({ path: `--${k}`, message: 'expected a folder path' });
     if (issues.length) throw new ConfigError('Invalid options for eraserlab pretrain', issues);
     await init();
@@ -77,6 +84,7 @@ export const command: CliCommand = {
       lr,
       visionLrScale,
       kindWeights,
+      lossNormalization: lossNorm as LossNormalization | undefined,
       evaluate: !a['no-eval'],
       command: ['eraserlab', 'pretrain', ...argv].join(' '),
     });
