@@ -219,9 +219,9 @@ export interface PretrainOptions {
    */
   kindWeights?: KindWeights;
   /**
-   * How the loss averages the answer tokens (default 'example'): 'example' gives each example the
-   * same weight whatever its answer length, so the one-word utility answers are not drowned by
-   * the long forget / SD sentences.
+   * How the loss averages the answer tokens (default 'token', as `answerNll`): 'example' gives
+   * each example the same weight whatever its answer length (measured for the default model:
+   * not better than oversampling the short-answer kinds, docs/default-model.md).
    */
   lossNormalization?: LossNormalization;
   /** Measure the accuracy table after training (default true). */
@@ -296,6 +296,8 @@ export type LossNormalization = 'token' | 'example';
  * Mean answer-token cross-entropy, like `answerNll(model.forward(...).logits, labels)` but with
  * `lm_head` applied only at the positions that predict a labelled token (about a third of a
  * SafeEraser sequence), which saves most of the head's cost in training. Differentiable.
+ * `opts.normalize` 'example' averages per example first (examples without answer tokens do not
+ * count); the default 'token' is `answerNll`'s mean.
  */
 export function answerLoss(
   model: LlavaModel,
@@ -404,7 +406,7 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
   installFastWasmMatMul();
   const params = usedParams(model);
   const visionLrScale = opts.visionLrScale ?? 0.1;
-  const lossNormalization: LossNormalization = opts.lossNormalization ?? 'example';
+  const lossNormalization: LossNormalization = opts.lossNormalization ?? 'token';
   const opt = new AdamW(params, {
     schedule: cosineSchedule({ lr, totalSteps: steps, warmupRatio }),
     weightDecay,

@@ -104,7 +104,7 @@ test("answerLoss normalize 'example': the mean over examples of each example's m
   m.dispose();
 });
 
-test('pretrain defaults: image-only questions oversampled, example-normalised loss (recorded in the spec)', () => {
+test('pretrain defaults: the image-only questions oversampled', () => {
   assert.equal({ ...DEFAULT_KIND_WEIGHTS }, { utility: 4, retain_image: 2 });
 });
 
@@ -141,7 +141,7 @@ test('pretrain: tiny run writes a loadable checkpoint with tokenizer, processor 
   assert.is(spec.seed, 7);
   assert.is(spec.steps, 4);
   assert.equal(spec.kindWeights, { utility: 4, retain_image: 2 });
-  assert.is(spec.lossNormalization, 'example');
+  assert.is(spec.lossNormalization, 'token');
   assert.ok(Array.isArray(spec.accuracy) && spec.accuracy.length > 0);
   assert.is(r.accuracy.reduce((a, row) => a + row.n, 0), Math.ceil((12 * 12 + 6) / 25));
   const m = await loadPretrained(out);
@@ -198,6 +198,16 @@ test('eraserlab pretrain --kind-weights: bad entries are a ConfigError before an
       (e as Error).message,
       "Invalid options for eraserlab pretrain (3 problems):\n  - --kind-weights: unknown kind 'shapes'. Must be one of [forget, sd, retain_text, retain_image, utility]\n  - --kind-weights: weight of sd must be a number ≥ 0, got '-1'\n  - --kind-weights: expected KIND=WEIGHT, got 'oops'",
     );
+  }
+});
+
+test('eraserlab pretrain --loss-norm: only token or example', async () => {
+  try {
+    await command.run(['--loss-norm', 'sum', '--no-eval']);
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.instance(e, runtime.ConfigError);
+    assert.is((e as Error).message, "Invalid options for eraserlab pretrain (1 problem):\n  - --loss-norm: expected token or example, got 'sum'");
   }
 });
 

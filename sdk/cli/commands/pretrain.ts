@@ -27,9 +27,9 @@ pretrain_spec.json (the exact command, seed, timings and the accuracy table).
   --kind-weights K=W,...  sampling weight per example kind (default utility=4,retain_image=2;
                      given, it replaces the default and kinds not named weigh 1);
                      kinds: forget, sd, retain_text, retain_image, utility
-  --loss-norm M      how the loss averages answer tokens (default example): example = each
-                     example's mean token NLL, then the mean over examples; token = the mean
-                     over every answer token of the batch (long answers weigh more)
+  --loss-norm M      how the loss averages answer tokens (default token): token = the mean
+                     over every answer token of the batch (long answers weigh more); example =
+                     each example's mean token NLL, then the mean over examples
   --no-eval          skip the accuracy table (greedy answers to every training prompt)
   --json             print the result as JSON`;
 
