@@ -12,6 +12,7 @@ const { spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const { projectKernelEnv } = require('../kernel/project-kernel');
 
 const root = path.resolve(__dirname, '..');
 const nbDir = path.join(root, 'notebooks');
@@ -51,20 +52,11 @@ function failAll(reason) {
 if (!fs.existsSync(path.join(root, 'dist', 'sdk', 'index.js')) || !fs.existsSync(path.join(root, 'dist', 'kernel', 'index.js'))) {
   failAll('dist/ is missing: notebooks import the compiled SDK; run `npm run build` first');
 }
-const probe = spawnSync('jupyter', ['kernelspec', 'list', '--json'], { encoding: 'utf8', env });
-if (probe.error || probe.status !== 0) {
-  failAll('jupyter is not installed (Debian: apt-get install jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel)');
-}
-let specs = {};
-try {
-  specs = JSON.parse(probe.stdout).kernelspecs || {};
-} catch {
-  /* handled below */
-}
-if (!specs.tslab) {
-  const inst = spawnSync(process.execPath, [path.join(root, 'kernel', 'install.js'), '--quiet'], { encoding: 'utf8', env });
-  if (inst.status !== 0) failAll(`the tslab kernel is not registered and kernel/install.js failed: ${(inst.stderr || '').trim()}`);
-}
+// This checkout's kernel, even when the user's registered `tslab` points at another checkout.
+const kernel = projectKernelEnv(env);
+if (kernel.error) failAll(kernel.error);
+if (kernel.note) console.log(`notebooks: ${kernel.note}`);
+Object.assign(env, kernel.env);
 
 const outDir = keep || fs.mkdtempSync(path.join(os.tmpdir(), 'eraserlab-notebooks-'));
 fs.mkdirSync(outDir, { recursive: true });

@@ -9,6 +9,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
 import { launchChromium } from '../../sdk/plots/export';
+// CommonJS helper shared with scripts/run-notebooks.js: this checkout's tslab kernelspec.
+const { projectKernelEnv } = require('../../kernel/project-kernel');
 
 const root = path.resolve(__dirname, '..', '..');
 // Under the project (tslab resolves ../dist relative to the notebook), hidden from notebooks/.
@@ -32,12 +34,8 @@ test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 test('an executed notebook renders its Plotly figure offline in Chromium', async () => {
   assert.ok(fs.existsSync(path.join(root, 'dist', 'kernel', 'index.js')), 'dist/kernel is missing: run `npm run build` first');
-  const specs = spawnSync('jupyter', ['kernelspec', 'list', '--json'], { encoding: 'utf8', env });
-  assert.is(specs.status, 0, `jupyter is not available: ${specs.stderr}`);
-  if (!JSON.parse(specs.stdout).kernelspecs.tslab) {
-    const inst = spawnSync(process.execPath, [path.join(root, 'kernel', 'install.js'), '--quiet'], { encoding: 'utf8' });
-    assert.is(inst.status, 0, inst.stderr);
-  }
+  const kernel = projectKernelEnv(env);
+  assert.not.ok(kernel.error, kernel.error);
   fs.mkdirSync(dir, { recursive: true });
   const nb = {
     cells: cells.map((source, i) => ({ cell_type: 'code', id: `c${i}`, metadata: {}, execution_count: null, outputs: [], source })),
@@ -50,7 +48,7 @@ test('an executed notebook renders its Plotly figure offline in Chromium', async
   const r = spawnSync(
     'jupyter',
     ['nbconvert', '--to', 'html', '--execute', '--ExecutePreprocessor.kernel_name=tslab', '--ExecutePreprocessor.timeout=240', '--output-dir', dir, path.join(dir, 'render.ipynb')],
-    { encoding: 'utf8', env, timeout: 300_000 },
+    { encoding: 'utf8', env: kernel.env, timeout: 300_000 },
   );
   assert.is(r.status, 0, r.stderr);
   const html = path.join(dir, 'render.html');
