@@ -84,9 +84,13 @@ export class SafeEraserDataset {
     return c.category;
   }
 
-  /** Absolute path of an image path as written in the files (relative to the folder). */
+  /**
+   * Absolute path of an image path as written in the files: relative to the folder, or (the
+   * official repository's layout) relative to the folder above it, starting with the folder's
+   * own name (`dataset/Violence/1.png` in `<repo>/dataset`).
+   */
   imagePath(rel: string): string {
-    return path.resolve(this.dir, rel);
+    return resolveImagePath(this.dir, rel);
   }
 
   counts(): DatasetCounts {
@@ -246,9 +250,25 @@ interface ImageRef {
   rel: string;
 }
 
+/**
+ * Where an image path of the files points. Relative to the dataset folder; but the official
+ * SafeEraser code opens `image_path` from its repository root with the dataset at `dataset/`,
+ * so a path whose first segment is the folder's own name and that does not exist inside the
+ * folder is read relative to the folder's parent.
+ */
+export function resolveImagePath(dir: string, rel: string): string {
+  const direct = path.resolve(dir, rel);
+  const segments = rel.replace(/\\/g, '/').split('/').filter((x) => x !== '' && x !== '.');
+  if (segments.length > 1 && segments[0] === path.basename(dir) && !fs.existsSync(direct)) {
+    const viaParent = path.resolve(path.dirname(dir), rel);
+    if (fs.existsSync(viaParent)) return viaParent;
+  }
+  return direct;
+}
+
 /** Resolve an image path inside `dir`, or explain why it is not acceptable. */
 function checkImagePath(dir: string, rel: string): { abs?: string; problem?: string } {
-  const abs = path.resolve(dir, rel);
+  const abs = resolveImagePath(dir, rel);
   const inside = path.relative(dir, abs);
   if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) {
     return { problem: `path '${rel}' escapes the dataset folder` };
@@ -362,7 +382,7 @@ export async function loadSafeEraser(dir: string, opts: LoadOptions = {}): Promi
       res = c.problem;
       abs = c.abs;
       seen.set(ref.rel, res);
-    } else abs = res ? undefined : path.resolve(root, ref.rel);
+    } else abs = res ? undefined : resolveImagePath(root, ref.rel);
     if (res) issues.push({ path: `${ref.file}[${ref.record}].${ref.field}`, file: ref.file, record: ref.record, field: ref.field, message: res });
     else if (opts.checkImages && abs) {
       const list = toDecode.get(abs) ?? [];
@@ -402,31 +422,43 @@ export async function loadSafeEraser(dir: string, opts: LoadOptions = {}): Promi
 
 /**
  * Write `ds` to `dir` in the same format (JSON files + every referenced image copied from
- * `ds.dir`, same relative paths), atomically: a temp folder beside `dir`, then a rename, so a
- * failed save never leaves a half-written dataset. `utility.json` is written only when
+ * `ds.dir`), atomically: a temp folder beside `dir`, then a rename, so a failed save never
+ * leaves a half-written dataset. Image paths are written as `prefix` + the image's path inside
+ * `ds.dir` (no prefix by default: relative to the new folder; `prefix: 'dataset/'` gives the
+ * official repository's layout, read from its root). `utility.json` is written only when
  * `ds.utility` is non-empty. Saving onto `ds.dir` itself is allowed.
  */
-export async function saveSafeEraser(ds: SafeEraserDataset, dir: string): Promise<void> {
+export async function saveSafeEraser(ds: SafeEraserDataset, dir: string, opts: { prefix?: string } = {}): Promise<void> {
   const target = path.resolve(dir);
+  const prefix = opts.prefix ?? '';
   const rels = new Set<string>();
   for (const r of [...ds.train, ...ds.val]) {
     rels.add(r.image_path);
     rels.add(r.SDImage_path);
   }
   for (const u of ds.utility) rels.add(u.image_path);
+  // where each path as written points inside ds.dir (checked before anything is written)
+  const inside = new Map<string, { abs: string; rel: string }>();
+  for (const rel of rels) {
+    const c = checkImagePath(ds.dir, rel);
+    if (c.problem) throw new DatasetError(`Cannot save SafeEraser dataset to ${target}`, [{ path: rel, message: c.problem }]);
+    inside.set(rel, { abs: c.abs as string, rel: path.relative(ds.dir, c.abs as string).split(path.sep).join('/') });
+  }
+  const written = (rel: string) => prefix + (inside.get(rel) as { rel: string }).rel;
+  const train = ds.train.map((r) => ({ ...r, image_path: written(r.image_path), SDImage_path: written(r.SDImage_path) }));
+  const val = ds.val.map((r) => ({ ...r, image_path: written(r.image_path), SDImage_path: written(r.SDImage_path) }));
+  const utility = ds.utility.map((u) => ({ ...u, image_path: written(u.image_path) }));
   await writeDirAtomic(target, (tmp) => {
     fs.chmodSync(tmp, 0o755); // mkdtemp makes it private; a dataset folder is ordinary
     const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
-    fs.writeFileSync(path.join(tmp, FILES.train), json(ds.train));
-    fs.writeFileSync(path.join(tmp, FILES.val), json(ds.val));
+    fs.writeFileSync(path.join(tmp, FILES.train), json(train));
+    fs.writeFileSync(path.join(tmp, FILES.val), json(val));
     fs.writeFileSync(path.join(tmp, FILES.prompt), json({ idk: ds.refusals }));
-    if (ds.utility.length > 0) fs.writeFileSync(path.join(tmp, FILES.utility), json(ds.utility));
-    for (const rel of rels) {
-      const c = checkImagePath(ds.dir, rel);
-      if (c.problem) throw new DatasetError(`Cannot save SafeEraser dataset to ${target}`, [{ path: rel, message: c.problem }]);
-      const dest = path.join(tmp, path.relative(ds.dir, c.abs as string));
+    if (utility.length > 0) fs.writeFileSync(path.join(tmp, FILES.utility), json(utility));
+    for (const { abs, rel } of inside.values()) {
+      const dest = path.join(tmp, rel);
       fs.mkdirSync(path.dirname(dest), { recursive: true });
-      fs.copyFileSync(c.abs as string, dest);
+      fs.copyFileSync(abs, dest);
     }
   });
 }

@@ -7,7 +7,7 @@ export {
   normaliseCategory,
 } from './schema';
 export type { Category, UnsafePair, UnharmPair, SafeEraserRecord, PromptFile, UtilityItem } from './schema';
-export { SafeEraserDataset, loadSafeEraser, saveSafeEraser, recordCategory, FRAME_COLUMNS } from './dataset';
+export { SafeEraserDataset, loadSafeEraser, saveSafeEraser, recordCategory, resolveImagePath, FRAME_COLUMNS } from './dataset';
 export type { Split, DatasetCounts, LoadOptions } from './dataset';
 export {
   CLIP_MEAN,

@@ -4,7 +4,9 @@
  * run specs, so the same experiment runs on GPUs with PyTorch + DeepSpeed. Its outputs come
  * back through the metrics layer's `importOfficial` (docs/scale-out.md).
  */
+import * as fs from 'fs';
 import * as path from 'path';
+import { loadSafeEraser, saveSafeEraser } from '../data/dataset';
 import { ConfigError } from '../runtime/errors';
 import { writeFileAtomic } from '../runtime/fsutil';
 import { getMethod } from './methods';
@@ -22,7 +24,7 @@ export const OFFICIAL_FORGET_LOSS: Readonly<Record<string, string>> = {
   'po+pd': 'idkpd',
 };
 
-/** The keys of config/forget_lora.yaml. */
+/** The keys of config/forget_lora.yaml, all 28, in its order (hydra refuses a key it lacks). */
 export interface OfficialConfig {
   model_family: string;
   model_path: string;
@@ -40,11 +42,20 @@ export interface OfficialConfig {
   max_grad_norm: number;
   save_dir: string;
   save_steps: number;
+  overwrite_dir: boolean;
   weight_decay: number;
+  save_model: boolean;
+  eval_while_train: boolean;
+  eval_only: boolean;
   seed: number;
+  /** DataLoader workers (forget.py reads it). */
+  workers: number;
   lr_scheduler_type: string;
   warmup_ratio: number;
   max_train_steps: number;
+  /** accelerate's tracker; forget.py sets WANDB_DISABLED itself. */
+  report_to: string;
+  resume_from_checkpoint: string;
 }
 
 export interface ExportOptions {
@@ -54,6 +65,10 @@ export interface ExportOptions {
   /** Dataset folder as the pipeline sees it (default: the run's dataset folder). */
   dataDir?: string;
   saveDir?: string;
+  /** DataLoader workers (official default 4). */
+  workers?: number;
+  /** accelerate tracker (official default 'wandb', which forget.py disables through WANDB_DISABLED). */
+  reportTo?: string;
 }
 
 function yamlScalar(v: unknown): string {
@@ -114,11 +129,18 @@ export function toOfficialConfig(spec: RunSpec, opts: ExportOptions = {}): Offic
     max_grad_norm: o.maxGradNorm,
     save_dir: opts.saveDir ?? `ckpt_results/${forgetLoss}_${o.lr}_all_${o.epochs}`,
     save_steps: o.checkpointEvery,
+    overwrite_dir: false,
     weight_decay: o.weightDecay,
+    save_model: true,
+    eval_while_train: false,
+    eval_only: false,
     seed: o.seed,
+    workers: opts.workers ?? 4,
     lr_scheduler_type: o.scheduler,
     warmup_ratio: o.warmupRatio,
     max_train_steps: o.steps > 0 ? o.steps : -1,
+    report_to: opts.reportTo ?? 'wandb',
+    resume_from_checkpoint: '',
   };
 }
 
@@ -128,4 +150,22 @@ export function exportOfficial(spec: RunSpec, outDir: string, opts: ExportOption
   writeFileAtomic(path.join(outDir, 'config', 'forget_lora.yaml'), officialYaml(c));
   writeFileAtomic(path.join(outDir, 'eraserlab_run.json'), JSON.stringify(spec, null, 2) + '\n');
   return c;
+}
+
+/**
+ * Write the run's dataset into `<outDir>/dataset/` the way the official repository reads it:
+ * forget.py opens `image_path` / `SDImage_path` and `./dataset/prompt.json` from the repository
+ * root, so the image paths are written as `dataset/<path>` (eraserlab reads that layout too).
+ * Returns the `data_path` to put in the config. Refuses to replace an existing `dataset/`.
+ */
+export async function exportOfficialDataset(spec: RunSpec, outDir: string, sourceDir: string = spec.data.dir): Promise<string> {
+  const target = path.join(path.resolve(outDir), 'dataset');
+  if (fs.existsSync(target)) {
+    throw new ConfigError(`Cannot write the dataset to ${target}: it exists`, [
+      { path: '--with-dataset', message: 'remove that folder first, or export without --with-dataset and pass --data-dir' },
+    ]);
+  }
+  const ds = await loadSafeEraser(sourceDir);
+  await saveSafeEraser(ds, target, { prefix: 'dataset/' });
+  return 'dataset';
 }

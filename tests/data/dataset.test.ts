@@ -93,6 +93,41 @@ test('save then load gives back the same dataset, unknown fields included', asyn
   cleanup(path.dirname(src));
 });
 
+test('the official repository layout (image paths from the repo root, dataset/ prefix) loads and saves', async () => {
+  const src = await copyOfTiny('official-layout');
+  const repo = path.join(tempDir('repo'), 'SafeEraser');
+  fs.mkdirSync(repo);
+  const dsDir = path.join(repo, 'dataset');
+  fs.renameSync(src, dsDir);
+  const prefix = (f: string) => {
+    const recs = readJson(path.join(dsDir, f));
+    for (const r of recs) for (const k of ['image_path', 'SDImage_path']) if (r[k]) r[k] = `dataset/${r[k]}`;
+    writeJson(path.join(dsDir, f), recs);
+  };
+  prefix('all_train.json');
+  prefix('all_val.json');
+  const ds = await data.loadSafeEraser(dsDir, { checkImages: true });
+  const rel = ds.train[0].image_path;
+  assert.ok(rel.startsWith('dataset/'));
+  assert.is(ds.imagePath(rel), path.join(repo, rel));
+  assert.is(data.resolveImagePath(dsDir, rel.slice('dataset/'.length)), path.join(dsDir, rel.slice('dataset/'.length)));
+  assert.ok(['Violence', 'Weapon', 'Privacy', 'Sex', 'HateSpeech', 'IllegalActivity'].includes(ds.categoryOf('train', 0)));
+  // saved elsewhere, the paths become relative to the new folder; with a prefix, official again
+  const out = path.join(tempDir('saved-official'), 'copy');
+  await data.saveSafeEraser(ds, out);
+  const back = await data.loadSafeEraser(out, { checkImages: true });
+  assert.is(back.train[0].image_path, rel.slice('dataset/'.length));
+  assert.equal(back.counts(), ds.counts());
+  // a prefixed path that exists nowhere is still reported as missing
+  const train = readJson(path.join(dsDir, 'all_train.json'));
+  train[0].image_path = 'dataset/Weapon/none.png';
+  writeJson(path.join(dsDir, 'all_train.json'), train);
+  const e = await loadError(dsDir);
+  assert.match(e.message, "all_train.json[0].image_path: image 'dataset/Weapon/none.png' not found in the dataset folder");
+  cleanup(path.dirname(out));
+  cleanup(path.dirname(repo));
+});
+
 test('a failed save leaves the previous dataset untouched (temp folder, then rename)', async () => {
   const src = await copyOfTiny('atomic');
   const ds = await data.loadSafeEraser(src);
