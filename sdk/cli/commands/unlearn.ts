@@ -15,7 +15,7 @@ import { loadSafeEraser } from '../../data/dataset';
 import { ensureDefaultDataset, packageRoot } from '../../data/defaults';
 import { loadPretrained } from '../../model/load';
 import { create, Unlearner } from '../../unlearn/unlearner';
-import { methodNames } from '../../unlearn/methods';
+import { getMethod, methodNames } from '../../unlearn/methods';
 import type { UnlearnableModel, UnlearnDataset } from '../../unlearn/types';
 import type { ProbeResult, ProbeScorer } from '../../unlearn/probe';
 import { rougeLOfficial } from '../../metrics/rouge';
@@ -166,8 +166,23 @@ export const command: CliCommand = {
     const all = a.all === true;
     const method = typeof a.method === 'string' ? a.method : undefined;
     if (!all && !method) issues.push({ path: '--method', message: `required (or --all). Must be one of [${methodNames().join(', ')}]` });
-    if (method && !methodNames().includes(method) && !['idk', 'idk+pd', 'gapd', 'gdpd', 'klpd', 'idkpd'].includes(method)) {
-      issues.push({ path: '--method', message: `unknown method '${method}'. Must be one of [${methodNames().join(', ')}]` });
+    // every method name (aliases such as idk / idkpd included) is checked before anything loads
+    const isMethod = (name: string) => {
+      try {
+        getMethod(name);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (method && !isMethod(method)) issues.push({ path: '--method', message: `unknown method '${method}'. Must be one of [${methodNames().join(', ')}]` });
+    if (a.methods !== undefined) {
+      if (!all) issues.push({ path: '--methods', message: 'only with --all (one method: --method NAME)' });
+      else if (typeof a.methods !== 'string' || a.methods === '') issues.push({ path: '--methods', message: 'expected a comma-separated list of method names' });
+      else {
+        const bad = a.methods.split(',').filter((m) => !isMethod(m));
+        if (bad.length) issues.push({ path: '--methods', message: `unknown method${bad.length > 1 ? 's' : ''} ${bad.map((m) => `'${m}'`).join(', ')}. Must be one of [${methodNames().join(', ')}]` });
+      }
     }
     const steps = num(a, 'steps', issues, true);
     const epochs = num(a, 'epochs', issues, false);
