@@ -146,11 +146,14 @@ export async function run(opts: { pairs?: number; log?: (s: string) => void } = 
     const ds: metrics.EvalDataset = await data.loadSafeEraser(await data.ensureDefaultDataset());
     const m = await loadDefault();
     let tokens = 0;
+    // generated tokens counted with the model's own tokenizer (+1 for the closing </s>)
+    const tok = (m as unknown as { processor?: { tokenizer?: { encode(t: string, o?: { addBos?: boolean }): number[] } } }).processor?.tokenizer;
+    const countTokens = (text: string) => (tok ? tok.encode(text, { addBos: false }).length + 1 : Math.max(1, Math.round(text.split(/\s+/).length * 1.3)));
     const inner = metrics.responderFromModel(m);
     const counting: metrics.Responder = {
       async respond(prompts, o) {
         const out = await inner.respond(prompts, o);
-        for (const list of out) for (const s of list) tokens += Math.max(1, Math.round(s.split(/\s+/).length * 1.3));
+        for (const list of out) for (const s of list) tokens += countTokens(s);
         return out;
       },
     };
@@ -174,7 +177,7 @@ export async function run(opts: { pairs?: number; log?: (s: string) => void } = 
       tokensPerSecond: tokens / genSeconds,
       judgeShare: (seconds - genSeconds) / seconds,
     };
-    log(`evaluate(default model, default val, greedy, rules): ${seconds.toFixed(1)} s for ${responses} responses = ${(responses / seconds).toFixed(1)} responses/s, ~${(tokens / genSeconds).toFixed(0)} tokens/s (estimated from words); judging + ROUGE-L + frames ${(100 * (seconds - genSeconds) / seconds).toFixed(1)}% of the time (target < 5%)`);
+    log(`evaluate(default model, default val, greedy, rules): ${seconds.toFixed(1)} s for ${responses} responses = ${(responses / seconds).toFixed(1)} responses/s, ${(tokens / genSeconds).toFixed(0)} tokens/s${tok ? '' : ' (estimated from words: no tokenizer)'}; judging + ROUGE-L + frames ${(100 * (seconds - genSeconds) / seconds).toFixed(1)}% of the time (target < 5%)`);
     m.dispose?.();
   }
 
