@@ -4,11 +4,13 @@
  * 1. One full default run of one method (po+pd, with its probes) from the vanilla model on the
  *    default synthetic dataset: wall time (budget: 2 minutes), steps/s, tokens/s, tensors alive
  *    before/after (no growth), peak RSS.
+ * 1b. The same method for --leak-steps N updates (default 200; 50 with --quick; 0 skips) without
+ *    probes: tensors alive and RSS sampled along the way; growth after step 1 must be 0.
  * 2. The same loss on the same batch against the PyTorch peer (tests/bench/peer/llava_peer.py):
  *    a full-parameter GA step (−NLL: the cost of one NLL training step) of the vanilla model on
  *    one forget batch, tfjs vs torch, ratio printed.
  *
- *   npx tsx tests/bench/unlearn.bench.ts [--method po+pd] [--model DIR] [--dataset DIR] [--quick]
+ *   npx tsx tests/bench/unlearn.bench.ts [--method po+pd] [--model DIR] [--dataset DIR] [--quick] [--leak-steps N]
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -124,6 +126,26 @@ async function main(): Promise<void> {
       `tensors ${tensorsBefore} → ${tensorsAfter} (after dispose ${tensorsAfterDispose}); peak RSS ${fmt(run.peakRssMiB, 0)} MiB`,
   );
 
+  // ---- 1b. no tensor growth over a long run (--leak-steps N, default 200; 0 skips) ----------
+  const leakSteps = Number(arg('leak-steps') ?? (quick ? 50 : 200));
+  let leak: { steps: number; tensors: Array<{ step: number; numTensors: number; rssMiB: number }>; growth: number; peakRssMiB: number } | undefined;
+  if (leakSteps > 0) {
+    const lu = unlearn.create(m as unknown as unlearn.UnlearnableModel, ds, { method: methodName, steps: leakSteps });
+    const series: Array<{ step: number; numTensors: number; rssMiB: number }> = [];
+    const every = Math.max(1, Math.round(leakSteps / 8));
+    for (let i = 1; i <= leakSteps; i++) {
+      await lu.step();
+      if (i === 1 || i % every === 0 || i === leakSteps) series.push({ step: i, numTensors: runtime.tf.memory().numTensors, rssMiB: process.memoryUsage().rss / 1048576 });
+    }
+    lu.dispose();
+    const growth = series[series.length - 1].numTensors - series[0].numTensors;
+    leak = { steps: leakSteps, tensors: series, growth, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
+    log(
+      `\n${leakSteps} steps of ${methodName} (no probes): tensors alive ${series.map((x) => `${x.step}:${x.numTensors}`).join(' ')} → growth ${growth} after step 1 ` +
+        `(${growth === 0 ? 'no leak' : 'LEAK'}); RSS ${series.map((x) => fmt(x.rssMiB, 0)).join(' ')} MiB; peak RSS ${fmt(leak.peakRssMiB, 0)} MiB`,
+    );
+  }
+
   // ---- 2. the same loss on the same batch vs the PyTorch peer -------------------------------
   const forget = unlearn.forgetExamples(ds).slice(0, 8);
   const enc = await origEncode(forget, { withAnswer: true });
@@ -168,18 +190,24 @@ async function main(): Promise<void> {
   const tfjsMs = median(times);
   const torchMs = Number(peer.trainStepMs);
   const ratio = tfjsMs / torchMs;
+  const batchTokens = enc.inputIds.length * enc.inputIds[0].length; // tokens per step (image tokens included)
   log(
     '\nsame loss (−NLL, full parameters), same batch (8 forget samples, ' +
       `${enc.inputIds[0].length} tokens each):\n` +
-      table(['side', 'ms/step', 'steps/s'], [
-        [`tfjs ${info.backend}`, fmt(tfjsMs, 0), fmt(1000 / tfjsMs, 2)],
-        ...peers.map((p) => [`torch ${String(p.torch ?? '?')} (${String(p.threads ?? '?')} thread${p.threads === 1 ? '' : 's'})${p === peer ? ' *' : ''}`, fmt(Number(p.trainStepMs), 0), fmt(1000 / Number(p.trainStepMs), 2)]),
+      table(['side', 'ms/step', 'steps/s', 'tokens/s'], [
+        [`tfjs ${info.backend}`, fmt(tfjsMs, 0), fmt(1000 / tfjsMs, 2), fmt((batchTokens * 1000) / tfjsMs, 0)],
+        ...peers.map((p) => [
+          `torch ${String(p.torch ?? '?')} (${String(p.threads ?? '?')} thread${p.threads === 1 ? '' : 's'})${p === peer ? ' *' : ''}`,
+          fmt(Number(p.trainStepMs), 0),
+          fmt(1000 / Number(p.trainStepMs), 2),
+          fmt((batchTokens * 1000) / Number(p.trainStepMs), 0),
+        ]),
       ]) +
       '\n(* the faster PyTorch setting, used for the ratio)' +
       `\nratio tfjs/torch: ${fmt(ratio, 2)}× the time`,
   );
   m.dispose();
-  const out = { machine: machine(), backend: info.backend, run, peer: { tfjsStepMs: tfjsMs, torchStepMs: torchMs, ratio, peer: { torch: peer.torch, threads: peer.threads, error: peer.error } } };
+  const out = { machine: machine(), backend: info.backend, run, leak, peer: { tfjsStepMs: tfjsMs, torchStepMs: torchMs, ratio, tokensPerStep: batchTokens, tfjsTokensPerS: (batchTokens * 1000) / tfjsMs, torchTokensPerS: (batchTokens * 1000) / torchMs, peer: { torch: peer.torch, threads: peer.threads, error: peer.error } } };
   reportJson(out);
   if (jsonMode()) process.stdout.write(JSON.stringify(out) + '\n');
 }
