@@ -82,6 +82,48 @@ export interface CreateOptions extends UnlearnOptionsInput {
   [methodOption: string]: unknown;
 }
 
+/** Options that do not change what a run trains (probing, checkpointing, where it writes). */
+const NON_TRAINING_OPTIONS = new Set(['evalEvery', 'probe', 'checkpointEvery', 'outDir', 'meta']);
+
+/** What makes two run specs the same experiment: method, training options, data and model. */
+function runIdentity(spec: RunSpec): Record<string, string> {
+  const options = Object.fromEntries(Object.entries(spec.options ?? {}).filter(([k]) => !NON_TRAINING_OPTIONS.has(k)));
+  return {
+    method: JSON.stringify(spec.method),
+    options: JSON.stringify(options),
+    'data.fingerprint': String(spec.data?.fingerprint),
+    'model.source': String(spec.model?.source),
+    'model.config': JSON.stringify(spec.model?.config),
+  };
+}
+
+/**
+ * Refuse an `outDir` that already holds checkpoints (`checkpoint-N`, `final`) of another run,
+ * before any step: checkpoints replace folders of the same name, so a different experiment
+ * (or a run that later diverges) would silently destroy them. The same experiment again (a
+ * rerun or a resumption) may write there.
+ */
+function assertOutDirFree(outDir: string, spec: RunSpec): void {
+  if (!fs.existsSync(outDir)) return;
+  const mine = runIdentity(spec);
+  for (const name of fs.readdirSync(outDir).sort()) {
+    if (!/^(checkpoint-\d+|final)$/.test(name)) continue;
+    const file = path.join(outDir, name, 'run.json');
+    let theirs: Record<string, string>;
+    try {
+      theirs = runIdentity(JSON.parse(fs.readFileSync(file, 'utf8')) as RunSpec);
+    } catch {
+      continue; // not one of our checkpoints: nothing of ours to protect or replace
+    }
+    const differ = Object.keys(mine).filter((k) => mine[k] !== theirs[k]);
+    if (differ.length) {
+      throw new ConfigError(`outDir ${outDir} already holds checkpoints of another run (${name})`, [
+        { path: 'outDir', message: `its ${differ.join(', ')} differ from this run's; pick another outDir, or remove ${path.join(outDir, name)} and its siblings` },
+      ]);
+    }
+  }
+}
+
 /** The full, reproducible description of a run, written beside every checkpoint. */
 export interface RunSpec {
   kind: 'eraserlab.unlearn';
@@ -521,6 +563,7 @@ export class Unlearner {
   async run(opts: RunOptions = {}): Promise<StepRecord[]> {
     this.assertAlive();
     const o = this.options;
+    if (o.outDir) assertOutDirFree(o.outDir, this.spec);
     const target =
       opts.steps !== undefined ? this.state.step + opts.steps : opts.epochs !== undefined ? Math.ceil(opts.epochs * this.stepsPerEpoch) : this.totalSteps;
     const evalEvery = opts.evalEvery ?? o.evalEvery;

@@ -162,6 +162,30 @@ test('checkpoints every N steps and at the end, with the run spec', async () => 
   assert.is(csv.length, 5);
   assert.is(csv[0], 'step,epoch,loss,lr,gradNorm,term_forget_nll,term_pd,forgetRate,refusalRate,sarr,retainRouge,utilityAcc');
   u.dispose();
+
+  // another experiment into the same outDir is refused before any step; nothing is replaced
+  const saved = fs.readFileSync(path.join(out, 'checkpoint-2', 'trainable.safetensors'));
+  const other = unlearn.create(m, ds, { method: 'ga+pd', ...BASE, lr: 0.5, steps: 4, checkpointEvery: 2, outDir: out });
+  const steps: number[] = [];
+  other.on('step', (r) => steps.push(r.step));
+  try {
+    await other.run({ progress: false });
+    assert.unreachable('should refuse the outDir');
+  } catch (e) {
+    assert.instance(e, runtime.ConfigError);
+    assert.is(
+      (e as Error).message,
+      `outDir ${out} already holds checkpoints of another run (checkpoint-2) (1 problem):\n  - outDir: its options differ from this run's; pick another outDir, or remove ${path.join(out, 'checkpoint-2')} and its siblings`,
+    );
+  }
+  assert.equal(steps, []);
+  assert.ok(fs.readFileSync(path.join(out, 'checkpoint-2', 'trainable.safetensors')).equals(saved));
+  other.dispose();
+  // the same experiment again (other probing, same training) may write there
+  const again = unlearn.create(m, ds, { method: 'ga+pd', ...BASE, steps: 4, checkpointEvery: 2, outDir: out, meta: { note: 'rerun' }, evalEvery: 0 });
+  await again.run({ progress: false });
+  assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'final', 'run.json'), 'utf8')).meta, { note: 'rerun' });
+  again.dispose();
   m.dispose();
 });
 
