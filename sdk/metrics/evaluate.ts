@@ -290,6 +290,9 @@ export async function evaluate(model: GenerativeModelLike | null | undefined, da
   const kinds = [...(opts.kinds ?? (opts.split === 'train' ? ['harmful', 'sd'] : allKinds))] as SampleKind[];
   for (const k of kinds) if (!allKinds.includes(k)) issues.push({ path: 'kinds', message: `unknown kind '${k}'; must be one of [${allKinds.join(', ')}]` });
   if (!opts.responder && !model) issues.push({ path: 'model', message: 'pass a model or {responder}' });
+  if (!opts.responder && model && (model as { isDisposed?: boolean }).isDisposed === true) {
+    issues.push({ path: 'model', message: 'the model has been disposed (model.dispose() frees its weights and adapters): evaluate before disposing it' });
+  }
   if (issues.length) throw new ConfigError('Invalid options for metrics.evaluate', issues);
   const p = preset as Preset;
   const seed = opts.seed ?? 233;

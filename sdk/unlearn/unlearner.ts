@@ -289,6 +289,16 @@ export class Unlearner {
       const lm = !proj && !vis;
       if ((proj && o.tuneProjector) || (vis && o.tuneVisionTower) || (lm && o.tuneLanguageModel)) this.trainable.set(k, v);
     }
+    if (o.lora && (model as { adapters?: { merged?: boolean } }).adapters && (model as { adapters?: { merged?: boolean } }).adapters?.merged !== true) {
+      throw new ConfigError('Invalid unlearning options', [
+        {
+          path: 'model.adapters',
+          message:
+            'the model already carries LoRA adapters (from an earlier run); a new run would replace them. ' +
+            'Fold them into the weights with the earlier Unlearner\'s mergeAdapters(), remove them with discardAdapters(), or load a fresh model',
+        },
+      ]);
+    }
     this.adapters = o.lora ? attachLora(model, o.lora, o.seed, o.tuneProjector) : undefined;
     if (this.adapters) for (const [k, v] of this.adapters.variables) this.trainable.set(k, v);
     if (this.trainable.size === 0) {
@@ -708,14 +718,46 @@ export class Unlearner {
     this.lastEvalStep = lastEval ? lastEval.step : -1;
   }
 
-  /** Free the optimiser state, the reference snapshot and the adapters (the model stays). */
+  /**
+   * Free what only training needs: the optimiser state and the reference snapshot. The model
+   * keeps what the run trained (the LoRA adapters stay attached, a trained projector stays
+   * trained), so evaluating `model` after `dispose()` measures the unlearned model; the
+   * adapters are freed with the model (`model.dispose()`), or now with `discardAdapters()`.
+   */
   dispose(): void {
     if (this.disposed) return;
     this.optimizer.dispose();
     for (const t of this.initial.values()) t.dispose();
     this.initial.clear();
-    this.adapters?.detach();
     this.disposed = true;
+  }
+
+  /**
+   * Remove the run's LoRA adapters from the model and free them (after `dispose()` too). What
+   * the run trained in the model's own parameters (the projector, with the default
+   * `tuneProjector`) stays: reload the model to get the vanilla one back.
+   */
+  discardAdapters(): void {
+    if (this.adaptersDiscarded) return;
+    this.adapters?.detach();
+    this.adaptersDiscarded = true;
+  }
+  private adaptersDiscarded = false;
+
+  /**
+   * Fold the run's LoRA adapters into the model's weights (W ← W + (α/r)·A·B) and free them: the
+   * model then holds the unlearned weights without adapters, e.g. to save it as a plain
+   * checkpoint or to start another run (a relearning attack) from it.
+   */
+  mergeAdapters(): void {
+    if (this.adaptersDiscarded) return;
+    this.adapters?.mergeAndDetach?.();
+    this.adaptersDiscarded = true;
+  }
+
+  /** Whether `dispose()` has run (the model is still usable; this Unlearner is not). */
+  get isDisposed(): boolean {
+    return this.disposed;
   }
 }
 
