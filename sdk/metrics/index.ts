@@ -29,4 +29,6 @@ export type {
 export { importOfficial } from './official';
 export type { ImportOfficialOptions, ImportOfficialResult } from './official';
 export { probeScorer, evalDigest, combine } from './helpers';
+export { pivot, METRIC_LABELS } from './pivot';
+export type { PivotOptions } from './pivot';
 export type { ProbeScorerLike, EvalDigest, MethodResult } from './helpers';
