@@ -11,3 +11,4 @@ export * as metrics from './metrics';
 export * as judge from './judge';
 export * as plots from './plots';
 export * as boundary from './boundary';
+export * as experiment from './experiment';
