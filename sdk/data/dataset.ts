@@ -1,6 +1,6 @@
 /**
  * Load and save SafeEraser dataset folders exactly as the official release lays them out
- * (DESIGN.md §3): `all_train.json` (forget), `all_val.json` (held out), `prompt.json` (refusals)
+ * (docs/data.md): `all_train.json` (forget), `all_val.json` (held out), `prompt.json` (refusals)
  * and images resolved relative to the folder; plus our optional `utility.json`.
  *
  * Every problem found is collected and reported at once as one `DatasetError` naming file,

@@ -1,6 +1,6 @@
 /**
- * Views of a dataset as supervised / probe examples, and seeded batching (DESIGN.md §3:
- * "each forget sample is paired with a retain sample drawn with a seed"). Tokenisation is the
+ * Views of a dataset as supervised / probe examples, and seeded batching (each
+ * forget sample is paired with a retain sample drawn with a seed, docs/data.md). Tokenisation is the
  * model's processor (`LlavaProcessor.encode(examples)`); this layer only produces `Example` lists.
  */
 import { Rng } from '../runtime/rng';

@@ -1,5 +1,5 @@
 /**
- * SafeEraser file formats (DESIGN.md §3): the official record fields, `prompt.json`, and our own
+ * SafeEraser file formats (docs/data.md): the official record fields, `prompt.json`, and our own
  * `utility.json`, as plain interfaces. The zod schemas live in `validate.ts`, which no public
  * declaration imports (zod 4's types need TypeScript ≥ 5.5; notebooks type-check with 5.0).
  *

@@ -27,6 +27,9 @@ import { LlavaModel } from './llava';
 import { createRandom } from './load';
 import { gatherRows, positionsFromMask } from './layers';
 import { buildTokenizer, Tokenizer } from './tokenizer';
+import { rougeLF1 } from '../text/rouge';
+
+export { rougeLF1 };
 import { LlavaProcessor, PromptTemplate } from './processor';
 import { AdamW, computeGradients, cosineSchedule, disposeGrads, installFastWasmMatMul } from './optim';
 
@@ -107,35 +110,6 @@ export function vanillaExamples(ds: SafeEraserDataset): Example[] {
   out.push(...datasetExamples(ds, 'utility', 'utility'));
   out.push(...datasetExamples(ds, 'aligned', 'aligned'));
   return out;
-}
-
-// ---------------------------------------------------------------------------------------
-// A small ROUGE-L for the accuracy check (the metrics layer has the full one)
-// ---------------------------------------------------------------------------------------
-
-function words(s: string): string[] {
-  return s.toLowerCase().replace(/[^a-z0-9\s']/g, ' ').split(/\s+/).filter(Boolean);
-}
-
-/** ROUGE-L F1 over lower-cased word tokens (punctuation ignored, no stemming). */
-export function rougeLF1(candidate: string, reference: string): number {
-  const a = words(candidate);
-  const b = words(reference);
-  if (a.length === 0 || b.length === 0) return a.length === b.length ? 1 : 0;
-  const dp = new Array<number>(b.length + 1).fill(0);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = 0;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j];
-      dp[j] = a[i - 1] === b[j - 1] ? prev + 1 : Math.max(dp[j], dp[j - 1]);
-      prev = tmp;
-    }
-  }
-  const lcs = dp[b.length];
-  if (lcs === 0) return 0;
-  const p = lcs / a.length;
-  const r = lcs / b.length;
-  return (2 * p * r) / (p + r);
 }
 
 // ---------------------------------------------------------------------------------------
