@@ -15,6 +15,7 @@ import { ConfigError, EraserError, type Issue } from '../runtime/errors';
 import { init, type BackendName } from '../runtime/backend';
 import { versions } from '../runtime/versions';
 import { writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../runtime/fsutil';
+import { progress, withoutProgress } from '../runtime/progress';
 import { loadSafeEraser, type SafeEraserDataset } from '../data/dataset';
 import { ensureDefaultDataset, generatedDir, packageRoot, DEFAULT_SEED } from '../data/defaults';
 import { generateSynthetic } from '../data/synthetic';
@@ -66,6 +67,12 @@ export interface MainJobOptions {
   log?: (line: string) => void;
   /** Called after each method's results are on disk (or found on disk). */
   onMethodDone?: (m: MethodOutcome) => void;
+  /**
+   * Progress display: 'all' (default: a bar per unlearning run, evaluation and export, for the
+   * terminal), 'methods' (one overall bar over the methods, the current one as its status: what
+   * a notebook wants) or false.
+   */
+  progress?: 'all' | 'methods' | false;
 }
 
 export interface MethodOutcome {
@@ -324,12 +331,21 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
   const outcomes: MethodOutcome[] = [];
   // one line per phase, numbered; the unlearning, evaluation and export bars show progress
   // within it (a job-level bar would fight them for the terminal line)
-  for (const [i, name] of all.entries()) {
-    throwIfAborted(ctx, name);
-    const o = await runMethod({ ...ctx, log: (s) => log(`[${i + 1}/${all.length}] ${s}`) }, name);
-    outcomes.push(o);
-    opts.onMethodDone?.(o);
-  }
+  const mode = opts.progress ?? 'all';
+  const overall = mode === 'methods' ? progress(all.length, 'methods') : undefined;
+  const each = async (): Promise<void> => {
+    for (const [i, name] of all.entries()) {
+      throwIfAborted(ctx, name);
+      overall?.update(i, `${name}…`);
+      const o = await runMethod({ ...ctx, log: (s) => log(`[${i + 1}/${all.length}] ${s}`) }, name);
+      outcomes.push(o);
+      overall?.update(i + 1, `${name} ${o.skipped ? 'found on disk' : `done in ${o.seconds.toFixed(0)} s`}`);
+      opts.onMethodDone?.(o);
+    }
+  };
+  if (mode === 'all') await each();
+  else await withoutProgress(each);
+  overall?.done(`${all.length} methods`);
   const resumedN = outcomes.filter((o) => o.skipped).length;
   log(`${all.length} results ready (${resumedN} resumed from disk); writing tables, figures and the report`);
 
