@@ -8,6 +8,7 @@ import { FILES } from './schema';
 
 export { packageRoot } from '../runtime/fsutil';
 import { packageRoot } from '../runtime/fsutil';
+import { DEFAULT_SEED } from '../runtime/rng';
 
 /** `<package root>/data/generated/<name>`. */
 export function generatedDir(name: string): string {
@@ -19,8 +20,8 @@ export function defaultDatasetDir(): string {
   return generatedDir('default');
 }
 
-/** Seed of the default synthetic dataset. */
-export const DEFAULT_SEED = 233;
+/** Seed of the default synthetic dataset: the SDK-wide default seed (runtime/rng). */
+export { DEFAULT_SEED };
 
 /**
  * Generate the default dataset (scale 'default', seed 233) unless it is already there; returns
