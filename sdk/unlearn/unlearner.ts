@@ -11,7 +11,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../runtime/tf';
-import type { Scalar, Tensor, Tensor3D, Variable } from '../model/tftypes';
+import type { Scalar, Tensor, Tensor3D, Variable } from '../runtime/tf';
 import { CheckpointError, ConfigError, DatasetError, DivergenceError, Issue } from '../runtime/errors';
 import { Rng } from '../runtime/rng';
 import { progress as progressBar } from '../runtime/progress';
@@ -92,7 +92,7 @@ function fingerprint(ds: UnlearnDataset): string {
   const add = (s: string) => {
     for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
   };
-  for (const r of ds.train as Array<Record<string, unknown>>) add(JSON.stringify([r.image_path, r.SDImage_path, r.unsafe_pairs]));
+  for (const r of ds.train) add(JSON.stringify([r.image_path, r.SDImage_path, r.unsafe_pairs]));
   return h.toString(16).padStart(8, '0');
 }
 

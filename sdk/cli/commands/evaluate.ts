@@ -15,6 +15,7 @@ import { defaultModelDir } from '../../model/pretrain';
 import { evaluate } from '../../metrics/evaluate';
 import { importOfficial } from '../../metrics/official';
 import { columnsOf, Row, writeTable } from '../../experiment/report';
+import { DEFAULT_SEED } from '../../runtime/rng';
 
 const USAGE = `Usage: eraserlab evaluate [--model DIR] [--dataset DIR] [--split train|val|both] [--judge rules|openai]
                           [--preset greedy|official] [--limit N] [--seed S] [--out DIR]
@@ -58,7 +59,7 @@ export const command: CliCommand = {
     if (!['greedy', 'official'].includes(preset)) issues.push({ path: '--preset', message: `'${preset}' is not one of [greedy, official]` });
     const limit = a.limit === undefined ? undefined : Number(a.limit);
     if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) issues.push({ path: '--limit', message: `must be a positive integer, got '${String(a.limit)}'` });
-    const seed = a.seed === undefined ? 233 : Number(a.seed);
+    const seed = a.seed === undefined ? DEFAULT_SEED : Number(a.seed);
     if (!Number.isInteger(seed)) issues.push({ path: '--seed', message: `must be an integer, got '${String(a.seed)}'` });
     if (issues.length) throw new ConfigError('Invalid arguments for eraserlab evaluate', issues);
     const out = path.resolve(typeof a.out === 'string' ? a.out : path.join('results', 'evaluate'));
