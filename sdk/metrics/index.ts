@@ -30,3 +30,19 @@ export { importOfficial } from './official';
 export type { ImportOfficialOptions, ImportOfficialResult } from './official';
 export { probeScorer, evalDigest, combine } from './helpers';
 export type { ProbeScorerLike, EvalDigest, MethodResult } from './helpers';
+export {
+  wilson,
+  wilsonHalfWidth,
+  bootstrapMean,
+  tInterval,
+  pairedTest,
+  mcnemar,
+  normalQuantile,
+  tQuantile,
+  tCdf,
+  DEFAULT_LEVEL,
+} from './stats';
+export type { Interval, IntervalMethod, BootstrapOptions, SeedStats, PairedOptions, PairedResult } from './stats';
+export { metricInterval } from './summarize';
+export { compare, compareRows, comparePdRows, COMPARE_COLUMNS } from './compare';
+export type { CompareOptions, CompareRow } from './compare';
