@@ -4,6 +4,7 @@
  * `metrics.evaluate(...).summary` / `.byCategory` with a `method` (and `pd`) column.
  */
 import { getMetric } from '../metrics/contract';
+import { tInterval } from '../metrics/stats';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError } from '../runtime/errors';
@@ -37,6 +38,13 @@ export const CATEGORY_ORDER: readonly string[] = ['Violence', 'Weapon', 'Privacy
 
 const RATE_AXIS = { range: [0, 1.05], tickformat: '.0%' };
 
+/** '#rrggbb' → 'rgba(r, g, b, a)'. */
+function withAlpha(hex: string, a: number): string {
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
+  if (!m) return hex;
+  return `rgba(${parseInt(m[1], 16)}, ${parseInt(m[2], 16)}, ${parseInt(m[3], 16)}, ${a})`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Forgetting curves
 
@@ -55,6 +63,8 @@ const EVAL_DASH: Record<string, string> = { forgetRate: 'solid', refusalRate: 'd
  * Training history → two stacked panels over steps: the loss and each loss term (top), the
  * evaluation rates (bottom: forget rate, refusal rate, SARR). With a `method` column holding
  * several methods, colour is the method (top: total loss; bottom: line style is the metric).
+ * With a `seed` column holding several seeds, each line is the mean across seeds per step and
+ * a shaded band shows mean ± sd.
  */
 export function forgettingCurves(history: FrameLike, opts: ForgettingCurvesOptions = {}): Figure {
   const rows = toRows(history, 'forgettingCurves(history)');
@@ -66,9 +76,51 @@ export function forgettingCurves(history: FrameLike, opts: ForgettingCurvesOptio
   const methods = cols.includes('method') ? unique(rows.map((r) => String(r.method))) : [''];
   const multi = methods.length > 1;
   const data: Trace[] = [];
+  const seeded = cols.includes('seed') && unique(rows.map((r) => String(r.seed))).length > 1;
+  // one series per column; with several seeds, the mean per step and a mean ± sd band
+  const stepsOf = (rs: Row[], col: string) => {
+    const by = new Map<number, number[]>();
+    for (const r of rs) {
+      const x = num(r.step);
+      const y = num(r[col]);
+      if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+      if (!by.has(x)) by.set(x, []);
+      by.get(x)!.push(y);
+    }
+    return [...by.entries()].sort((a, b) => a[0] - b[0]);
+  };
   const series = (rs: Row[], col: string) => {
-    const pts = rs.map((r) => [num(r.step), num(r[col])]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-    return { x: pts.map((p) => p[0]), y: pts.map((p) => p[1]) };
+    if (!seeded) {
+      const pts = rs.map((r) => [num(r.step), num(r[col])]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+      return { x: pts.map((p) => p[0]), y: pts.map((p) => p[1]) };
+    }
+    const st = stepsOf(rs, col);
+    return { x: st.map((p) => p[0]), y: st.map((p) => p[1].reduce((a, b) => a + b, 0) / p[1].length) };
+  };
+  /** The mean ± sd band across seeds as a closed polygon (undefined with one seed). */
+  const band = (rs: Row[], col: string, color: string, xaxis: string, yaxis: string, group?: string): Trace | undefined => {
+    if (!seeded) return undefined;
+    const st = stepsOf(rs, col).filter((p) => p[1].length > 1);
+    if (st.length === 0) return undefined;
+    const stats = st.map(([x, ys]) => {
+      const t = tInterval(ys);
+      return { x, lo: t.mean - t.sd, hi: t.mean + t.sd };
+    });
+    return {
+      type: 'scatter',
+      mode: 'lines',
+      name: `${group ? `${group}: ` : ''}${metricLabel(col)} ± sd`,
+      legendgroup: group,
+      showlegend: false,
+      hoverinfo: 'skip',
+      x: [...stats.map((p) => p.x), ...stats.map((p) => p.x).reverse()],
+      y: [...stats.map((p) => p.hi), ...stats.map((p) => p.lo).reverse()],
+      fill: 'toself',
+      fillcolor: withAlpha(color, 0.18),
+      line: { width: 0, color: withAlpha(color, 0) },
+      xaxis,
+      yaxis,
+    };
   };
   let anyEval = false;
   // Many methods: one colour per base method (ga and ga+pd share it); the +pd variant is told
@@ -81,6 +133,8 @@ export function forgettingCurves(history: FrameLike, opts: ForgettingCurvesOptio
     const shownLoss = multi ? lossCols.filter((c) => c === 'loss') : lossCols;
     shownLoss.forEach((c, ci) => {
       const color = multi ? colourOf(m) : c === 'loss' ? '#000000' : PALETTE[ci % PALETTE.length];
+      const b = band(rs, c, color, 'x', 'y', multi ? m : undefined);
+      if (b) data.push(b);
       data.push({
         type: 'scatter',
         mode: 'lines',
@@ -97,6 +151,8 @@ export function forgettingCurves(history: FrameLike, opts: ForgettingCurvesOptio
       if (s.x.length === 0) return;
       anyEval = true;
       const color = multi ? colourOf(m) : PALETTE[(ci + 3) % PALETTE.length];
+      const b = band(rs, c, color, 'x2', 'y2', multi ? m : undefined);
+      if (b) data.push(b);
       data.push({
         type: 'scatter',
         mode: 'lines+markers',
@@ -130,9 +186,23 @@ interface Pick {
   split?: string;
 }
 
-/** The value of `metric` for each method variant, preferring the given split, then val, then train. */
-function metricByMethod(rows: Row[], metric: string, pick: Pick): Map<string, { base: string; pd: boolean; value: number }> {
-  const out = new Map<string, { base: string; pd: boolean; value: number; rank: number }>();
+/** A method variant's value of one metric with its interval (NaN bounds when the frame has none). */
+interface Point {
+  base: string;
+  pd: boolean;
+  value: number;
+  low: number;
+  high: number;
+}
+
+/**
+ * The value of `metric` for each method variant, preferring the given split, then val, then
+ * train, with its interval: the row's `ciLow`/`ciHigh` when there is one row, or — for a
+ * per-seed frame (several rows per method, e.g. a `seed` column) — the mean across seeds and
+ * its t interval.
+ */
+function metricByMethod(rows: Row[], metric: string, pick: Pick): Map<string, Point> {
+  const best = new Map<string, { base: string; pd: boolean; rank: number; rows: Row[] }>();
   const pref = [pick.split, 'val', 'train'].filter((s): s is string => !!s);
   for (const r of rows) {
     if (String(r.metric) !== metric) continue;
@@ -140,10 +210,39 @@ function metricByMethod(rows: Row[], metric: string, pick: Pick): Map<string, { 
     const split = r.split === undefined ? undefined : String(r.split);
     const rank = split === undefined ? 0 : pref.indexOf(split) === -1 ? pref.length : pref.indexOf(split);
     if (pick.split && split !== undefined && split !== pick.split) continue;
-    const prev = out.get(v.method);
-    if (!prev || rank < prev.rank) out.set(v.method, { base: v.base, pd: v.pd, value: num(r.value), rank });
+    const prev = best.get(v.method);
+    if (!prev || rank < prev.rank) best.set(v.method, { base: v.base, pd: v.pd, rank, rows: [r] });
+    else if (rank === prev.rank) prev.rows.push(r);
+  }
+  const out = new Map<string, Point>();
+  for (const [method, b] of best) {
+    if (b.rows.length === 1) {
+      const r = b.rows[0];
+      out.set(method, { base: b.base, pd: b.pd, value: num(r.value), low: num(r.ciLow), high: num(r.ciHigh) });
+    } else {
+      const t = tInterval(b.rows.map((r) => num(r.value)));
+      out.set(method, { base: b.base, pd: b.pd, value: t.mean, low: t.low, high: t.high });
+    }
   }
   return out;
+}
+
+const optional = (key: string, v: unknown): Record<string, unknown> => (v === undefined ? {} : { [key]: v });
+
+/** A Plotly error-bar spec from intervals (undefined when no point has one). */
+function errorBars(points: Array<Point | undefined>, color: string): Record<string, unknown> | undefined {
+  const ok = (p: Point | undefined) => p !== undefined && Number.isFinite(p.value) && Number.isFinite(p.low) && Number.isFinite(p.high);
+  if (!points.some(ok)) return undefined;
+  return {
+    type: 'data',
+    symmetric: false,
+    array: points.map((p) => (ok(p) ? Math.max(0, p!.high - p!.value) : 0)),
+    arrayminus: points.map((p) => (ok(p) ? Math.max(0, p!.value - p!.low) : 0)),
+    visible: true,
+    color,
+    thickness: 1,
+    width: 3,
+  };
 }
 
 function methodsInOrder(rows: Row[]): string[] {
@@ -166,6 +265,8 @@ export interface OverForgettingOptions {
 /**
  * The paper's comparison: SARR per method with and without PD side by side (left panel), and
  * the forget rate for the same bars (right panel). Methods on x; colour = without / with PD.
+ * Error bars show each row's `ciLow`..`ciHigh` (95%); a per-seed frame is averaged across
+ * seeds with a t interval.
  */
 export function overForgetting(summaryWithMethod: FrameLike, opts: OverForgettingOptions = {}): Figure {
   const what = 'overForgetting(summary)';
@@ -179,16 +280,18 @@ export function overForgetting(summaryWithMethod: FrameLike, opts: OverForgettin
   }
   const bases = methodsInOrder(rows);
   const data: Trace[] = [];
-  const panels: Array<[Map<string, { base: string; pd: boolean; value: number }>, string, string]> = [
+  const panels: Array<[Map<string, Point>, string, string]> = [
     [sarr, 'x', 'y'],
     [forget, 'x2', 'y2'],
   ];
   panels.forEach(([values, xa, ya], pi) => {
     for (const pd of [false, true]) {
-      const ys = bases.map((b) => {
-        for (const v of values.values()) if (v.base === b && v.pd === pd) return v.value;
-        return null;
+      const pts = bases.map((b) => {
+        for (const v of values.values()) if (v.base === b && v.pd === pd) return v;
+        return undefined;
       });
+      const ys = pts.map((p) => (p ? p.value : null));
+      const err = errorBars(pts, '#333333');
       data.push({
         type: 'bar',
         name: pd ? 'with PD' : 'without PD',
@@ -198,7 +301,9 @@ export function overForgetting(summaryWithMethod: FrameLike, opts: OverForgettin
         y: ys,
         marker: { color: pd ? PD_COLORS.with : PD_COLORS.without },
         text: ys.map((y) => (y === null || !Number.isFinite(y) ? '' : `${Math.round(y * 100)}`)),
-        textposition: 'outside',
+        // with error bars the value goes inside the bar, clear of the whisker
+        textposition: err ? 'inside' : 'outside',
+        ...(err ? { error_y: err, insidetextanchor: 'start' } : {}),
         cliponaxis: false,
         xaxis: xa,
         yaxis: ya,
@@ -248,6 +353,7 @@ export interface TradeoffOptions {
 /**
  * Forget quality (x) against utility (y): one labelled point per method and variant; the two
  * variants of a method share a colour (circle = without PD, diamond = with PD) and a dotted link.
+ * Error bars in both directions show the rows' 95% intervals (as in `overForgetting`).
  */
 export function tradeoff(summaryWithMethod: FrameLike, opts: TradeoffOptions = {}): Figure {
   const what = 'tradeoff(summary)';
@@ -263,11 +369,11 @@ export function tradeoff(summaryWithMethod: FrameLike, opts: TradeoffOptions = {
   const ys = metricByMethod(rows, ym, { split: opts.ySplit });
   const data: Trace[] = [];
   methodsInOrder(rows).forEach((base, bi) => {
-    const pts: Array<{ method: string; pd: boolean; x: number; y: number }> = [];
+    const pts: Array<{ method: string; pd: boolean; x: number; y: number; xp: Point; yp: Point }> = [];
     for (const [method, xv] of xs) {
       const yv = ys.get(method);
       if (xv.base !== base || !yv) continue;
-      pts.push({ method, pd: xv.pd, x: xv.value, y: yv.value });
+      pts.push({ method, pd: xv.pd, x: xv.value, y: yv.value, xp: xv, yp: yv });
     }
     pts.sort((a, b) => Number(a.pd) - Number(b.pd));
     if (pts.length === 0) return;
@@ -283,6 +389,8 @@ export function tradeoff(summaryWithMethod: FrameLike, opts: TradeoffOptions = {
       cliponaxis: false,
       marker: { color, size: 9, symbol: pts.map((p) => (p.pd ? 'diamond' : 'circle')), line: { color: '#ffffff', width: 0.5 } },
       line: { color, width: 1, dash: 'dot' },
+      ...optional('error_x', errorBars(pts.map((p) => p.xp), color)),
+      ...optional('error_y', errorBars(pts.map((p) => p.yp), color)),
       hovertemplate: `%{text}<br>${metricLabel(xm)} %{x:.3f}<br>${metricLabel(ym)} %{y:.3f}<extra></extra>`,
     });
   });
