@@ -46,3 +46,5 @@ export type { Interval, IntervalMethod, BootstrapOptions, SeedStats, PairedOptio
 export { metricInterval } from './summarize';
 export { compare, compareRows, comparePdRows, COMPARE_COLUMNS } from './compare';
 export type { CompareOptions, CompareRow } from './compare';
+export { aggregateSeeds, aggregateSeedRows, formatMeanSd, SEED_COLUMNS } from './seeds';
+export type { SeedRow } from './seeds';

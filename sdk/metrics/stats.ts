@@ -258,7 +258,8 @@ export function tInterval(values: readonly number[], level = DEFAULT_LEVEL): See
   checkLevel(level, 'tInterval');
   const v = values.filter(Number.isFinite);
   const n = v.length;
-  const mean = n ? v.reduce((a, b) => a + b, 0) / n : NaN;
+  let mean = n ? v.reduce((a, b) => a + b, 0) / n : NaN;
+  if (n) mean += v.reduce((a, b) => a + (b - mean), 0) / n; // one correction pass: equal values give their value exactly
   const sd = n > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : NaN;
   if (n < 2) return { n, mean, sd, low: NaN, high: NaN, method: 't', level };
   const half = (tQuantile(1 - (1 - level) / 2, n - 1) * sd) / Math.sqrt(n);
