@@ -14,7 +14,7 @@ import { loadPretrained } from '../../model/load';
 import { defaultModelDir } from '../../model/pretrain';
 import { evaluate } from '../../metrics/evaluate';
 import { importOfficial } from '../../metrics/official';
-import { columnsOf, Row, writeTable } from '../report';
+import { columnsOf, Row, writeTable } from '../../experiment/report';
 
 const USAGE = `Usage: eraserlab evaluate [--model DIR] [--dataset DIR] [--split train|val|both] [--judge rules|openai]
                           [--preset greedy|official] [--limit N] [--seed S] [--out DIR]
