@@ -89,52 +89,10 @@ export function forgettingCurves(history: FrameLike, opts: ForgettingCurvesOptio
   const multi = methods.length > 1;
   if (multi && (opts.layout ?? 'panels') === 'panels' && evalCols.length > 0) return forgettingPanels(rows, methods, evalCols, opts);
   const data: Trace[] = [];
-  const seeded = cols.includes('seed') && unique(rows.map((r) => String(r.seed))).length > 1;
-  // one series per column; with several seeds, the mean per step and a mean ± sd band
-  const stepsOf = (rs: Row[], col: string) => {
-    const by = new Map<number, number[]>();
-    for (const r of rs) {
-      const x = num(r.step);
-      const y = num(r[col]);
-      if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
-      if (!by.has(x)) by.set(x, []);
-      by.get(x)!.push(y);
-    }
-    return [...by.entries()].sort((a, b) => a[0] - b[0]);
-  };
-  const series = (rs: Row[], col: string) => {
-    if (!seeded) {
-      const pts = rs.map((r) => [num(r.step), num(r[col])]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-      return { x: pts.map((p) => p[0]), y: pts.map((p) => p[1]) };
-    }
-    const st = stepsOf(rs, col);
-    return { x: st.map((p) => p[0]), y: st.map((p) => p[1].reduce((a, b) => a + b, 0) / p[1].length) };
-  };
-  /** The mean ± sd band across seeds as a closed polygon (undefined with one seed). */
-  const band = (rs: Row[], col: string, color: string, xaxis: string, yaxis: string, group?: string): Trace | undefined => {
-    if (!seeded) return undefined;
-    const st = stepsOf(rs, col).filter((p) => p[1].length > 1);
-    if (st.length === 0) return undefined;
-    const stats = st.map(([x, ys]) => {
-      const t = tInterval(ys);
-      return { x, lo: t.mean - t.sd, hi: t.mean + t.sd };
-    });
-    return {
-      type: 'scatter',
-      mode: 'lines',
-      name: `${group ? `${group}: ` : ''}${metricLabel(col)} ± sd`,
-      legendgroup: group,
-      showlegend: false,
-      hoverinfo: 'skip',
-      x: [...stats.map((p) => p.x), ...stats.map((p) => p.x).reverse()],
-      y: [...stats.map((p) => p.hi), ...stats.map((p) => p.lo).reverse()],
-      fill: 'toself',
-      fillcolor: withAlpha(color, 0.18),
-      line: { width: 0, color: withAlpha(color, 0) },
-      xaxis,
-      yaxis,
-    };
-  };
+  const seeded = isSeeded(rows);
+  const series = (rs: Row[], col: string) => seriesOf(rs, col, seeded);
+  const band = (rs: Row[], col: string, color: string, xaxis: string, yaxis: string, group?: string) =>
+    seeded ? seedBand(rs, col, color, xaxis, yaxis, group) : undefined;
   let anyEval = false;
   // Many methods: one colour per base method (ga and ga+pd share it); the +pd variant is told
   // apart by a dotted loss line and diamond markers, so 10 methods never reuse a colour.
@@ -192,6 +150,61 @@ export function forgettingCurves(history: FrameLike, opts: ForgettingCurvesOptio
   return { data, layout, config: { ...PAPER_CONFIG } };
 }
 
+// Several seeds in a history: each line is the mean per step, a band shows mean ± sd.
+
+/** Whether the rows hold several seeds (a `seed` column with two or more values). */
+function isSeeded(rows: Row[]): boolean {
+  return rows.length > 0 && 'seed' in rows[0] && unique(rows.map((r) => String(r.seed))).length > 1;
+}
+
+/** The values of `col` per step (steps ascending; non-finite values skipped). */
+function stepValues(rs: Row[], col: string): Array<[number, number[]]> {
+  const by = new Map<number, number[]>();
+  for (const r of rs) {
+    const x = num(r.step);
+    const y = num(r[col]);
+    if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+    if (!by.has(x)) by.set(x, []);
+    by.get(x)!.push(y);
+  }
+  return [...by.entries()].sort((a, b) => a[0] - b[0]);
+}
+
+/** One line's points: the rows as they are, or with several seeds the mean per step. */
+function seriesOf(rs: Row[], col: string, seeded: boolean): { x: number[]; y: number[] } {
+  if (!seeded) {
+    const pts = rs.map((r) => [num(r.step), num(r[col])]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+    return { x: pts.map((p) => p[0]), y: pts.map((p) => p[1]) };
+  }
+  const st = stepValues(rs, col);
+  return { x: st.map((p) => p[0]), y: st.map((p) => p[1].reduce((a, b) => a + b, 0) / p[1].length) };
+}
+
+/** The mean ± sd band across seeds as a closed, filled polygon (undefined where no step has two seeds). */
+function seedBand(rs: Row[], col: string, color: string, xaxis: string, yaxis: string, group?: string): Trace | undefined {
+  const st = stepValues(rs, col).filter((p) => p[1].length > 1);
+  if (st.length === 0) return undefined;
+  const stats = st.map(([x, ys]) => {
+    const t = tInterval(ys);
+    return { x, lo: t.mean - t.sd, hi: t.mean + t.sd };
+  });
+  return {
+    type: 'scatter',
+    mode: 'lines',
+    name: `${group ? `${group}: ` : ''}${metricLabel(col)} ± sd`,
+    legendgroup: group,
+    showlegend: false,
+    hoverinfo: 'skip',
+    x: [...stats.map((p) => p.x), ...stats.map((p) => p.x).reverse()],
+    y: [...stats.map((p) => p.hi), ...stats.map((p) => p.lo).reverse()],
+    fill: 'toself',
+    fillcolor: withAlpha(color, 0.18),
+    line: { width: 0, color: withAlpha(color, 0) },
+    xaxis,
+    yaxis,
+  };
+}
+
 /** Metric colours of the panels layout (the same metric has the same colour in every panel). */
 const METRIC_COLOURS: Record<string, string> = { forgetRate: PALETTE[1], sarr: PALETTE[0], refusalRate: PALETTE[2], retainRouge: PALETTE[3], utilityAcc: PALETTE[4] };
 
@@ -215,18 +228,21 @@ function forgettingPanels(rows: Row[], methods: string[], evalCols: string[], op
     layout[`yaxis${k}`] = axis({ anchor: `x${k}`, domain: [y1 - h, y1], ...RATE_AXIS, showticklabels: c === 0 });
     annotations.push({ text: escapeText(m), xref: 'paper', yref: 'paper', x: x0 + w / 2, y: y1, xanchor: 'center', yanchor: 'bottom', showarrow: false, font: { size: 11 } });
     const rs = rows.filter((x) => String(x.method) === m);
+    const seeded = isSeeded(rows);
     evalCols.forEach((col, ci) => {
-      const pts = rs.map((x) => [num(x.step), num(x[col])]).filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b));
-      if (pts.length === 0) return;
+      const s = seriesOf(rs, col, seeded);
+      if (s.x.length === 0) return;
       const color = METRIC_COLOURS[col] ?? PALETTE[(ci + 5) % PALETTE.length];
+      const b = seeded ? seedBand(rs, col, color, `x${k}`, `y${k}`, col) : undefined;
+      if (b) data.push({ ...b, name: `${m}: ${metricLabel(col)} ± sd` });
       data.push({
         type: 'scatter',
         mode: 'lines+markers',
         name: metricLabel(col),
         legendgroup: col,
         showlegend: i === 0,
-        x: pts.map((p) => p[0]),
-        y: pts.map((p) => p[1]),
+        x: s.x,
+        y: s.y,
         line: { color, width: 1.5, dash: EVAL_DASH[col] ?? 'solid' },
         marker: { size: 4, color },
         xaxis: `x${k}`,

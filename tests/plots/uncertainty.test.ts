@@ -66,6 +66,10 @@ test('forgettingCurves: several seeds → mean line and a mean ± sd band per se
   const sarr = fig.data.find((t) => t.name === 'SARR') as { x: number[]; y: number[] };
   assert.equal(sarr.x, [4, 8, 12]);
   assert.ok(Math.abs(sarr.y[2] - 0.72) < 1e-9);
+  // several methods (one panel each): a band per rate in every panel
+  const multi = plots.forgettingCurves([...h.map((r) => ({ ...r, method: 'po' })), ...h.map((r) => ({ ...r, method: 'po+pd' }))]);
+  const mb = multi.data.filter((t) => t.fill === 'toself') as Array<{ name: string; xaxis: string }>;
+  assert.equal(mb.map((b) => `${b.name}@${b.xaxis}`), ['po: Forget rate ± sd@x', 'po: Refusal rate ± sd@x', 'po: SARR ± sd@x', 'po+pd: Forget rate ± sd@x2', 'po+pd: Refusal rate ± sd@x2', 'po+pd: SARR ± sd@x2']);
   // one seed: no bands
   assert.is(plots.forgettingCurves(historyRows(12)).data.filter((t) => t.fill === 'toself').length, 0);
 });
