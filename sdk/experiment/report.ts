@@ -222,7 +222,7 @@ export function comparisonMarkdownTable(rows: readonly Row[]): string {
 
 function comparisonHtml(rows: readonly Row[]): string {
   const { head, body } = comparisonCells(rows);
-  return `<table class="headline"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>\n${body
+  return `<table class="comparison"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>\n${body
     .map((cs) => `<tr>${cs.map((c, j) => `<td${j >= 4 ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`)
     .join('\n')}\n</tbody></table>`;
 }
