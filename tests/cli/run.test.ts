@@ -123,7 +123,7 @@ test('eraserlab run --scale test writes specs, tables, figures (PNG + SVG), repo
   }
   assert.equal([...new Set(summary.map((x) => x.method))], METHODS);
   const samplesCsv = fs.readFileSync(path.join(runA, 'samples.csv'), 'utf8');
-  assert.ok(samplesCsv.startsWith('method,pd,id,split,record,pair,category,kind,sample,question,response,'), samplesCsv.slice(0, 120));
+  assert.ok(samplesCsv.startsWith('method,pd,seed,id,split,record,pair,category,kind,sample,question,response,'), samplesCsv.slice(0, 120));
   // figures: SVG and PNG of each
   for (const f of FIGURES) {
     const svg = fs.readFileSync(path.join(runA, 'figures', `${f}.svg`), 'utf8');

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { experiment, metrics } from '../../sdk';
+import { main } from '../../sdk/cli/main';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eraserlab-seeds-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -15,11 +16,29 @@ const out = path.join(tmp, 'r');
 const METHODS = ['vanilla', ...experiment.JOB_SCALES.test.methods];
 const readJson = (f: string) => JSON.parse(fs.readFileSync(path.join(out, f), 'utf8'));
 
-test('experiment.run({seeds: [1, 2]}): per-seed results, the aggregate, mean ± sd and the paired comparison', async () => {
-  const done: string[] = [];
-  const r = await experiment.run({ scale: 'test', out, seeds: [1, 2], figures: false, log: () => {}, onMethodDone: (o) => done.push(`${o.seed}/${o.method}`) });
-  assert.equal(done, [1, 2].flatMap((s) => METHODS.map((m) => `${s}/${m}`)));
-  assert.equal(r.seeds, [1, 2]);
+/** `eraserlab ARGS` in this process: exit code, what it printed on stdout, and on stderr. */
+async function cli(args: string[]): Promise<{ rc: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    const rc = await main(args);
+    return { rc, stdout, stderr };
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+  }
+}
+
+test('eraserlab run --seeds 1,2: per-seed results, the aggregate, mean ± sd and the paired comparison', async () => {
+  const { rc, stdout, stderr } = await cli(['run', '--scale', 'test', '--seeds', '1,2', '--out', out, '--no-figures']);
+  assert.is(rc, 0, stderr);
+  const r = { table: fs.readFileSync(path.join(out, 'table.txt'), 'utf8').trimEnd(), report: path.join(out, 'report.html'), comparisonTable: fs.readFileSync(path.join(out, 'comparison.txt'), 'utf8').trimEnd(), headline: experiment.headlineRowsWithSd(experiment.loadResults(out).summarySeeds) };
+  assert.ok(stdout.includes(r.table), 'the headline table is printed');
+  assert.ok(stdout.includes(`With and without PD (paired on the same items and seeds; Δ in points, 95% CI, p):\n${r.comparisonTable}`), stdout);
   for (const s of [1, 2]) {
     for (const m of METHODS) {
       const spec = JSON.parse(fs.readFileSync(path.join(out, 'seeds', String(s), 'methods', m, 'spec.json'), 'utf8'));
@@ -91,16 +110,22 @@ test('experiment.run({seeds: [1, 2]}): per-seed results, the aggregate, mean ± 
   assert.is(loaded.comparison.length, cmp.length);
 });
 
-test('resumable per seed: adding a seed runs only that seed; bad seed lists are ConfigErrors', async () => {
+test('experiment.run({seeds: [1, 2, 3]}) resumes per seed: only seed 3 runs; bad seed lists are ConfigErrors', async () => {
   const before = fs.statSync(path.join(out, 'seeds', '1', 'methods', 'po', 'spec.json')).mtimeMs;
   const done: Array<{ seed: number; skipped: boolean }> = [];
   const r = await experiment.run({ scale: 'test', out, seeds: [1, 2, 3], figures: false, log: () => {}, onMethodDone: (o) => done.push({ seed: o.seed, skipped: o.skipped }) });
+  assert.equal(done.map((d) => d.seed), [1, 2, 3].flatMap((s) => METHODS.map(() => s)));
   assert.ok(done.filter((d) => d.seed !== 3).every((d) => d.skipped), 'seeds 1 and 2 resumed from disk');
   assert.ok(done.filter((d) => d.seed === 3).every((d) => !d.skipped), 'seed 3 computed');
   assert.is(fs.statSync(path.join(out, 'seeds', '1', 'methods', 'po', 'spec.json')).mtimeMs, before);
   const agg = JSON.parse(fs.readFileSync(path.join(out, 'summary_seeds.json'), 'utf8')) as Array<Record<string, any>>;
   assert.ok(agg.every((a) => 'seed_3' in a) && agg.some((a) => a.seeds === 3));
   assert.is(r.headline.length, METHODS.length);
+  assert.equal(r.seeds, [1, 2, 3]);
+  assert.match(r.table, /po\+pd\s+yes\s+[\d.]+ ± [\d.]+/);
+  const bad = await cli(['run', '--seeds', '1,x', '--scale', 'test', '--out', path.join(tmp, 'never')]);
+  assert.is(bad.rc, 1);
+  assert.match(bad.stderr, /ConfigError: Invalid arguments for eraserlab run[\s\S]*--seeds: must be comma-separated non-negative integers \(e\.g\. 1,2,3\), got '1,x'/);
   for (const [opts, msg] of [
     [{ seeds: [] }, /seeds: must be a non-empty list of seeds/],
     [{ seeds: [1, 1] }, /seeds: seed 1 is listed twice/],
