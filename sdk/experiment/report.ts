@@ -184,12 +184,16 @@ export function markdownTable(rows: readonly HeadlineRow[]): string {
 // ---------------------------------------------------------------------------------------------
 // The paired comparison table (each method against its +PD variant)
 
-const signedPct = (x: number) => (Number.isFinite(x) ? `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(100 * x).toFixed(1)}` : '–');
+const signedPct = (x: number) => {
+  if (!Number.isFinite(x)) return '–';
+  const t = Math.abs(100 * x).toFixed(1);
+  return t === '0.0' ? '0.0' : `${x > 0 ? '+' : '−'}${t}`;
+};
 const pValueText = (p: number) => (!Number.isFinite(p) ? '–' : p < 0.001 ? '<0.001' : p.toFixed(3));
 
 /** Labels and cells of the comparison table (rows from `metrics.comparePdRows`: a, b, metric, split, valueA, valueB, diff, ciLow, ciHigh, pValue, n, units). */
 function comparisonCells(rows: readonly Row[]): { head: string[]; body: string[][] } {
-  const head = ['method', 'vs', 'metric', 'split', 'without PD', 'with PD', 'Δ (with − without)', '95% CI of Δ', 'p', 'pairs', 'records'];
+  const head = ['method', 'vs', 'metric', 'split', 'without PD', 'with PD', 'Δ (with − without)', '95% CI of Δ', 'p', 'pairs', 'records × seeds'];
   const body = rows.map((r) => [
     String(r.a),
     String(r.b),
