@@ -15,7 +15,7 @@ import { interruptOnSigint } from '../../experiment/interrupt';
 // The command
 
 const USAGE = `Usage: eraserlab run [--dataset DIR] [--model DIR] [--methods a,b,...] [--judge rules|openai]
-                    [--out DIR] [--seed S] [--steps N] [--scale default|test] [--limit N]
+                    [--out DIR] [--seed S | --seeds S1,S2,...] [--steps N] [--scale default|test] [--limit N]
                     [--max-new-tokens N] [--eval-every N] [--no-figures] [--backend B]
 
 The main job (also what \`eraserlab\` runs with no command): unlearn the forget split with every
@@ -31,6 +31,9 @@ stay; the same command again resumes.
                      ERASERLAB_JUDGE_API_KEY)
   --out DIR          results folder (default: results)
   --seed S           seed of unlearning and evaluation (default 233)
+  --seeds LIST       run everything once per seed (e.g. 1,2,3; each seed resumable, results in
+                     OUT/seeds/<s>/): tables gain per-seed values, mean ± sd and t intervals
+                     (summary_seeds.csv), and the ±PD comparison pairs items across seeds
   --steps N          optimiser steps per method (default ${JOB_SCALES.default.steps}; test scale ${JOB_SCALES.test.steps})
   --scale S          default, or test: tiny dataset, po and po+pd, ${JOB_SCALES.test.steps} steps (also ERASERLAB_SCALE=test)
   --limit N          records evaluated per split (default ${JOB_SCALES.default.limit}; test ${JOB_SCALES.test.limit})
@@ -39,7 +42,7 @@ stay; the same command again resumes.
   --no-figures       skip PNG/SVG export (report.html then draws the figures with plotly.js)
   --backend B        tfjs backend: auto, wasm, cpu, tensorflow, tensorflow-gpu`;
 
-const KNOWN = ['_', 'dataset', 'model', 'methods', 'judge', 'out', 'seed', 'steps', 'scale', 'limit', 'max-new-tokens', 'eval-every', 'no-figures', 'backend'];
+const KNOWN = ['_', 'dataset', 'model', 'methods', 'judge', 'out', 'seed', 'seeds', 'steps', 'scale', 'limit', 'max-new-tokens', 'eval-every', 'no-figures', 'backend'];
 
 export const command: CliCommand = {
   name: 'run',
@@ -69,6 +72,17 @@ export const command: CliCommand = {
       }
       return n;
     };
+    const seedList = (k: string) => {
+      const v = str(k);
+      if (v === undefined) return undefined;
+      const parts = v.split(',').map((x) => x.trim());
+      const bad = parts.find((x) => !/^\d+$/.test(x));
+      if (bad !== undefined) {
+        issues.push({ path: `--${k}`, message: `must be comma-separated non-negative integers (e.g. 1,2,3), got '${v}'` });
+        return undefined;
+      }
+      return parts.map(Number);
+    };
     const opts: MainJobOptions = {
       dataset: str('dataset'),
       model: str('model'),
@@ -76,6 +90,7 @@ export const command: CliCommand = {
       judge: str('judge'),
       out: str('out'),
       seed: int('seed'),
+      seeds: seedList('seeds'),
       steps: int('steps'),
       scale: str('scale') as JobScale | undefined,
       limit: int('limit'),
@@ -92,6 +107,7 @@ export const command: CliCommand = {
       const r = await runMainJob({ ...opts, signal: sigint.signal });
       const resumed = r.methods.filter((m) => m.skipped).map((m) => m.method);
       process.stdout.write(`\n${r.table}\n\n`);
+      if (r.comparisonTable) process.stdout.write(`With and without PD (paired on the same items${r.seeds.length > 1 ? ' and seeds' : ''}; Δ in points, 95% CI, p):\n${r.comparisonTable}\n\n`);
       if (resumed.length) process.stdout.write(`Resumed: ${resumed.join(', ')} (results already on disk)\n`);
       if (r.exportSkipped) process.stdout.write(`Note: ${r.exportSkipped}; report.html draws the figures with plotly.js instead.\n`);
       process.stdout.write(`Results: ${r.out}\nReport:  ${r.report}\n`);
