@@ -113,8 +113,9 @@ export interface Preset {
   /** Ask the text-only retain questions (UnharmPair_text*) with the harmful image, as the official inference does. */
   retainTextWithImage?: boolean;
   /**
-   * Skip what the official evaluation skips: empty responses (harmful, benign-image) are not
-   * judged, and retain pairs with an empty question, answer or reference are not scored.
+   * Treat responses as the official pipeline does: stripped (as `ckpt_infer.py` decodes them),
+   * empty ones (harmful, benign-image) not judged, retain pairs with an empty question, answer
+   * or reference not scored (`eval_all.py`).
    */
   officialSkips?: boolean;
 }
@@ -436,8 +437,10 @@ export async function evaluate(model: GenerativeModelLike | null | undefined, da
   // 3. judge
   const rows: SampleRow[] = [];
   for (let i = 0; i < total; i++) {
-    responses[i].forEach((response, s) => {
+    responses[i].forEach((raw, s) => {
       const r = probes[i].row;
+      // ckpt_infer.py strips each decoded answer
+      const response = p.officialSkips ? raw.trim() : raw;
       if (p.officialSkips) {
         // eval_all.py: `if not response: continue`; retain pairs need question, answer and reference
         if ((r.kind === 'harmful' || r.kind === 'sd') && response === '') return;
