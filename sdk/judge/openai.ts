@@ -118,9 +118,10 @@ export class OpenAIJudge implements Judge {
   readonly model: string;
   readonly protocol: JudgeProtocol;
   readonly cacheFile: string | undefined;
-  private readonly apiKey: string | undefined;
-  private readonly authorization: string | undefined;
-  private readonly secrets: string[];
+  // secrets: true private fields, so they never show in JSON.stringify, console.log or a notebook
+  readonly #apiKey: string | undefined;
+  readonly #authorization: string | undefined;
+  readonly #secrets: string[];
   private readonly official: OfficialProtocol | undefined;
   private readonly maxReplyBytes: number;
   private readonly maxRetryAfterMs: number;
@@ -176,10 +177,10 @@ export class OpenAIJudge implements Judge {
     this.baseURL = cleanURL;
     this.model = String(model);
     this.protocol = protocol;
-    this.apiKey = apiKey;
+    this.#apiKey = apiKey;
     const basic = user || password ? Buffer.from(`${user}:${password}`).toString('base64') : undefined;
-    this.authorization = this.apiKey ? `Bearer ${this.apiKey}` : basic ? `Basic ${basic}` : undefined;
-    this.secrets = [this.apiKey, password, basic, user && password ? `${user}:${password}` : undefined].filter((x): x is string => !!x);
+    this.#authorization = this.#apiKey ? `Bearer ${this.#apiKey}` : basic ? `Basic ${basic}` : undefined;
+    this.#secrets = [this.#apiKey, password, basic, user && password ? `${user}:${password}` : undefined].filter((x): x is string => !!x);
     this.official = protocol === 'official' ? loadOfficialProtocol(safeEraserDir(opts.safeEraserDir, env)) : undefined;
     this.maxReplyBytes = opts.maxReplyBytes ?? 4 * 1024 * 1024;
     this.maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
@@ -222,7 +223,7 @@ export class OpenAIJudge implements Judge {
 
   /** `text` with this judge's secrets (and any Authorization value or URL credentials) redacted. */
   redact(text: string): string {
-    return redactSecrets(text, this.secrets);
+    return redactSecrets(text, this.#secrets);
   }
 
   /** Read a reply body as a stream, refusing it past maxReplyBytes. */
@@ -318,7 +319,7 @@ export class OpenAIJudge implements Judge {
     ];
     const body = JSON.stringify(payload);
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-    if (this.authorization) headers.Authorization = this.authorization;
+    if (this.#authorization) headers.Authorization = this.#authorization;
     const where = ctx?.id ? ` for ${ctx.id}` : '';
     let lastProblem = '';
     let lastStatus: number | undefined;
