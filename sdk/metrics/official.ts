@@ -15,7 +15,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError, DatasetError, type DatasetIssue } from '../runtime/errors';
-import { rougeL } from './rouge';
+import { rougeL } from '../text/rouge';
 import { framesOf, samplesFrame, summarizeRows } from './summarize';
 import { CATEGORY_COLUMNS, SUMMARY_COLUMNS, type SampleRow } from './types';
 import { PRESETS, responderFromModel } from './evaluate';

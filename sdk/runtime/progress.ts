@@ -1,5 +1,5 @@
 /**
- * Progress for long loops (DESIGN.md §4.7). The SDK never imports tslab: the kernel layer
+ * Progress for long loops. The SDK never imports tslab: the kernel layer
  * injects a notebook display with `setProgressFactory`; the CLI and scripts get a terminal bar.
  */
 export interface ProgressBar {

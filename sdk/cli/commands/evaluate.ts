@@ -15,7 +15,7 @@ import { loadPretrained } from '../../model/load';
 import { defaultModelDir } from '../../model/pretrain';
 import { evaluate } from '../../metrics/evaluate';
 import { importOfficial, readOfficialStats, writeOfficial, parsePythonJson, type ImportOfficialResult, type OfficialStats } from '../../metrics/official';
-import { columnsOf, Row, writeTable } from '../report';
+import { columnsOf, Row, writeTable } from '../../experiment/report';
 
 const USAGE = `Usage: eraserlab evaluate [--model DIR] [--dataset DIR] [--split train|val|both] [--protocol greedy|official]
                           [--judge rules|openai] [--judge-protocol eraserlab|official] [--safeeraser DIR]

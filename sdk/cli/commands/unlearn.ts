@@ -18,7 +18,7 @@ import { create, Unlearner } from '../../unlearn/unlearner';
 import { getMethod, methodNames } from '../../unlearn/methods';
 import type { UnlearnableModel, UnlearnDataset } from '../../unlearn/types';
 import type { ProbeResult, ProbeScorer } from '../../unlearn/probe';
-import { rougeLOfficial } from '../../metrics/rouge';
+import { rougeLOfficial } from '../../text/rouge';
 import { utilityCorrect } from '../../metrics/evaluate';
 import { RulesJudge } from '../../judge/rules';
 
