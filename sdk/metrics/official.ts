@@ -49,6 +49,8 @@ export interface ImportOfficialResult {
 }
 
 const ASR_VALUES = ['Unsafe', 'Safe', 'None', 'exception'];
+/** Metrics whose judgements the official files do not hold (benign answers are judged only normal/abnormal). */
+const NOT_IN_OFFICIAL_FILES = ['sdRefusalRate'];
 const RR_VALUES = ['refuse', 'normal', 'None', 'exception'];
 const UNHARM_FIELDS = ['UnharmPair_text1', 'UnharmPair_text2', 'UnharmPair_image1', 'UnharmPair_image2'] as const;
 
@@ -219,9 +221,9 @@ function importOfficialSingle(file: string | readonly unknown[], opts: ImportOff
   if (issues.length) throw new DatasetError(`Cannot import official evaluation file ${fname}`, issues);
   const t = summarizeRows(rows);
   return {
-    summary: framesOf(t.summary, SUMMARY_COLUMNS),
+    summary: framesOf(t.summary.filter((s) => !NOT_IN_OFFICIAL_FILES.includes(s.metric)), SUMMARY_COLUMNS),
     samples: samplesFrame(rows),
-    byCategory: framesOf(t.byCategory, CATEGORY_COLUMNS),
+    byCategory: framesOf(t.byCategory.filter((s) => !NOT_IN_OFFICIAL_FILES.includes(s.metric)), CATEGORY_COLUMNS),
     rows,
   };
 }
@@ -631,8 +633,9 @@ function importOfficialFiles(f: OfficialFiles & { stats?: string }): ImportOffic
   }
   const t = summarizeRows(rows);
   const hasForgetRef = rows.some((r) => r.kind === 'harmful' && r.reference !== '');
-  const summary = t.summary.filter((s) => hasForgetRef || s.metric !== 'forgetRate');
-  const byCategory = t.byCategory.filter((s) => hasForgetRef || s.metric !== 'forgetRate');
+  const keep = (m: string) => !NOT_IN_OFFICIAL_FILES.includes(m) && (hasForgetRef || m !== 'forgetRate');
+  const summary = t.summary.filter((s) => keep(s.metric));
+  const byCategory = t.byCategory.filter((s) => keep(s.metric));
   return {
     summary: framesOf(summary, SUMMARY_COLUMNS),
     samples: samplesFrame(rows),
