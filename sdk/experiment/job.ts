@@ -24,7 +24,7 @@ import { loadPretrained } from '../model/load';
 import type { LlavaModel } from '../model/llava';
 import { create, type Unlearner } from '../unlearn/unlearner';
 import { getMethod } from '../unlearn/methods';
-import { evaluate } from '../metrics/evaluate';
+import { evaluate, PRESETS, type PresetName } from '../metrics/evaluate';
 import { probeScorer } from '../metrics/helpers';
 import { SAMPLE_COLUMNS, SUMMARY_COLUMNS, CATEGORY_COLUMNS } from '../metrics/types';
 import { aggregateSeedRows, SEED_COLUMNS } from '../metrics/seeds';
@@ -61,6 +61,13 @@ export interface MainJobOptions {
   /** Judge name: 'rules' (default, offline) or 'openai' (ERASERLAB_JUDGE_BASE_URL, ..._MODEL). */
   judge?: string;
   judgeOptions?: Record<string, unknown>;
+  /**
+   * Evaluation protocol: 'greedy' (default: 1 greedy answer per query) or 'official' (the
+   * official evaluation: 3 sampled answers at temperature 1.0, top-p 0.9, 512 new tokens unless
+   * `maxNewTokens` is given, retain text questions with the harmful image, the vicuna_v1
+   * inference template, the official skips; the openai judge then defaults to the official prompts).
+   */
+  protocol?: PresetName;
   /** Results folder (default `results`). */
   out?: string;
   /** Seed of unlearning and evaluation (default 233). */
@@ -142,6 +149,9 @@ interface Context {
   steps: number;
   limit: number;
   maxNewTokens: number;
+  /** The evaluation protocol and its new-token budget. */
+  protocol: PresetName;
+  evalMaxNewTokens: number;
   evalEvery: number;
   probe: number;
   backend: string;
@@ -163,7 +173,7 @@ function methodSpec(ctx: Context, method: string): Record<string, unknown> {
     model: { dir: ctx.modelDir, fingerprint: ctx.fingerprints.model },
     backend: ctx.backend,
     unlearn: vanilla ? null : { steps: ctx.steps, evalEvery: ctx.evalEvery, probe: ctx.probe },
-    evaluate: { splits: ['train', 'val'], preset: 'greedy', judge: ctx.judgeSpec, limit: ctx.limit, maxNewTokens: ctx.maxNewTokens },
+    evaluate: { splits: ['train', 'val'], preset: ctx.protocol, judge: ctx.judgeSpec, limit: ctx.limit, maxNewTokens: ctx.evalMaxNewTokens },
   };
 }
 
@@ -219,9 +229,9 @@ async function runMethod(ctx: Context, method: string): Promise<MethodOutcome> {
       const r = await evaluate(m, ctx.ds, {
         split,
         judge: ctx.judge,
-        preset: 'greedy',
+        preset: ctx.protocol,
         limit: ctx.limit,
-        maxNewTokens: ctx.maxNewTokens,
+        maxNewTokens: ctx.evalMaxNewTokens,
         seed: ctx.seed,
       });
       results.push(r);
@@ -310,10 +320,15 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
   posInt(opts.maxNewTokens, 'maxNewTokens', 1);
   posInt(opts.evalEvery, 'evalEvery');
   if (issues.length) throw new ConfigError('Invalid options for eraserlab run', issues);
+  const protocol: PresetName = opts.protocol ?? 'greedy';
+  if (!Object.prototype.hasOwnProperty.call(PRESETS, protocol)) throw new ConfigError('Invalid options for eraserlab run', [{ path: 'protocol', message: `must be one of [${Object.keys(PRESETS).join(', ')}] (got ${JSON.stringify(protocol)})` }]);
   const judgeName = opts.judge ?? 'rules';
-  const judge = createJudge(judgeName, opts.judgeOptions); // validates before any work
+  // the official protocol judges with the official prompts unless told otherwise
+  const judgeOptions = judgeName === 'openai' && protocol === 'official' ? { protocol: 'official', ...(opts.judgeOptions ?? {}) } : opts.judgeOptions;
+  const judge = createJudge(judgeName, judgeOptions); // validates before any work
   const judgeSpec: Record<string, unknown> = { name: judge.name };
-  for (const k of ['model', 'baseURL'] as const) if (typeof (judge as unknown as Record<string, unknown>)[k] === 'string') judgeSpec[k] = (judge as unknown as Record<string, unknown>)[k];
+  // baseURL: the judge's own, without credentials
+  for (const k of ['model', 'baseURL', 'protocol'] as const) if (typeof (judge as unknown as Record<string, unknown>)[k] === 'string') judgeSpec[k] = (judge as unknown as Record<string, unknown>)[k];
 
   const seeds = opts.seeds ? [...opts.seeds] : [opts.seed ?? DEFAULT_SEED];
   const perSeedDirs = opts.seeds !== undefined;
@@ -338,6 +353,8 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
     steps: opts.steps ?? scale.steps,
     limit: opts.limit ?? scale.limit,
     maxNewTokens: opts.maxNewTokens ?? scale.maxNewTokens,
+    protocol,
+    evalMaxNewTokens: opts.maxNewTokens ?? PRESETS[protocol].maxNewTokens ?? scale.maxNewTokens,
     evalEvery: opts.evalEvery ?? scale.evalEvery,
     probe: scale.probe,
     backend: info.backend,
@@ -367,7 +384,7 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
     dataset: { dir: datasetDir, fingerprint: ctx.fingerprints.dataset, counts: ds.counts() },
     model: { dir: modelDir, fingerprint: ctx.fingerprints.model },
     judge: judgeSpec,
-    evaluate: { preset: 'greedy', limit: ctx.limit, maxNewTokens: ctx.maxNewTokens },
+    evaluate: { preset: ctx.protocol, limit: ctx.limit, maxNewTokens: ctx.evalMaxNewTokens },
     unlearn: { evalEvery: ctx.evalEvery, probe: ctx.probe },
     backend: info,
     versions: versions(),
@@ -447,7 +464,7 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
         'steps per method': ctx.steps,
         [seeds.length > 1 ? 'seeds' : 'seed']: seeds.join(', '),
         judge: judgeName,
-        'evaluation': `greedy, first ${ctx.limit} records per split, ${ctx.maxNewTokens} new tokens`,
+        'evaluation': `${ctx.protocol === 'official' ? 'official protocol (3 samples, T 1.0, top-p 0.9)' : 'greedy'}, first ${ctx.limit} records per split, ${ctx.evalMaxNewTokens} new tokens`,
         backend: `${info.backend}`,
         eraserlab: versions().eraserlab ?? '',
       },

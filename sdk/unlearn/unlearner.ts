@@ -20,9 +20,9 @@ import { backendInfo } from '../runtime/backend';
 import { AdamW, GradientAccumulator, LrSchedule, globalNorm, disposeGrads } from '../model/optim';
 import { resolveMethod, getMethod } from './methods';
 import { OPTION_KEYS, resolveConfig, UnlearnConfig, UnlearnOptionsInput } from './options';
-import { forgetExamples, pdExamples, recordsWithoutSdImage, retainExamples } from './batches';
+import { dropEosLabels, forgetExamples, officialText, pdExamples, recordsWithoutSdImage, retainExamples } from './batches';
 import { defaultScorer, probeSample, runProbe, ProbeResult, ProbeScorer, ProbeSample } from './probe';
-import { attachLora, AttachedAdapters, encode, generateTexts } from './seams';
+import { attachLora, AttachedAdapters, encode, generateTexts, processorOf } from './seams';
 import { assertOutDirFree, readCheckpoint, writeCheckpoint, type RunSpec, type TrainerState } from './checkpoint';
 import { learningRateSchedule, warmupStepsOf } from './schedules';
 import type { MethodBatch, MethodBatches, MethodDefinition, MethodSpec, UnlearnDataset, UnlearnExample, UnlearnableModel } from './types';
@@ -334,6 +334,19 @@ export class Unlearner {
   }
 
   private async makeBatch(examples: UnlearnExample[]): Promise<MethodBatch> {
+    if (this.options.textStyle === 'official') {
+      const ex = examples.map(officialText);
+      const enc = await encode(this.model, ex, true);
+      const proc = processorOf(this.model) as { tokenizer?: { eosId?: number }; eosId?: number };
+      const eosId = proc.tokenizer?.eosId ?? proc.eosId;
+      if (eosId === undefined) {
+        throw new ConfigError("textStyle 'official' needs the EOS id of the model's tokenizer", [
+          { path: 'model.processor', message: 'expected processor.tokenizer.eosId (or processor.eosId) to drop the </s> label' },
+        ]);
+      }
+      const labels = dropEosLabels(enc.labels.map((r) => [...r]), eosId);
+      return { ...enc, labels, examples: ex };
+    }
     const enc = await encode(this.model, examples, true);
     return { ...enc, examples };
   }
