@@ -159,6 +159,12 @@ export function isComplete(tslab: Pick<Tslab, 'isCompleteCode' | 'ts'>, code: st
   return codes.length ? { status: 'invalid' } : { status: 'complete' };
 }
 
+/** The expression of a help cell (`Math.max?`, `?Math.max`), which is not valid TypeScript otherwise. */
+export function helpTarget(code: string): string | undefined {
+  const m = /^\s*\?\s*([\w$.]+)\s*$/.exec(code) ?? /^\s*([\w$.]+)\s*\?\s*$/.exec(code);
+  return m ? m[1] : undefined;
+}
+
 export interface KernelOptions {
   connectionFile: string;
   /** The JavaScript kernel (jslab) instead of TypeScript. */
@@ -541,6 +547,16 @@ export class Kernel {
     this.outputParent = msg;
     if (!silent) await this.publish('execute_input', { code, execution_count: count }, msg);
     if (storeHistory) this.history.add(count, code);
+
+    const help = helpTarget(code);
+    if (help !== undefined) {
+      // `name?` / `?name`: the type and documentation of `name` in the pager (as IPython's `?`).
+      const info = this.executor.inspect(help, help.length);
+      const text = info ? this.tslab.printQuickInfo(info) : `no type information for ${help}`;
+      const payload = [{ source: 'page', data: { 'text/plain': text }, start: 0 }];
+      await this.reply(out, msg, { status: 'ok', execution_count: count, payload, user_expressions: {} }, { status: 'ok' });
+      return;
+    }
 
     const outcome = await this.run(code);
     if (outcome.ok) {
