@@ -271,6 +271,13 @@ export class Kernel {
     });
 
     this.installOutputHooks();
+    try {
+      // The display layer, loaded now the hook is set: it routes the SDK's progress bars to
+      // in-place notebook displays and shortens the SDK's errors, whether or not a cell imports it.
+      require('./index'); // eslint-disable-line @typescript-eslint/no-var-requires
+    } catch (e) {
+      this.log(`the display layer did not load (values show as text): ${e instanceof Error ? e.message : e}`);
+    }
     await this.bind();
     this.publish('status', { execution_state: 'starting' }, undefined);
   }
