@@ -153,7 +153,7 @@ test('kernel/install.js writes tslab + jslab kernelspecs that jupyter lists', ()
     assert.is(r.status, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /jupyter kernelspec list shows tslab and jslab/);
     const spec = JSON.parse(fs.readFileSync(path.join(dir, 'kernels', 'tslab', 'kernel.json'), 'utf8'));
-    assert.equal(spec.argv, [process.execPath, path.join(root, 'node_modules', 'tslab', 'bin', 'tslab'), 'kernel', '--config-path', '{connection_file}']);
+    assert.equal(spec.argv, [process.execPath, path.join(root, 'kernel', 'jupyter-kernel.js'), '--config-path', '{connection_file}']);
     assert.is(spec.language, 'typescript');
     const js = JSON.parse(fs.readFileSync(path.join(dir, 'kernels', 'jslab', 'kernel.json'), 'utf8'));
     assert.is(js.argv[js.argv.length - 1], '--js');
