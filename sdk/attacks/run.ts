@@ -105,6 +105,9 @@ export function planAttacks(targets: readonly AttackTarget[], ds: UnlearnDataset
       else throw e;
     }
   }
+  if (plan.mia.length && forgetExamples(ds, 'val').length === 0) {
+    issues.push({ path: 'attacks', message: `membership inference (${plan.mia.map((a) => a.def.name).join(', ')}) compares forget answers with held-out answers of the same kind, but all_val.json has no unsafe_pairs` });
+  }
   for (const k of ['limit', 'miaLimit', 'maxNewTokens'] as const) {
     const v = opts[k];
     if (v !== undefined && !(Number.isInteger(v) && v >= 1)) issues.push({ path: k, message: `must be an integer ≥ 1, got ${v}` });
