@@ -47,9 +47,9 @@ export interface RunAttacksOptions {
   attacks?: readonly string[];
   /** Parameters per attack name, e.g. `{'relearn-forget': {steps: [5, 10]}}`. */
   params?: Record<string, Record<string, unknown>>;
-  /** Forget / held-out records evaluated per generation split (default 12). */
+  /** Forget / held-out records evaluated per generation split (default 8: 32 harmful prompts). */
   limit?: number;
-  /** Records whose answers the membership scores use, per split (default 36). */
+  /** Records whose answers the membership scores use, per split (default 24: 96 answers each). */
   miaLimit?: number;
   maxNewTokens?: number;
   seed?: number;
@@ -68,7 +68,7 @@ export interface RunAttacksResult {
 }
 
 /** The defaults in one place (the CLI's --help prints them). */
-export const RUN_DEFAULTS = { limit: 12, miaLimit: 36, maxNewTokens: 24, seed: 233 } as const;
+export const RUN_DEFAULTS = { limit: 8, miaLimit: 24, maxNewTokens: 24, seed: 233 } as const;
 
 interface Plan {
   prompt: ResolvedAttack<PromptAttackDefinition>[];
@@ -199,16 +199,17 @@ export async function runAttacks(targets: readonly AttackTarget[], ds: UnlearnDa
         train: a.slice.rest.map((i) => ds.train[i]),
         categoryOf: undefined,
       });
+      const kmax = Math.max(...steps);
+      // the curve on the rest of the forget set; the held-out split before and after
       const measure = async (k: number) => {
         const rest = await score('train', ['harmful'], {}, restDs);
-        const val = await score('val', ['harmful']);
         push(a.def.name, 'relearn', rest, 'rest', ['forgetRate', 'asr'], `@${k}`);
+        const val = k === 0 || k === kmax ? await score('val', ['harmful']) : new Map();
         push(a.def.name, 'relearn', val, 'val', ['forgetRate', 'asr'], `@${k}`);
         return { rest, val };
       };
       const before = await measure(0);
       let after = before;
-      const kmax = Math.max(...steps);
       await relearnModel(t.model, ds, relearnRecords(ds.train, a.slice.slice, a.def.data), {
         steps,
         lr: Number(a.params.lr),
