@@ -40,3 +40,5 @@ export type {
 } from './types';
 export { sweep, ensureReference, modelRecipe } from './sweep';
 export type { SweepOptions, SweepResult } from './sweep';
+export { robustnessTable, robustnessMarkdown } from './table';
+export type { RobustnessRow } from './table';
