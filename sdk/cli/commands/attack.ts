@@ -174,7 +174,16 @@ export const command: CliCommand = {
     const issues: Issue[] = [];
     for (const k of Object.keys(a)) if (!known.includes(k)) issues.push({ path: `--${k}`, message: `unknown option. Must be one of [${[...known.slice(1), 'param'].map((x) => `--${x}`).join(', ')}]` });
     if (a._.length) issues.push({ path: a._[0], message: 'unexpected argument' });
-    const scaleName = String(a.scale ?? process.env.ERASERLAB_SCALE ?? 'default');
+    // the scale of a finished run folder, unless given
+    let runScale: string | undefined;
+    if (typeof a.results === 'string') {
+      try {
+        runScale = (JSON.parse(fs.readFileSync(path.join(path.resolve(a.results), 'run.json'), 'utf8')) as { scale?: string }).scale;
+      } catch {
+        /* reported below */
+      }
+    }
+    const scaleName = String(a.scale ?? runScale ?? process.env.ERASERLAB_SCALE ?? 'default');
     if (scaleName !== 'default' && scaleName !== 'test') issues.push({ path: '--scale', message: `unknown scale '${scaleName}'. Must be one of [default, test]` });
     const scale = ATTACK_SCALES[(scaleName === 'test' ? 'test' : 'default') as AttackScale];
     const int = (k: string, min: number): number | undefined => {
