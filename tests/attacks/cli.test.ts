@@ -65,4 +65,18 @@ test('eraserlab attack at the test scale writes attacks.csv with the relearn, pr
   assert.match(fs.readFileSync(path.join(out, 'attacks.md'), 'utf8'), '| retrained |');
 });
 
+test('eraserlab attack --results R: the methods, dataset, model and steps of a finished eraserlab run; results go into R', async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'eraserlab-attack-run-'));
+  const run = await cli(['run', '--out', out, '--no-figures']);
+  assert.is(run.code, 0, run.err);
+  const r = await cli(['attack', '--results', out, '--reference', 'none', '--attacks', 'relearn-forget,prefix-injection,blur,loss', '--no-figures']);
+  assert.is(r.code, 0, r.err);
+  const rows = attacks.readAttacks(out);
+  assert.equal([...new Set(rows.map((x) => x.method))], ['vanilla', 'po', 'po+pd']);
+  assert.equal([...new Set(rows.map((x) => x.family))].sort(), ['baseline', 'image', 'mia', 'prompt', 'relearn']);
+  const bad = await cli(['attack', '--results', path.join(out, 'methods')]);
+  assert.is(bad.code, 1);
+  assert.match(bad.err, 'run.json is missing: not a folder written by `eraserlab run`');
+});
+
 test.run();
