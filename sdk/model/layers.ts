@@ -6,6 +6,7 @@
 import { tf } from '../runtime/tf';
 import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from './tftypes';
 import { ConfigError } from '../runtime/errors';
+import { fusedKernelsActive, fusedLayerNorm, fusedQuickGelu, fusedRmsNorm, fusedSwiGlu } from '../runtime/wasm-fused';
 
 /**
  * `tf.gather(x, indices, 0)` whose gradient is a scatterND (duplicates summed) instead of
@@ -31,8 +32,9 @@ export function gatherRows(x: Tensor, indices: Int32Array | number[]): Tensor {
   return f(x) as Tensor;
 }
 
-/** torch.nn.LayerNorm over the last axis (biased variance). */
+/** torch.nn.LayerNorm over the last axis (biased variance). One native kernel when the fused kernels are active. */
 export function layerNorm(x: Tensor, w: Tensor, b: Tensor, eps: number): Tensor {
+  if (fusedKernelsActive()) return fusedLayerNorm(x, w, b, eps);
   const axis = x.rank - 1;
   const mean = tf.mean(x, axis, true);
   const centered = tf.sub(x, mean);
@@ -40,14 +42,16 @@ export function layerNorm(x: Tensor, w: Tensor, b: Tensor, eps: number): Tensor 
   return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, eps))), w), b);
 }
 
-/** LlamaRMSNorm: x · rsqrt(mean(x²) + ε) · w. */
+/** LlamaRMSNorm: x · rsqrt(mean(x²) + ε) · w. One native kernel when the fused kernels are active. */
 export function rmsNorm(x: Tensor, w: Tensor, eps: number): Tensor {
+  if (fusedKernelsActive()) return fusedRmsNorm(x, w, eps);
   const ms = tf.mean(tf.square(x), x.rank - 1, true);
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), w);
 }
 
 /** CLIP's quick_gelu: x · σ(1.702 x). */
 export function quickGelu(x: Tensor): Tensor {
+  if (fusedKernelsActive()) return fusedQuickGelu(x);
   return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
 }
 
@@ -59,6 +63,12 @@ export function gelu(x: Tensor): Tensor {
 /** SiLU: x · σ(x). */
 export function silu(x: Tensor): Tensor {
   return tf.mul(x, tf.sigmoid(x));
+}
+
+/** Llama's gated MLP product silu(gate) · up (one native kernel when the fused kernels are active). */
+export function swiGlu(gate: Tensor, up: Tensor): Tensor {
+  if (fusedKernelsActive()) return fusedSwiGlu(gate, up);
+  return tf.mul(silu(gate), up);
 }
 
 /** Rotary tables for applyRope. */

@@ -20,6 +20,7 @@
 import { tf } from './tf';
 import type { Tensor } from './tf';
 import { loadNativeBlas, type NativeBlas } from './native-blas';
+import { installWasmFused, uninstallWasmFused } from './wasm-fused';
 
 type TfKernelConfig = Parameters<typeof tf.registerKernel>[0];
 
@@ -478,6 +479,7 @@ export function installWasmFastMatMul(opts: { native?: boolean } = {}): boolean 
   if (nativeLib && !tf.getKernel(ADAMW_KERNEL, 'wasm')) {
     tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: 'wasm', kernelFunc: adamwKernel as unknown as TfKernelConfig['kernelFunc'] } as TfKernelConfig);
   }
+  installWasmFused(nativeLib);
   installed = true;
   return true;
 }
@@ -491,5 +493,6 @@ export function uninstallWasmFastMatMul(): void {
   }
   originals.clear();
   nativeLib = undefined;
+  uninstallWasmFused();
   installed = false;
 }

@@ -14,6 +14,7 @@
  *   each rounded to float32 as a tfjs scalar would be; clip 1 and keep 1 skip those products.
  * setThreads(n) / getThreads(): OpenBLAS's thread count.
  * info(): the library's build configuration string.
+ * The fused layer kernels (attention, norms, activations, KV-cache append) are in fused.c.
  */
 #include <node_api.h>
 #include <stdint.h>
@@ -185,6 +186,8 @@ static napi_value Info(napi_env env, napi_callback_info info) {
   return out;
 }
 
+napi_status eraserlab_register_fused(napi_env env, napi_value exports); /* fused.c */
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_default, NULL},
@@ -195,6 +198,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"info", NULL, Info, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  if (eraserlab_register_fused(env, exports) != napi_ok) return NULL;
   return exports;
 }
 
