@@ -225,7 +225,7 @@ export class LlavaModel {
     const hd = Hv / nh;
     let h = layerNorm(x, this.p(`${p}.layer_norm1.weight`), this.p(`${p}.layer_norm1.bias`), v.layer_norm_eps);
     let a: Tensor;
-    if (fusedKernelsActive()) {
+    if (fusedKernelsActive('va')) {
       // One native kernel: [n, T, heads, hd] in and out, no transposes.
       const split = (t: Tensor) => tf.reshape(t, [n, T, nh, hd]);
       const q = split(this.linear(`${p}.self_attn.q_proj`, h));
@@ -321,7 +321,7 @@ export class LlavaModel {
     const G = nh / kvh;
     const D = t.head_dim;
     const h = rmsNorm(x, this.p(`${p}.input_layernorm.weight`), t.rms_norm_eps);
-    if (fusedKernelsActive()) return this.llamaLayerFused(i, x, h, rope, keyMask, cache, newCache);
+    if (fusedKernelsActive('ta')) return this.llamaLayerFused(i, x, h, rope, keyMask, cache, newCache);
     // q: [B,T,nh,D] → rope → [B, kvh, G, T, D] → [B·kvh, G·T, D] (grouped query heads share one KV head)
     let q = applyRope(tf.reshape(this.linear(`${p}.self_attn.q_proj`, h), [B, T, nh, D]) as Tensor4D, rope) as Tensor;
     q = tf.mul(q, D ** -0.5);
@@ -402,7 +402,7 @@ export class LlavaModel {
     const [B, T] = step.embeds.shape;
     const past = step.cache?.length ?? 0;
     const rope = ropeTables(step.positions, t.head_dim, t.rope_theta);
-    const bias = fusedKernelsActive() ? undefined : this.attentionBias(B, T, past, step.keyMask);
+    const bias = fusedKernelsActive('ta') ? undefined : this.attentionBias(B, T, past, step.keyMask);
     const newCache: KVCache | undefined = step.useCache ? { k: [], v: [], length: past + T } : undefined;
     const hidden: Tensor3D[] = [];
     let x = step.embeds;

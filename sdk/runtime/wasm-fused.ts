@@ -39,6 +39,7 @@ export interface NativeFused {
 }
 
 let lib: NativeFused | undefined;
+const DBG = process.env.DBG_FUSED?.split(',');
 let enabled = !['0', 'off', 'false'].includes((process.env.ERASERLAB_FUSED ?? '').trim().toLowerCase());
 
 const K = {
@@ -128,7 +129,8 @@ export function setFusedKernels(on: boolean): boolean {
 }
 
 /** Whether the model's layers use the fused kernels now: the addon is loaded, the backend is WASM, and they are not switched off. */
-export function fusedKernelsActive(): boolean {
+export function fusedKernelsActive(kind?: string): boolean {
+  if (kind && DBG && !DBG.includes(kind)) return false;
   return enabled && lib !== undefined && tf.getBackend() === 'wasm';
 }
 
