@@ -81,12 +81,19 @@ export interface RopeTables {
   swap: Tensor2D;
 }
 
+/** Rotary tables as plain arrays, [B·T·headDim] each, in the layout of RopeTables. */
+export interface RopeArrays {
+  cos: Float32Array;
+  sin: Float32Array;
+}
+
 /**
- * Rotary embedding tables for `positions` ([B][T] absolute positions), in the layout
- * applyRope uses (Llama's rotate_half with the sign folded into `sin`). The frequencies are
- * computed in float64 on the JS side and rounded once, as torch does in float32.
+ * Rotary embedding tables for `positions` ([B][T] absolute positions) as arrays: cos(p·f_i)
+ * on both halves, −sin on the first half and +sin on the second (Llama's rotate_half with the
+ * sign folded in). The frequencies are computed in float64 on the JS side and rounded once,
+ * as torch does in float32.
  */
-export function ropeTables(positions: number[][], headDim: number, theta: number): RopeTables {
+export function ropeArrays(positions: number[][], headDim: number, theta: number): RopeArrays {
   const half = headDim / 2;
   const B = positions.length;
   const T = positions[0]?.length ?? 0;
@@ -111,6 +118,15 @@ export function ropeTables(positions: number[][], headDim: number, theta: number
       }
     }
   }
+  return { cos, sin };
+}
+
+/** Rotary embedding tables for `positions` ([B][T] absolute positions), in the layout applyRope uses (see ropeArrays). */
+export function ropeTables(positions: number[][], headDim: number, theta: number): RopeTables {
+  const half = headDim / 2;
+  const B = positions.length;
+  const T = positions[0]?.length ?? 0;
+  const { cos, sin } = ropeArrays(positions, headDim, theta);
   const swap = new Float32Array(headDim * headDim);
   for (let i = 0; i < half; i++) {
     swap[(half + i) * headDim + i] = 1; // out[i] = x[half + i]

@@ -9,8 +9,8 @@ import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable }
 import { ConfigError } from '../runtime/errors';
 import { LlavaConfig, numImageTokens, visionLayersUsed } from './config';
 import { CheckpointLayout, LM, PROJ, VT } from './keys';
-import { applyRope, type RopeTables, gatherRows, gelu, positionsFromMask, layerNorm, quickGelu, rmsNorm, ropeTables, swiGlu } from './layers';
-import { fusedAttention, fusedAttentionInference, fusedKernelsActive, fusedKvAppend } from '../runtime/wasm-fused';
+import { applyRope, type RopeArrays, type RopeTables, ropeArrays, gatherRows, gelu, positionsFromMask, layerNorm, quickGelu, rmsNorm, ropeTables, swiGlu } from './layers';
+import { fusedAttention, fusedAttentionInference, fusedKernelsActive, fusedKvAppend, fusedRope } from '../runtime/wasm-fused';
 import type { GenerateOptions, GenerateResult } from './generate';
 import type { SaveOptions } from './checkpoint';
 
@@ -312,7 +312,7 @@ export class LlavaModel {
     return tf.tensor4d(bias, [B, 1, T, S]);
   }
 
-  private llamaLayer(i: number, x: Tensor3D, rope: RopeTables, bias: Tensor4D | undefined, keyMask: number[][] | undefined, cache: KVCache | undefined, newCache: KVCache | undefined): Tensor3D {
+  private llamaLayer(i: number, x: Tensor3D, rope: RopeTables | RopeArrays, bias: Tensor4D | undefined, keyMask: number[][] | undefined, cache: KVCache | undefined, newCache: KVCache | undefined): Tensor3D {
     const t = this.config.text_config;
     const p = `${LM}.layers.${i}`;
     const [B, T, H] = x.shape;
@@ -321,13 +321,14 @@ export class LlavaModel {
     const G = nh / kvh;
     const D = t.head_dim;
     const h = rmsNorm(x, this.p(`${p}.input_layernorm.weight`), t.rms_norm_eps);
-    if (fusedKernelsActive('ta')) return this.llamaLayerFused(i, x, h, rope, keyMask, cache, newCache);
+    if (!(rope.cos instanceof tf.Tensor)) return this.llamaLayerFused(i, x, h, rope as RopeArrays, keyMask, cache, newCache);
+    const tables = rope as RopeTables;
     // q: [B,T,nh,D] → rope → [B, kvh, G, T, D] → [B·kvh, G·T, D] (grouped query heads share one KV head)
-    let q = applyRope(tf.reshape(this.linear(`${p}.self_attn.q_proj`, h), [B, T, nh, D]) as Tensor4D, rope) as Tensor;
+    let q = applyRope(tf.reshape(this.linear(`${p}.self_attn.q_proj`, h), [B, T, nh, D]) as Tensor4D, tables) as Tensor;
     q = tf.mul(q, D ** -0.5);
     q = G === 1 ? tf.transpose(q, [0, 2, 1, 3]) : tf.transpose(tf.reshape(q, [B, T, kvh, G, D]), [0, 2, 3, 1, 4]);
     q = tf.reshape(q, [B * kvh, G * T, D]);
-    let k = applyRope(tf.reshape(this.linear(`${p}.self_attn.k_proj`, h), [B, T, kvh, D]) as Tensor4D, rope) as Tensor;
+    let k = applyRope(tf.reshape(this.linear(`${p}.self_attn.k_proj`, h), [B, T, kvh, D]) as Tensor4D, tables) as Tensor;
     k = tf.reshape(tf.transpose(k, [0, 2, 1, 3]), [B * kvh, T, D]);
     let v: Tensor = tf.reshape(tf.transpose(tf.reshape(this.linear(`${p}.self_attn.v_proj`, h), [B, T, kvh, D]), [0, 2, 1, 3]), [B * kvh, T, D]);
     if (cache && cache.length > 0) {
@@ -364,15 +365,15 @@ export class LlavaModel {
    * attention kernel (scale, QKᵀ, causal + key mask, softmax, ·V, grouped KV heads) and, with
    * a cache, one append per K and V into the [B·kvHeads, S, D] cache layout.
    */
-  private llamaLayerFused(i: number, x: Tensor3D, h: Tensor, rope: RopeTables, keyMask: number[][] | undefined, cache: KVCache | undefined, newCache: KVCache | undefined): Tensor3D {
+  private llamaLayerFused(i: number, x: Tensor3D, h: Tensor, rope: RopeArrays, keyMask: number[][] | undefined, cache: KVCache | undefined, newCache: KVCache | undefined): Tensor3D {
     const t = this.config.text_config;
     const p = `${LM}.layers.${i}`;
     const [B, T] = x.shape;
     const nh = t.num_attention_heads;
     const kvh = t.num_key_value_heads;
     const D = t.head_dim;
-    const q = applyRope(tf.reshape(this.linear(`${p}.self_attn.q_proj`, h), [B, T, nh, D]) as Tensor4D, rope);
-    const k = applyRope(tf.reshape(this.linear(`${p}.self_attn.k_proj`, h), [B, T, kvh, D]) as Tensor4D, rope);
+    const q = fusedRope(tf.reshape(this.linear(`${p}.self_attn.q_proj`, h), [B, T, nh, D]), rope.cos, rope.sin);
+    const k = fusedRope(tf.reshape(this.linear(`${p}.self_attn.k_proj`, h), [B, T, kvh, D]), rope.cos, rope.sin);
     const v = tf.reshape(this.linear(`${p}.self_attn.v_proj`, h), [B, T, kvh, D]);
     const past = cache?.length ?? 0;
     const opts = { kvHeads: kvh, causal: true, past, keyMask, scale: D ** -0.5 };
@@ -401,8 +402,10 @@ export class LlavaModel {
     const t = this.config.text_config;
     const [B, T] = step.embeds.shape;
     const past = step.cache?.length ?? 0;
-    const rope = ropeTables(step.positions, t.head_dim, t.rope_theta);
-    const bias = fusedKernelsActive('ta') ? undefined : this.attentionBias(B, T, past, step.keyMask);
+    // The fused layer takes the rotary tables as arrays and the key mask as is (no tensors).
+    const fused = fusedKernelsActive('ta');
+    const rope = fused ? ropeArrays(step.positions, t.head_dim, t.rope_theta) : ropeTables(step.positions, t.head_dim, t.rope_theta);
+    const bias = fused ? undefined : this.attentionBias(B, T, past, step.keyMask);
     const newCache: KVCache | undefined = step.useCache ? { k: [], v: [], length: past + T } : undefined;
     const hidden: Tensor3D[] = [];
     let x = step.embeds;

@@ -36,6 +36,8 @@ export interface NativeFused {
   qgeluFwd(x: Float32Array, y: Float32Array): void;
   qgeluBwd(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   kvAppend(cache: Float32Array | null, x: Float32Array, out: Float32Array, dims: Float64Array): void;
+  ropeFwd(x: Float32Array, cos: Float32Array, sin: Float32Array, y: Float32Array, dims: Float64Array): void;
+  ropeBwd(dy: Float32Array, cos: Float32Array, sin: Float32Array, dx: Float32Array, dims: Float64Array): void;
 }
 
 let lib: NativeFused | undefined;
@@ -54,6 +56,8 @@ const K = {
   qgelu: 'EraserlabQuickGelu',
   qgeluGrad: 'EraserlabQuickGeluGrad',
   kvAppend: 'EraserlabKvAppend',
+  rope: 'EraserlabRope',
+  ropeGrad: 'EraserlabRopeGrad',
 } as const;
 
 /** Outputs first (allocating may move the heap), then views of every tensor. */
@@ -94,6 +98,9 @@ const KERNELS: Record<string, (args: KernelArgs) => TensorInfo[] | TensorInfo> =
   [K.swigluGrad]: (args) => run(args, [args.inputs.g.shape, args.inputs.g.shape], ['dy', 'g', 'u'], ([dy, g, u, dg, du]) => lib!.swigluBwd(dy, g, u, dg, du)),
   [K.qgelu]: (args) => run(args, [args.inputs.x.shape], ['x'], ([x, y]) => lib!.qgeluFwd(x, y))[0],
   [K.qgeluGrad]: (args) => run(args, [args.inputs.x.shape], ['dy', 'x'], ([dy, x, dx]) => lib!.qgeluBwd(dy, x, dx))[0],
+  [K.rope]: (args) => run(args, [args.inputs.x.shape], ['x'], ([x, y]) => lib!.ropeFwd(x, args.attrs.cos as Float32Array, args.attrs.sin as Float32Array, y, args.attrs.dims as Float64Array))[0],
+  [K.ropeGrad]: (args) =>
+    run(args, [args.inputs.dy.shape], ['dy'], ([dy, dx]) => lib!.ropeBwd(dy, args.attrs.cos as Float32Array, args.attrs.sin as Float32Array, dx, args.attrs.dims as Float64Array))[0],
   [K.kvAppend]: (args) => {
     const dims = args.attrs.dims as Float64Array;
     const [B, past, T, kvh, D] = Array.from(dims);
@@ -245,6 +252,23 @@ export function fusedQuickGelu(x: Tensor): Tensor {
     const [y] = runKernel(K.qgelu, { x: xx });
     save([xx]);
     return { value: y, gradFunc: (dy: Tensor, s: Tensor[]) => runKernel(K.qgeluGrad, { dy, x: s[0] }) };
+  });
+  return f(x) as Tensor;
+}
+
+/**
+ * Rotary embedding of x [B, T, heads, D] with tables cos, sin [B·T·D] (one row of D per
+ * position; rotate_half's sign folded into sin, as layers.ropeTables lays them out):
+ * x·cos + rotate_half(x)·sin, differentiable in x.
+ */
+export function fusedRope(x: Tensor, cos: Float32Array, sin: Float32Array): Tensor {
+  const [B, T, H, D] = x.shape as [number, number, number, number];
+  if (cos.length < B * T * D || sin.length < B * T * D) throw new Error(`fusedRope: tables hold ${Math.min(cos.length, sin.length)} values, ${B * T * D} needed for x [${x.shape.join(', ')}]`);
+  const dims = new Float64Array([B * T, H, D]);
+  const attrs = { cos, sin, dims };
+  const f = tf.customGrad((...args: unknown[]) => {
+    const [y] = runKernel(K.rope, { x: args[0] as Tensor }, attrs);
+    return { value: y, gradFunc: (dy: Tensor) => runKernel(K.ropeGrad, { dy }, attrs) };
   });
   return f(x) as Tensor;
 }

@@ -10,7 +10,8 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import * as model from '../../sdk/model';
 import * as runtime from '../../sdk/runtime';
-import { fusedAttention, fusedAttentionInference, fusedKernelsActive, fusedKvAppend, fusedLayerNorm, fusedQuickGelu, fusedRmsNorm, fusedSwiGlu, setFusedKernels } from '../../sdk/runtime/wasm-fused';
+import { fusedAttention, fusedAttentionInference, fusedKernelsActive, fusedKvAppend, fusedLayerNorm, fusedQuickGelu, fusedRmsNorm, fusedRope, fusedSwiGlu, setFusedKernels } from '../../sdk/runtime/wasm-fused';
+import { applyRope, ropeArrays, ropeTables } from '../../sdk/model/layers';
 import { loadNativeBlas } from '../../sdk/runtime/native-blas';
 import type { Tensor } from '../../sdk/runtime/tf';
 
@@ -163,6 +164,22 @@ test('RMSNorm, LayerNorm, SwiGLU and quick-GELU: values and gradients match the 
       const gr = tf.grads((...a: Tensor[]) => ref(...a))(inputs, dy);
       gf.forEach((g, i) => assert.ok(relDiff(g, gr[i]) < 1e-5, `${name} gradient ${i}: ${relDiff(g, gr[i])}`));
     }
+  });
+});
+
+test('rotary embedding: the same values as the tensor path (bit for bit) and the transposed rotation as gradient', () => {
+  if (!native) return;
+  tf.tidy(() => {
+    const positions = [[0, 1, 2, 3, 4], [1, 1, 0, 1, 2]];
+    const x = rand([2, 5, 3, 8], 21, 3);
+    const dy = rand([2, 5, 3, 8], 22);
+    const arr = ropeArrays(positions, 8, 10000);
+    const tables = ropeTables(positions, 8, 10000);
+    assert.is(relDiff(fusedRope(x, arr.cos, arr.sin), applyRope(x as never, tables)), 0);
+    const gf = tf.grad((a: Tensor) => fusedRope(a, arr.cos, arr.sin))(x, dy);
+    const gr = tf.grad((a: Tensor) => applyRope(a as never, tables))(x, dy);
+    assert.ok(relDiff(gf, gr) < 1e-6, `${relDiff(gf, gr)}`);
+    assert.throws(() => fusedRope(x, arr.cos.subarray(8), arr.sin), /fusedRope: tables hold 72 values, 80 needed/);
   });
 });
 

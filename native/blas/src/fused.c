@@ -19,6 +19,8 @@
  *   y = (x − mean) · r · w + b with r = 1 / sqrt(var + eps) (biased variance).
  * swigluFwd(g, u, y) / swigluBwd(dy, g, u, dg, du)    y = g · σ(g) · u
  * qgeluFwd(x, y) / qgeluBwd(dy, x, dx)                y = x · σ(1.702 x)
+ * ropeFwd(x, cos, sin, y, dims) / ropeBwd(dy, cos, sin, dx, dims)   dims [rows, heads, D]
+ *   rotary embedding of x [rows, heads, D] with tables [rows, D] (rotate_half's sign in sin).
  * kvAppend(cache, x, out, dims)  dims [B, past, T, kvh, D]: out [B, kvh, past + T, D] =
  *   cache [B, kvh, past, D] followed by x [B, T, kvh, D] (head-major).
  * All arrays are Float32Arrays (views into the WASM heap); sizes are checked before any write.
@@ -474,6 +476,71 @@ static napi_value QgeluBwd(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ------------------------------------------------------------------ rotary embedding */
+
+/* y[r, h, i] = x[r, h, i]·cos[r, i] + x[r, h, i ± D/2]·sin[r, i] (sin carries rotate_half's sign). */
+static napi_value RopeFwd(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!get_args(env, info, 5, argv, "eraserlab_blas.ropeFwd(x, cos, sin, y, dims): 5 arguments expected")) return NULL;
+  farr x, c, sn, y;
+  double *d;
+  if (!arg_f32(env, argv[0], &x, "ropeFwd", "x", 0) || !arg_f32(env, argv[1], &c, "ropeFwd", "cos", 0) || !arg_f32(env, argv[2], &sn, "ropeFwd", "sin", 0) ||
+      !arg_f32(env, argv[3], &y, "ropeFwd", "y", 0) || !arg_dims(env, argv[4], &d, 3, "ropeFwd"))
+    return NULL;
+  const int64_t rows = (int64_t)d[0], H = (int64_t)d[1], D = (int64_t)d[2], half = D / 2;
+  if (rows < 0 || H < 1 || D < 2 || D % 2) {
+    napi_throw_range_error(env, NULL, "eraserlab_blas.ropeFwd: dims must be rows >= 0, heads >= 1, an even head size");
+    return NULL;
+  }
+  if (!need(env, &x, rows * H * D, "ropeFwd", "x") || !need(env, &c, rows * D, "ropeFwd", "cos") || !need(env, &sn, rows * D, "ropeFwd", "sin") ||
+      !need(env, &y, rows * H * D, "ropeFwd", "y"))
+    return NULL;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *cr = c.p + r * D, *sr = sn.p + r * D;
+    for (int64_t h = 0; h < H; h++) {
+      const float *xi = x.p + (r * H + h) * D;
+      float *yi = y.p + (r * H + h) * D;
+      for (int64_t i = 0; i < D; i++) {
+        const float a = xi[i] * cr[i];
+        const float b = xi[i < half ? i + half : i - half] * sr[i];
+        yi[i] = a + b;
+      }
+    }
+  }
+  return NULL;
+}
+
+/* The transpose of ropeFwd: dx[r, h, j] = dy[r, h, j]·cos[r, j] + dy[r, h, j ± D/2]·sin[r, j ± D/2]. */
+static napi_value RopeBwd(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!get_args(env, info, 5, argv, "eraserlab_blas.ropeBwd(dy, cos, sin, dx, dims): 5 arguments expected")) return NULL;
+  farr dy, c, sn, dx;
+  double *d;
+  if (!arg_f32(env, argv[0], &dy, "ropeBwd", "dy", 0) || !arg_f32(env, argv[1], &c, "ropeBwd", "cos", 0) || !arg_f32(env, argv[2], &sn, "ropeBwd", "sin", 0) ||
+      !arg_f32(env, argv[3], &dx, "ropeBwd", "dx", 0) || !arg_dims(env, argv[4], &d, 3, "ropeBwd"))
+    return NULL;
+  const int64_t rows = (int64_t)d[0], H = (int64_t)d[1], D = (int64_t)d[2], half = D / 2;
+  if (rows < 0 || H < 1 || D < 2 || D % 2) {
+    napi_throw_range_error(env, NULL, "eraserlab_blas.ropeBwd: dims must be rows >= 0, heads >= 1, an even head size");
+    return NULL;
+  }
+  if (!need(env, &dy, rows * H * D, "ropeBwd", "dy") || !need(env, &c, rows * D, "ropeBwd", "cos") || !need(env, &sn, rows * D, "ropeBwd", "sin") ||
+      !need(env, &dx, rows * H * D, "ropeBwd", "dx"))
+    return NULL;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *cr = c.p + r * D, *sr = sn.p + r * D;
+    for (int64_t h = 0; h < H; h++) {
+      const float *gi = dy.p + (r * H + h) * D;
+      float *o = dx.p + (r * H + h) * D;
+      for (int64_t j = 0; j < D; j++) {
+        const int64_t k = j < half ? j + half : j - half;
+        o[j] = gi[j] * cr[j] + gi[k] * sr[k];
+      }
+    }
+  }
+  return NULL;
+}
+
 /* ------------------------------------------------------------------ KV cache */
 
 static napi_value KvAppend(napi_env env, napi_callback_info info) {
@@ -515,6 +582,8 @@ napi_status eraserlab_register_fused(napi_env env, napi_value exports) {
       {"qgeluFwd", NULL, QgeluFwd, NULL, NULL, NULL, napi_default, NULL},
       {"qgeluBwd", NULL, QgeluBwd, NULL, NULL, NULL, napi_default, NULL},
       {"kvAppend", NULL, KvAppend, NULL, NULL, NULL, napi_default, NULL},
+      {"ropeFwd", NULL, RopeFwd, NULL, NULL, NULL, napi_default, NULL},
+      {"ropeBwd", NULL, RopeBwd, NULL, NULL, NULL, napi_default, NULL},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }
