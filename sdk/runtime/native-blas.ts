@@ -108,7 +108,7 @@ export function loadNativeBlas(): NativeBlas | undefined {
     lib.setThreads(want);
     const threads = lib.getThreads();
     const coreNote = process.env.OPENBLAS_CORETYPE ? `, ${process.env.OPENBLAS_CORETYPE} kernels` : '';
-    cached = { lib, status: { loaded: true, reason: `native OpenBLAS products (${threads} thread${threads === 1 ? '' : 's'}${coreNote})`, file, threads, coreType: process.env.OPENBLAS_CORETYPE, config: lib.info().trim() } };
+    cached = { lib, status: { loaded: true, reason: `native OpenBLAS products (${threads} thread${threads === 1 ? '' : 's'})${coreNote}`, file, threads, coreType: process.env.OPENBLAS_CORETYPE, config: lib.info().trim() } };
     return lib;
   } catch (e) {
     cached = { status: { loaded: false, reason: `native OpenBLAS addon failed to load (${(e as Error).message.split('\n')[0]})`, file } };
