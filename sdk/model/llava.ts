@@ -312,7 +312,7 @@ export class LlavaModel {
     return tf.tensor4d(bias, [B, 1, T, S]);
   }
 
-  private llamaLayer(i: number, x: Tensor3D, rope: RopeTables | RopeArrays, bias: Tensor4D | undefined, keyMask: number[][] | undefined, cache: KVCache | undefined, newCache: KVCache | undefined): Tensor3D {
+  private llamaLayer(i: number, x: Tensor3D, tables: RopeTables, bias: Tensor4D | undefined, keyMask: number[][] | undefined, cache: KVCache | undefined, newCache: KVCache | undefined): Tensor3D {
     const t = this.config.text_config;
     const p = `${LM}.layers.${i}`;
     const [B, T, H] = x.shape;
@@ -321,8 +321,6 @@ export class LlavaModel {
     const G = nh / kvh;
     const D = t.head_dim;
     const h = rmsNorm(x, this.p(`${p}.input_layernorm.weight`), t.rms_norm_eps);
-    if (!(rope.cos instanceof tf.Tensor)) return this.llamaLayerFused(i, x, h, rope as RopeArrays, keyMask, cache, newCache);
-    const tables = rope as RopeTables;
     // q: [B,T,nh,D] → rope → [B, kvh, G, T, D] → [B·kvh, G·T, D] (grouped query heads share one KV head)
     let q = applyRope(tf.reshape(this.linear(`${p}.self_attn.q_proj`, h), [B, T, nh, D]) as Tensor4D, tables) as Tensor;
     q = tf.mul(q, D ** -0.5);
@@ -350,7 +348,7 @@ export class LlavaModel {
     return this.llamaMlp(p, x1);
   }
 
-  /** Residual + post-attention RMSNorm + SwiGLU MLP + residual. */
+  /** Residual + post-attention RMSNorm + SwiGLU MLP + residual (any leading shape). */
   private llamaMlp(p: string, x1: Tensor): Tensor3D {
     const t = this.config.text_config;
     const h2 = rmsNorm(x1, this.p(`${p}.post_attention_layernorm.weight`), t.rms_norm_eps);
@@ -365,13 +363,13 @@ export class LlavaModel {
    * attention kernel (scale, QKᵀ, causal + key mask, softmax, ·V, grouped KV heads) and, with
    * a cache, one append per K and V into the [B·kvHeads, S, D] cache layout.
    */
-  private llamaLayerFused(i: number, x: Tensor3D, h: Tensor, rope: RopeArrays, keyMask: number[][] | undefined, cache: KVCache | undefined, newCache: KVCache | undefined): Tensor3D {
+  private llamaLayerFused(i: number, x: Tensor, B: number, T: number, rope: RopeArrays, keyMask: number[][] | undefined, cache: KVCache | undefined, newCache: KVCache | undefined): Tensor {
     const t = this.config.text_config;
     const p = `${LM}.layers.${i}`;
-    const [B, T] = x.shape;
     const nh = t.num_attention_heads;
     const kvh = t.num_key_value_heads;
     const D = t.head_dim;
+    const h = rmsNorm(x, this.p(`${p}.input_layernorm.weight`), t.rms_norm_eps);
     const q = fusedRope(tf.reshape(this.linear(`${p}.self_attn.q_proj`, h), [B, T, nh, D]), rope.cos, rope.sin);
     const k = fusedRope(tf.reshape(this.linear(`${p}.self_attn.k_proj`, h), [B, T, kvh, D]), rope.cos, rope.sin);
     const v = tf.reshape(this.linear(`${p}.self_attn.v_proj`, h), [B, T, kvh, D]);
@@ -390,7 +388,7 @@ export class LlavaModel {
     } else {
       a = fusedAttention(q, k, v, { ...opts, kvLayout: 'bthd' });
     }
-    const x1 = tf.add(x, this.linear(`${p}.self_attn.o_proj`, tf.reshape(a, [B, T, nh * D])));
+    const x1 = tf.add(x, this.linear(`${p}.self_attn.o_proj`, tf.reshape(a, [B * T, nh * D])));
     return this.llamaMlp(p, x1);
   }
 
@@ -408,10 +406,25 @@ export class LlavaModel {
     const bias = fused ? undefined : this.attentionBias(B, T, past, step.keyMask);
     const newCache: KVCache | undefined = step.useCache ? { k: [], v: [], length: past + T } : undefined;
     const hidden: Tensor3D[] = [];
+    if (fused) {
+      // The hidden state stays [B·T, H] through every layer: no reshapes around each linear.
+      const H = t.hidden_size;
+      let x2: Tensor = tf.reshape(step.embeds, [B * T, H]);
+      for (let i = 0; i < t.num_hidden_layers; i++) {
+        if (step.outputHiddenStates) hidden.push(i === 0 ? step.embeds : (tf.reshape(x2, [B, T, H]) as Tensor3D));
+        x2 = this.llamaLayerFused(i, x2, B, T, rope as RopeArrays, step.keyMask, step.cache, newCache);
+      }
+      x2 = rmsNorm(x2, this.p(`${LM}.norm.weight`), t.rms_norm_eps);
+      if (step.outputHiddenStates) hidden.push(tf.reshape(x2, [B, T, H]) as Tensor3D);
+      const last = !step.lastOnly || T === 1 ? x2 : tf.reshape(tf.slice(tf.reshape(x2, [B, T, H]), [0, T - 1, 0], [-1, 1, -1]), [B, H]);
+      const rows = step.lastOnly ? 1 : T;
+      const logits = tf.reshape(this.linear('lm_head', last), [B, rows, -1]) as Tensor3D;
+      return { logits, hiddenStates: hidden, cache: newCache };
+    }
     let x = step.embeds;
     for (let i = 0; i < t.num_hidden_layers; i++) {
       if (step.outputHiddenStates) hidden.push(x);
-      x = this.llamaLayer(i, x, rope, bias, step.keyMask, step.cache, newCache);
+      x = this.llamaLayer(i, x, rope as RopeTables, bias, step.keyMask, step.cache, newCache);
     }
     x = rmsNorm(x, this.p(`${LM}.norm.weight`), t.rms_norm_eps) as Tensor3D;
     if (step.outputHiddenStates) hidden.push(x);

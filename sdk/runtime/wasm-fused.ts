@@ -150,6 +150,9 @@ export function fusedKernelsActive(kind?: string): boolean {
   return enabled && lib !== undefined && tf.getBackend() === 'wasm';
 }
 
+/** Whether a gradient tape is recording (inside tf.grads / variableGrads): otherwise the ops skip customGrad's bookkeeping. */
+const tapeOn = (): boolean => (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
+
 const runKernel = (name: string, inputs: Record<string, Tensor>, attrs: Record<string, unknown> = {}): Tensor[] =>
   [tf.engine().runKernel(name, inputs as never, attrs as never) as unknown as Tensor | Tensor[]].flat();
 
@@ -173,6 +176,7 @@ export interface FusedAttentionOptions {
  * uniformly to all keys (as the tensor path's −1e9 bias does).
  */
 export function fusedAttention(q: Tensor, k: Tensor, v: Tensor, o: FusedAttentionOptions): Tensor {
+  if (!tapeOn()) return fusedAttentionInference(q, k, v, o);
   const { dims, mask } = attentionAttrs(q, k, o);
   const f = tf.customGrad((...args: unknown[]) => {
     const [qq, kk, vv] = args as Tensor[];
@@ -211,11 +215,18 @@ function attentionAttrs(q: Tensor, k: Tensor, o: FusedAttentionOptions): { dims:
   return { dims, mask };
 }
 
+/** The first output; the others (kept only for a gradient) freed at once. */
+function dropAux(outs: Tensor[]): Tensor {
+  for (let i = 1; i < outs.length; i++) outs[i].dispose();
+  return outs[0];
+}
+
 /** LlamaRMSNorm x · rsqrt(mean(x²) + ε) · w over the last axis, differentiable in x and w. */
 export function fusedRmsNorm(x: Tensor, w: Tensor, eps: number): Tensor {
   const n = x.shape[x.rank - 1];
   const rows = x.size / n;
   const dims = new Float64Array([rows, n, eps]);
+  if (!tapeOn()) return dropAux(runKernel(K.rms, { x, w }, { dims, rows }));
   const f = tf.customGrad((...args: unknown[]) => {
     const [xx, ww] = args as Tensor[];
     const save = args[2] as (ts: Tensor[]) => void;
@@ -231,6 +242,7 @@ export function fusedLayerNorm(x: Tensor, w: Tensor, b: Tensor, eps: number): Te
   const n = x.shape[x.rank - 1];
   const rows = x.size / n;
   const dims = new Float64Array([rows, n, eps]);
+  if (!tapeOn()) return dropAux(runKernel(K.ln, { x, w, b }, { dims, rows }));
   const f = tf.customGrad((...args: unknown[]) => {
     const [xx, ww, bb] = args as Tensor[];
     const save = args[3] as (ts: Tensor[]) => void;
@@ -243,6 +255,7 @@ export function fusedLayerNorm(x: Tensor, w: Tensor, b: Tensor, eps: number): Te
 
 /** silu(g) · u (Llama's MLP), differentiable in g and u. */
 export function fusedSwiGlu(g: Tensor, u: Tensor): Tensor {
+  if (!tapeOn()) return runKernel(K.swiglu, { g, u })[0];
   const f = tf.customGrad((...args: unknown[]) => {
     const [gg, uu] = args as Tensor[];
     const save = args[2] as (ts: Tensor[]) => void;
@@ -255,6 +268,7 @@ export function fusedSwiGlu(g: Tensor, u: Tensor): Tensor {
 
 /** CLIP's quick_gelu x · σ(1.702 x), differentiable. */
 export function fusedQuickGelu(x: Tensor): Tensor {
+  if (!tapeOn()) return runKernel(K.qgelu, { x })[0];
   const f = tf.customGrad((...args: unknown[]) => {
     const xx = args[0] as Tensor;
     const save = args[1] as (ts: Tensor[]) => void;
@@ -275,6 +289,7 @@ export function fusedRope(x: Tensor, cos: Float32Array, sin: Float32Array): Tens
   if (cos.length < B * T * D || sin.length < B * T * D) throw new Error(`fusedRope: tables hold ${Math.min(cos.length, sin.length)} values, ${B * T * D} needed for x [${x.shape.join(', ')}]`);
   const dims = new Float64Array([B * T, H, D]);
   const attrs = { cos, sin, dims };
+  if (!tapeOn()) return runKernel(K.rope, { x }, attrs)[0];
   const f = tf.customGrad((...args: unknown[]) => {
     const [y] = runKernel(K.rope, { x: args[0] as Tensor }, attrs);
     return { value: y, gradFunc: (dy: Tensor) => runKernel(K.ropeGrad, { dy }, attrs) };
