@@ -136,13 +136,19 @@ export interface TableOptions {
   maxRows?: number;
 }
 
+/** Text cells (not numbers, not numeric strings such as the pivot's '62.5') align left. */
+function isText(v: unknown): boolean {
+  if (typeof v === 'number' || v === null || v === undefined || typeof v === 'boolean') return false;
+  return typeof v !== 'string' || (v.trim() !== '' && !/^[-+]?(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?%?$/i.test(v.trim()));
+}
+
 function cell(v: unknown): string {
   if (typeof v === 'number') {
-    if (Number.isNaN(v)) return '<span style="color:#999">NaN</span>';
+    if (Number.isNaN(v)) return ''; // missing values stay blank
     if (!Number.isInteger(v)) return esc(Number(v.toPrecision(4)));
     return esc(v);
   }
-  if (v === null || v === undefined) return '<span style="color:#999">—</span>';
+  if (v === null || v === undefined) return '';
   const s = typeof v === 'string' ? v : typeof v === 'boolean' ? String(v) : JSON.stringify(v);
   return s.length > 200 ? `<span title="${esc(s)}">${esc(s.slice(0, 197))}…</span>` : esc(s);
 }
@@ -162,12 +168,12 @@ export function tableHtml(columns: string[], rows: unknown[][], index: unknown[]
     .map((r, i) => {
       const page = Math.floor(i / pageSize);
       const hidden = page > 0 ? ' style="display:none"' : '';
-      return `<tr data-page="${page}"${hidden}><th>${esc(index ? index[i] : i)}</th>${columns.map((_, j) => `<td>${cell(r[j])}</td>`).join('')}</tr>`;
+      return `<tr data-page="${page}"${hidden}><th>${esc(index ? index[i] : i)}</th>${columns.map((_, j) => `<td${isText(r[j]) ? ' class="t"' : ''}>${cell(r[j])}</td>`).join('')}</tr>`;
     })
     .join('');
   const style =
     `<style>#${id} table{border-collapse:collapse;font:12px/1.4 sans-serif}#${id} td,#${id} th{padding:2px 8px;border-bottom:1px solid #e5e5e5;text-align:right}` +
-    `#${id} thead th{border-bottom:1px solid #444}#${id} tbody th{color:#777;font-weight:normal}#${id} .pager{font:12px sans-serif;margin-top:4px}</style>`;
+    `#${id} td.t{text-align:left}#${id} thead th{border-bottom:1px solid #444}#${id} tbody th{color:#777;font-weight:normal}#${id} .pager{font:12px sans-serif;margin-top:4px}</style>`;
   const more = rows.length > shown.length ? ` (${rows.length - shown.length} more rows not shown)` : '';
   const info = `${rows.length} rows × ${columns.length} columns${more}`;
   let pager = '';
