@@ -167,7 +167,7 @@ class TslabKernelTests(jupyter_kernel_test.KernelTests):
         self.assertEqual(reply["parent_header"]["msg_id"], msg_id)
         self.assertEqual((reply["content"]["status"], reply["content"]["ename"]), ("error", "KeyboardInterrupt"))
 
-    def replies(self, ids, timeout=30):
+    def replies(self, ids, timeout=90):
         got = {}
         deadline = time.time() + timeout
         while set(got) != set(ids):
