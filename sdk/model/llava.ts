@@ -225,7 +225,7 @@ export class LlavaModel {
     const hd = Hv / nh;
     let h = layerNorm(x, this.p(`${p}.layer_norm1.weight`), this.p(`${p}.layer_norm1.bias`), v.layer_norm_eps);
     let a: Tensor;
-    if (fusedKernelsActive('va')) {
+    if (fusedKernelsActive()) {
       // One native kernel: [n, T, heads, hd] in and out, no transposes.
       const split = (t: Tensor) => tf.reshape(t, [n, T, nh, hd]);
       const q = split(this.linear(`${p}.self_attn.q_proj`, h));
@@ -401,7 +401,7 @@ export class LlavaModel {
     const [B, T] = step.embeds.shape;
     const past = step.cache?.length ?? 0;
     // The fused layer takes the rotary tables as arrays and the key mask as is (no tensors).
-    const fused = fusedKernelsActive('ta');
+    const fused = fusedKernelsActive();
     const rope = fused ? ropeArrays(step.positions, t.head_dim, t.rope_theta) : ropeTables(step.positions, t.head_dim, t.rope_theta);
     const bias = fused ? undefined : this.attentionBias(B, T, past, step.keyMask);
     const newCache: KVCache | undefined = step.useCache ? { k: [], v: [], length: past + T } : undefined;
