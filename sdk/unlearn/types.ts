@@ -9,13 +9,9 @@ import type { Example } from '../data/examples';
 /** One supervised or probe example: the data layer's `Example`. */
 export type UnlearnExample = Example;
 
-/** What a processor's `encode` returns for a batch of examples. */
-export interface EncodedBatch {
-  inputIds: number[][];
-  labels: number[][];
-  attentionMask: number[][];
-  pixelValues?: Tensor4D;
-}
+/** What a processor's `encode` returns for a batch of examples (model/processor's type). */
+export type { EncodedBatch } from '../model/processor';
+import type { EncodedBatch } from '../model/processor';
 
 export interface ProcessorLike {
   encode(examples: UnlearnExample[], opts: { withAnswer: boolean }): EncodedBatch | Promise<EncodedBatch>;
