@@ -40,7 +40,6 @@ export interface ProcessorLike {
     opts: { withAnswer: boolean },
   ): Promise<{ inputIds: number[][]; labels: number[][]; attentionMask: number[][]; pixelValues?: Tensor4D }> | { inputIds: number[][]; labels: number[][]; attentionMask: number[][]; pixelValues?: Tensor4D };
   decode(ids: number[]): string;
-  [k: string]: unknown;
 }
 
 export interface ForwardOptions {

@@ -16,7 +16,7 @@ test.before(async () => {
 
 test('default model, default options: every method forgets but KL; PD cuts the over-forgetting', async () => {
   const ds = await data.loadSafeEraser(await data.ensureDefaultDataset());
-  const m = (await model.loadDefault()) as unknown as unlearn.UnlearnableModel & { dispose(): void };
+  const m = await model.loadDefault();
   const snap = new Map([...m.params].map(([k, v]) => [k, v.clone()]));
   const probe = { forget: 16, sd: 16, retain: 4, utility: 4 };
   const result: Record<string, unlearn.ProbeResult> = {};

@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runtime, unlearn } from '../../sdk';
 import { tinyDataset, tinyModel, tf } from './helpers';
+import { invalid } from '../support';
 
 const FAST = { batchSize: 2, steps: 4, lr: 1e-3, lora: { r: 4, alpha: 32 } };
 
@@ -117,7 +118,7 @@ test('a user-defined method: one definition, one registration', async () => {
   assert.ok(Math.abs(r.loss - 3 * r.terms.retain_nll) < 1e-5);
   assert.equal(u.method, { name: 'retain-only', config: { scale: 3 } });
   u.dispose();
-  assert.throws(() => unlearn.registerMethod({ name: '', summary: '', options: {}, uses: {}, loss: undefined as never }), /Invalid method definition '' \(2 problems\)/);
+  assert.throws(() => unlearn.registerMethod({ name: '', summary: '', options: {}, uses: {}, loss: invalid(undefined) }), /Invalid method definition '' \(2 problems\)/);
   m.dispose();
   void tf;
 });
