@@ -14,19 +14,5 @@ export type { ExportedFigures } from './figures';
 export { dirFingerprint, fileHash } from './fingerprint';
 export { interruptOnSigint } from './interrupt';
 export type { SigintHandle } from './interrupt';
-export {
-  buildFigures,
-  columnsOf,
-  headlineRows,
-  htmlTable,
-  jsonRows,
-  fromJsonRows,
-  markdownTable,
-  readTable,
-  renderReport,
-  terminalTable,
-  toCsv,
-  writeTable,
-  HEADLINE_COLUMNS,
-} from './report';
+export { buildFigures, columnsOf, fromJsonRows, headlineRows, htmlTable, jsonRows, markdownTable, readTable, renderReport, terminalTable, toCsv, writeTable, HEADLINE_COLUMNS } from './report';
 export type { Row, HeadlineRow, ReportFigure, FigureInputs, ReportInput } from './report';

@@ -12,6 +12,7 @@ import { CheckpointLayout, LM, PROJ, VT } from './keys';
 import { applyRope, type RopeTables, gatherRows, gelu, positionsFromMask, layerNorm, quickGelu, rmsNorm, ropeTables, silu } from './layers';
 import type { GenerateOptions, GenerateResult } from './generate';
 import type { SaveOptions } from './checkpoint';
+import type { EncodedBatch } from './processor';
 
 /** Passed to a LinearHook on every call. */
 export interface LinearHookContext {
@@ -38,7 +39,7 @@ export interface ProcessorLike {
   encode(
     examples: Array<{ id: string; kind: string; split: string; record: number; image?: string; question: string; answer: string }>,
     opts: { withAnswer: boolean },
-  ): Promise<{ inputIds: number[][]; labels: number[][]; attentionMask: number[][]; pixelValues?: Tensor4D }> | { inputIds: number[][]; labels: number[][]; attentionMask: number[][]; pixelValues?: Tensor4D };
+  ): Promise<EncodedBatch> | EncodedBatch;
   decode(ids: number[]): string;
 }
 
