@@ -149,6 +149,9 @@ export const OFFICIAL_DEFAULTS = {
   maxGradNorm: 1.0,
   seed: DEFAULT_SEED,
   tuneVisionTower: false,
+  /** The projector is trained: this SDK's option name (`tuneProjector`). */
+  tuneProjector: true,
+  /** The same, named after the official yaml's `tune_mm_projector` (the earlier name, kept). */
   tuneMmProjector: true,
   tuneLanguageModel: false,
 } as const;

@@ -123,4 +123,15 @@ test('a user-defined method: one definition, one registration', async () => {
   void tf;
 });
 
+test('withPromptDecouple(def): PD weight 1.0 by default, no official name; npo+pd is built that way', () => {
+  const ga = unlearn.getMethod('ga');
+  const d = unlearn.withPromptDecouple(ga);
+  assert.is(d.name, 'ga+pd');
+  assert.is(d.options.pdWeight.default, 1);
+  assert.is(d.official, undefined);
+  assert.is(unlearn.withPromptDecouple(ga, 0.5, 'gapd').options.pdWeight.default, 0.5);
+  assert.is(unlearn.getMethod('npo+pd').options.pdWeight.default, 1);
+  assert.is(unlearn.OFFICIAL_DEFAULTS.tuneProjector, unlearn.OFFICIAL_DEFAULTS.tuneMmProjector);
+});
+
 test.run();
