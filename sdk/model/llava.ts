@@ -13,6 +13,7 @@ import { applyRope, type RopeArrays, type RopeTables, ropeArrays, gatherRows, ge
 import { fusedAttention, fusedAttentionInference, fusedKernelsActive, fusedKvAppend, fusedRope } from '../runtime/wasm-fused';
 import type { GenerateOptions, GenerateResult } from './generate';
 import type { SaveOptions } from './checkpoint';
+import type { EncodedBatch } from './processor';
 
 /** Passed to a LinearHook on every call. */
 export interface LinearHookContext {
@@ -39,9 +40,8 @@ export interface ProcessorLike {
   encode(
     examples: Array<{ id: string; kind: string; split: string; record: number; image?: string; question: string; answer: string }>,
     opts: { withAnswer: boolean },
-  ): Promise<{ inputIds: number[][]; labels: number[][]; attentionMask: number[][]; pixelValues?: Tensor4D }> | { inputIds: number[][]; labels: number[][]; attentionMask: number[][]; pixelValues?: Tensor4D };
+  ): Promise<EncodedBatch> | EncodedBatch;
   decode(ids: number[]): string;
-  [k: string]: unknown;
 }
 
 export interface ForwardOptions {

@@ -13,6 +13,7 @@ import { answerNll } from '../../sdk/model/layers';
 import { loadPretrained } from '../../sdk/model/load';
 import { LlavaProcessor } from '../../sdk/model/processor';
 import type { Example } from '../../sdk/data/examples';
+import { invalid } from '../support';
 
 const { tf } = runtime;
 
@@ -171,7 +172,7 @@ test('weightedEpoch: integer weights repeat, fractions are drawn, 0 drops, all-1
 
 test('bad kindWeights are a ConfigError naming the kind', async () => {
   try {
-    await pretrain({ kindWeights: { utility: -1, bogus: 2 } as never, datasetDir: '/nonexistent' });
+    await pretrain({ kindWeights: invalid({ utility: -1, bogus: 2 }), datasetDir: '/nonexistent' });
     assert.unreachable('should throw');
   } catch (e) {
     assert.instance(e, runtime.ConfigError);
