@@ -4,12 +4,26 @@
 const fs = require('fs');
 const path = require('path');
 const compiled = path.join(__dirname, '..', 'dist', 'sdk', 'cli', 'main.js');
+const notSetUp = (what) => {
+  console.error(`eraserlab is not set up yet (${what}): run \`bash scripts/setup.sh\` first (it installs the dependencies and builds dist/).`);
+  process.exit(1);
+};
 let mod;
-if (fs.existsSync(compiled) && !process.env.ERASERLAB_FROM_SOURCE) {
-  mod = require(compiled);
-} else {
-  require('tsx/cjs');
-  mod = require(path.join(__dirname, '..', 'sdk', 'cli', 'main.ts'));
+try {
+  if (fs.existsSync(compiled) && !process.env.ERASERLAB_FROM_SOURCE) {
+    mod = require(compiled);
+  } else {
+    try {
+      require.resolve('tsx/cjs');
+    } catch {
+      notSetUp('no dist/ build and no node_modules');
+    }
+    require('tsx/cjs');
+    mod = require(path.join(__dirname, '..', 'sdk', 'cli', 'main.ts'));
+  }
+} catch (e) {
+  if (e && e.code === 'MODULE_NOT_FOUND' && !fs.existsSync(path.join(__dirname, '..', 'node_modules'))) notSetUp(`missing ${String(e.message).split('\n')[0]}`);
+  throw e;
 }
 mod.main(process.argv.slice(2)).then(
   (rc) => process.exit(rc),

@@ -5,11 +5,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { EraserError } from '../runtime/errors';
+import type { CommandSpec } from './options';
 
 export interface CliCommand {
   name: string;
   summary: string;
+  /** `--help`: written from `spec` where the command has one. */
   usage: string;
+  /** The command's declarative option table (sdk/cli/options.ts). */
+  spec?: CommandSpec;
   run(argv: string[]): Promise<number | void>;
 }
 
@@ -57,9 +61,34 @@ export async function main(argv: string[]): Promise<number> {
     return typeof rc === 'number' ? rc : 0;
   } catch (e) {
     const err = e as Error;
+    const sys = systemErrorLine(err);
     if (err instanceof EraserError) process.stderr.write(`${err.name}: ${err.message}\n`);
+    else if (sys) process.stderr.write(`${sys}\n`);
     else process.stderr.write(`${err.stack ?? String(err)}\n`);
     return 1;
+  }
+}
+
+/**
+ * One line for the file-system errors a user can act on (disk full, no permission, read-only),
+ * naming the folder being written; undefined for anything else (a bug: the stack is printed).
+ */
+export function systemErrorLine(err: Error): string | undefined {
+  const e = err as NodeJS.ErrnoException;
+  if (!e || typeof e.code !== 'string') return undefined;
+  const where = e.path ? path.dirname(path.resolve(e.path)) : undefined;
+  const folder = where ? where.replace(/([/\\])\.([^/\\]*)\.tmp-[^/\\]*$/, '$1$2') : 'the output folder';
+  switch (e.code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return `eraserlab: no space left on the device while writing to ${folder}. Free some space or write elsewhere (--out); files already complete were not replaced (eraserlab writes a temp file, then renames it).`;
+    case 'EACCES':
+    case 'EPERM':
+      return `eraserlab: permission denied writing to ${e.path ?? folder}. Choose a folder you can write (--out).`;
+    case 'EROFS':
+      return `eraserlab: ${folder} is on a read-only file system. Choose another folder (--out).`;
+    default:
+      return undefined;
   }
 }
 

@@ -8,6 +8,7 @@ import { FILES } from './schema';
 
 export { packageRoot } from '../runtime/fsutil';
 import { packageRoot } from '../runtime/fsutil';
+import { lockOutputWait } from '../runtime/outdir';
 
 /** `<package root>/data/generated/<name>`. */
 export function generatedDir(name: string): string {
@@ -29,11 +30,16 @@ export const DEFAULT_SEED = 233;
 export async function ensureDefaultDataset(opts: { dir?: string; onProgress?: (done: number, total: number) => void } = {}): Promise<string> {
   const dir = opts.dir ?? defaultDatasetDir();
   if (fs.existsSync(path.join(dir, FILES.train))) return dir;
+  // another process generating it: wait for its lock, then use its copy
+  const lock = await lockOutputWait(dir, { beside: true, option: 'dataset', command: 'ensureDefaultDataset' });
   try {
+    if (fs.existsSync(path.join(dir, FILES.train))) return dir;
     const summary: SyntheticSummary = await generateSynthetic({ outDir: dir, scale: 'default', seed: DEFAULT_SEED, onProgress: opts.onProgress });
     void summary;
   } catch (e) {
     if (!fs.existsSync(path.join(dir, FILES.train))) throw e;
+  } finally {
+    lock.release();
   }
   return dir;
 }

@@ -7,6 +7,8 @@ export * from './leaks';
 export * from './registry';
 export * from './progress';
 export * from './fsutil';
+export { assertOutputDir, outputState, markOutput, lockOutput, lockOutputWait, OutputLockedError, OUTPUT_MARKER, LOCK_FILE } from './outdir';
+export type { OutputKind, OutputState, OutputLock, OutputMarker, AssertOutputOptions } from './outdir';
 export * from './versions';
 export { wasmThreadsStatus, shutdownWasmThreads } from './wasm-threads';
 export type { WasmThreadsStatus } from './wasm-threads';

@@ -10,6 +10,7 @@
  * `(idx + randint(len(retain))) % len(retain)`).
  */
 import type { UnlearnDataset, UnlearnExample } from './types';
+import { containedImagePath } from '../data/dataset';
 import * as path from 'path';
 
 interface UnsafePairLike {
@@ -27,7 +28,7 @@ const UNHARM = ['UnharmPair_text1', 'UnharmPair_text2', 'UnharmPair_image1', 'Un
 function abs(ds: UnlearnDataset, rel: unknown): string | undefined {
   if (typeof rel !== 'string' || rel === '') return undefined;
   const d = ds as UnlearnDataset & { imagePath?: (r: string) => string };
-  return typeof d.imagePath === 'function' ? d.imagePath(rel) : path.resolve(ds.dir, rel);
+  return typeof d.imagePath === 'function' ? d.imagePath(rel) : containedImagePath(path.resolve(ds.dir), rel);
 }
 
 export type ViewSplit = 'train' | 'val';

@@ -82,6 +82,9 @@ export interface CreateOptions extends UnlearnOptionsInput {
   [methodOption: string]: unknown;
 }
 
+/** A run whose gradient norm is exactly 0 for this many steps in a row has collapsed (DivergenceError). */
+export const COLLAPSE_STEPS = 3;
+
 /** Options that do not change what a run trains (probing, checkpointing, where it writes). */
 const NON_TRAINING_OPTIONS = new Set(['evalEvery', 'probe', 'checkpointEvery', 'outDir', 'meta']);
 
@@ -122,6 +125,63 @@ function assertOutDirFree(outDir: string, spec: RunSpec): void {
       ]);
     }
   }
+}
+
+/** Read a JSON file of a checkpoint; a corrupted one is a CheckpointError naming it. */
+function readCheckpointJson<T>(file: string): T {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CheckpointError(`Cannot read checkpoint file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it is missing' : (e as Error).message}`, { file });
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new CheckpointError(`Checkpoint file ${file} is corrupted (not JSON: ${(e as Error).message}); resume from an earlier checkpoint or remove this one`, { file });
+  }
+}
+
+/**
+ * The checkpoint folder (`checkpoint-N` or `final`) under `outDir` that holds the furthest
+ * point of the same experiment as `spec` (method, training options, data, model), or undefined.
+ * A command resumes from it; checkpoints whose files cannot be read are skipped.
+ */
+export function latestCheckpoint(outDir: string, spec: RunSpec): { dir: string; step: number } | undefined {
+  if (!fs.existsSync(outDir)) return undefined;
+  const mine = JSON.stringify(runIdentity(spec));
+  let best: { dir: string; step: number } | undefined;
+  for (const name of fs.readdirSync(outDir)) {
+    if (!/^(checkpoint-\d+|final)$/.test(name)) continue;
+    const dir = path.join(outDir, name);
+    try {
+      const theirs = readCheckpointJson<RunSpec>(path.join(dir, 'run.json'));
+      if (JSON.stringify(runIdentity(theirs)) !== mine) continue;
+      const ts = readCheckpointJson<TrainerState>(path.join(dir, 'trainer_state.json'));
+      for (const f of ['trainable.safetensors', 'optimizer.safetensors', 'history.json']) if (!fs.existsSync(path.join(dir, f))) throw new Error(f);
+      if (!best || ts.step > best.step || (ts.step === best.step && name === 'final')) best = { dir, step: ts.step };
+    } catch {
+      continue;
+    }
+  }
+  return best;
+}
+
+/** The checkpoint folders under `outDir` that belong to another experiment than `spec`. */
+export function otherRunCheckpoints(outDir: string, spec: RunSpec): string[] {
+  if (!fs.existsSync(outDir)) return [];
+  const mine = JSON.stringify(runIdentity(spec));
+  return fs
+    .readdirSync(outDir)
+    .filter((name) => /^(checkpoint-\d+|final)$/.test(name))
+    .filter((name) => {
+      try {
+        return JSON.stringify(runIdentity(JSON.parse(fs.readFileSync(path.join(outDir, name, 'run.json'), 'utf8')) as RunSpec)) !== mine;
+      } catch {
+        return false;
+      }
+    })
+    .sort();
 }
 
 /** The full, reproducible description of a run, written beside every checkpoint. */
@@ -233,6 +293,7 @@ export class Unlearner {
   private state: { step: number; micro: number; epoch: number; stopped: boolean } = { step: 0, micro: 0, epoch: 0, stopped: false };
   private disposed = false;
   private lastEvalStep = -1;
+  private zeroGradSteps = 0;
   /** Total optimiser steps of the schedule. */
   readonly totalSteps: number;
   readonly stepsPerEpoch: number;
@@ -512,6 +573,15 @@ export class Unlearner {
   /** Non-finite or exploding loss / gradient: stop before the update, naming step and term. */
   private guard(step: number, loss: number, terms: Record<string, number>, gradNorm: number): void {
     const o = this.options;
+    // collapse: a gradient norm of exactly 0 for COLLAPSE_STEPS updates in a row (dead units;
+    // every further step is a no-op while the weights stay broken)
+    this.zeroGradSteps = gradNorm === 0 ? this.zeroGradSteps + 1 : 0;
+    if (this.zeroGradSteps >= COLLAPSE_STEPS) {
+      throw new DivergenceError(
+        `Unlearning collapsed at step ${step} (method '${this.method.name}'): the gradient norm has been 0 for ${COLLAPSE_STEPS} steps, so the model no longer learns (utility is gone). ` +
+          `Lower 'lr' (now ${o.lr}; --lr on the command line), or set 'stopForgetNll' to end gradient ascent at a bound.`,
+      );
+    }
     const bad = Object.entries(terms).find(([, v]) => !Number.isFinite(v) || Math.abs(v) > o.maxLoss);
     const what = !Number.isFinite(loss) ? 'loss' : bad ? `term '${bad[0]}'` : Math.abs(loss) > o.maxLoss ? 'loss' : !Number.isFinite(gradNorm) ? 'gradient norm' : undefined;
     if (!what) return;
@@ -679,7 +749,7 @@ export class Unlearner {
     if (issues.length) throw new CheckpointError(`Checkpoint ${file} holds tensor '${issues[0]}' that this model does not train (another model or LoRA setting?)`, { key: issues[0], file });
     const optFile = path.join(dir, 'optimizer.safetensors');
     const om = readSafetensors(optFile).tensors;
-    const ts: TrainerState = JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8'));
+    const ts = readCheckpointJson<TrainerState>(path.join(dir, 'trainer_state.json'));
     const m = new Map<string, Tensor>();
     const v = new Map<string, Tensor>();
     try {
@@ -702,7 +772,7 @@ export class Unlearner {
     this.pairRng.setState(ts.pairRng);
     this.refusalRng.setState(ts.refusalRng);
     if (ts.adapterRng !== undefined) this.adapters?.setRngState?.(ts.adapterRng);
-    const hist = JSON.parse(fs.readFileSync(path.join(dir, 'history.json'), 'utf8')) as Array<Record<string, number | null>>;
+    const hist = readCheckpointJson<Array<Record<string, number | null>>>(path.join(dir, 'history.json'));
     this.rows = hist.map((r) => Object.fromEntries(Object.entries(r).map(([k, x]) => [k, x === null ? NaN : x])));
     const lastEval = [...this.rows].reverse().find((r) => !Number.isNaN(r.forgetRate));
     this.lastEvalStep = lastEval ? lastEval.step : -1;
@@ -732,7 +802,7 @@ export function create(model: UnlearnableModel, dataset: UnlearnDataset, opts: C
 export function resume(dir: string, model: UnlearnableModel, dataset: UnlearnDataset, opts: { scorer?: ProbeScorer } = {}): Unlearner {
   const specFile = path.join(dir, 'run.json');
   if (!fs.existsSync(specFile)) throw new CheckpointError(`Not an unlearning checkpoint: ${specFile} is missing`, { file: specFile });
-  const spec = JSON.parse(fs.readFileSync(specFile, 'utf8')) as RunSpec;
+  const spec = readCheckpointJson<RunSpec>(specFile);
   if (spec.kind !== 'eraserlab.unlearn') throw new CheckpointError(`${specFile} is not an eraserlab unlearning run spec (kind '${String(spec.kind)}')`, { file: specFile });
   getMethod(spec.method.name);
   const fp = fingerprint(dataset);
