@@ -39,7 +39,7 @@ test('evaluate --official imports the official outputs into the same tables', as
 test('evaluate rejects bad options before any work', async () => {
   const r = await capture(['evaluate', '--split', 'test', '--limit', '0']);
   assert.is(r.rc, 1);
-  assert.match(r.err, "ConfigError: Invalid arguments for eraserlab evaluate (2 problems):\n  - --split: 'test' is not one of [train, val, both]\n  - --limit: must be a positive integer, got '0'");
+  assert.match(r.err, "ConfigError: Invalid arguments for eraserlab evaluate (2 problems):\n  - --split: must be one of [train, val, both], got 'test'\n  - --limit: must be an integer ≥ 1, got '0'");
 });
 
 test.run();
