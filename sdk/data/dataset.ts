@@ -17,6 +17,7 @@ import {
   CATEGORIES,
   Category,
   FILES,
+  MAX_TEXT_CHARS,
   SafeEraserRecord,
   UNHARM_FIELDS,
   UtilityItem,
@@ -312,6 +313,16 @@ export function containedImagePath(dir: string, rel: string): string {
   return c.abs ?? resolveImagePath(dir, rel);
 }
 
+/** Text fields longer than MAX_TEXT_CHARS anywhere in a record (or item), with their field paths. */
+function longTexts(v: unknown, field = ''): Array<{ field: string; message: string }> {
+  if (typeof v === 'string') {
+    return v.length > MAX_TEXT_CHARS ? [{ field, message: `text of ${v.length.toLocaleString('en')} characters; the limit is ${MAX_TEXT_CHARS.toLocaleString('en')} (MAX_TEXT_CHARS)` }] : [];
+  }
+  if (Array.isArray(v)) return v.flatMap((x, i) => longTexts(x, `${field}[${i}]`));
+  if (v && typeof v === 'object') return Object.entries(v).flatMap(([k, x]) => longTexts(x, field ? `${field}.${k}` : k));
+  return [];
+}
+
 function validateRecords(dir: string, file: string, value: unknown, issues: DatasetIssue[], refs: ImageRef[]): SafeEraserRecord[] {
   if (!Array.isArray(value)) {
     issues.push({ path: file, file, message: `expected a JSON array of records, got ${value === null ? 'null' : typeof value}` });
@@ -325,6 +336,7 @@ function validateRecords(dir: string, file: string, value: unknown, issues: Data
     }
     const r = recordSchema.safeParse(rec, { reportInput: true });
     const bad = new Set<string>();
+    for (const t of longTexts(rec)) issues.push({ path: `${where}.${t.field}`, file, record: i, field: t.field, message: t.message });
     if (!r.success) {
       for (const zi of r.error.issues) {
         const field = fieldPath(zi.path);
@@ -373,6 +385,7 @@ export async function loadSafeEraser(dir: string, opts: LoadOptions = {}): Promi
   const promptJ = readJson(root, FILES.prompt, issues);
   let refusals: string[] = [];
   if (promptJ.ok) {
+    for (const t of longTexts(promptJ.value)) issues.push({ path: `${FILES.prompt}.${t.field}`, file: FILES.prompt, field: t.field, message: t.message });
     const p = promptSchema.safeParse(promptJ.value, { reportInput: true });
     if (p.success) refusals = (promptJ.value as { idk: string[] }).idk;
     else {
@@ -389,6 +402,7 @@ export async function loadSafeEraser(dir: string, opts: LoadOptions = {}): Promi
       issues.push({ path: FILES.utility, file: FILES.utility, message: `expected a JSON array of items, got ${typeof utilJ.value}` });
     } else {
       utilJ.value.forEach((item, i) => {
+        for (const t of longTexts(item)) issues.push({ path: `${FILES.utility}[${i}].${t.field}`, file: FILES.utility, record: i, field: t.field, message: t.message });
         const u = utilityItemSchema.safeParse(item, { reportInput: true });
         if (!u.success) {
           for (const zi of u.error.issues) {
