@@ -74,9 +74,9 @@ export async function main(argv: string[]): Promise<number> {
  * naming the folder being written; undefined for anything else (a bug: the stack is printed).
  */
 export function systemErrorLine(err: Error): string | undefined {
-  const e = err as NodeJS.ErrnoException;
+  const e = err as NodeJS.ErrnoException & { folder?: string };
   if (!e || typeof e.code !== 'string') return undefined;
-  const where = e.path ? path.dirname(path.resolve(e.path)) : undefined;
+  const where = e.folder ?? (e.path ? path.dirname(path.resolve(e.path)) : undefined);
   const folder = where ? where.replace(/([/\\])\.([^/\\]*)\.tmp-[^/\\]*$/, '$1$2') : 'the output folder';
   switch (e.code) {
     case 'ENOSPC':
