@@ -1,5 +1,5 @@
 /**
- * The bridge to tslab's display machinery. The SDK never imports tslab (DESIGN.md §1); this
+ * The bridge to tslab's display machinery. The SDK never imports tslab (docs/architecture.md); this
  * layer talks to the tslab that is running the kernel, found in Node's module cache: tslab's
  * `jupyter` module holds the function that sends display messages for the executing cell (it
  * is what `tslab.display` / `tslab.newDisplay()` call). Writing through it directly lets one

@@ -1,6 +1,6 @@
 /**
- * Views of a dataset as supervised / probe examples, and seeded batching (DESIGN.md §3:
- * "each forget sample is paired with a retain sample drawn with a seed"). Tokenisation is the
+ * Views of a dataset as supervised / probe examples, and seeded batching (each
+ * forget sample is paired with a retain sample drawn with a seed, docs/data.md). Tokenisation is the
  * model's processor (`LlavaProcessor.encode(examples)`); this layer only produces `Example` lists.
  */
 import { Rng } from '../runtime/rng';
@@ -8,15 +8,15 @@ import { ConfigError } from '../runtime/errors';
 import type { SafeEraserDataset, Split } from './dataset';
 import { UNHARM_FIELDS } from './schema';
 
-export type ExampleKind = 'forget' | 'sd' | 'retain_text' | 'retain_image' | 'utility' | 'refusal';
-export const EXAMPLE_KINDS: readonly ExampleKind[] = ['forget', 'sd', 'retain_text', 'retain_image', 'utility', 'refusal'];
+export type ExampleKind = 'forget' | 'sd' | 'retain_text' | 'retain_image' | 'utility' | 'refusal' | 'aligned';
+export const EXAMPLE_KINDS: readonly ExampleKind[] = ['forget', 'sd', 'retain_text', 'retain_image', 'utility', 'refusal', 'aligned'];
 
 /** One supervised or probe example. `image` is an ABSOLUTE path, or undefined for text-only. */
 export interface Example {
-  /** `<split>/<record>/<kind>/<pair>`, or `utility/<item id>`. */
+  /** `<split>/<record>/<kind>/<pair>`, `utility/<item id>` or `aligned/<item id>`. */
   id: string;
   kind: ExampleKind;
-  split: 'train' | 'val' | 'utility';
+  split: 'train' | 'val' | 'utility' | 'aligned';
   record: number;
   pair?: number;
   category?: string;
@@ -37,10 +37,25 @@ export interface ExamplesOptions {
  * - `refusal`: harmful image + harmful query → a refusal from prompt.json, drawn with `seed` (PO target)
  * - `retain_text`: `UnharmPair_text1/2`, text only; `retain_image`: `UnharmPair_image1/2` on the harmful image
  * - `utility`: the utility items (the `split` argument is ignored; `split` is 'utility')
+ * - `aligned`: the already-aligned concepts of `aligned.json` (harmful image + query → refusal;
+ *   the `split` argument is ignored; `split` is 'aligned'): the vanilla model's pretraining only
  */
-export function examples(ds: SafeEraserDataset, split: Split | 'utility', kind: ExampleKind, opts: ExamplesOptions = {}): Example[] {
+export function examples(ds: SafeEraserDataset, split: Split | 'utility' | 'aligned', kind: ExampleKind, opts: ExamplesOptions = {}): Example[] {
   if (!EXAMPLE_KINDS.includes(kind)) {
     throw new ConfigError(`Unknown example kind '${String(kind)}'. Must be one of [${EXAMPLE_KINDS.join(', ')}]`);
+  }
+  if (kind === 'aligned') {
+    return ds.aligned.map((u, i) => ({
+      id: `aligned/${u.id}`,
+      kind: 'aligned',
+      split: 'aligned',
+      record: i,
+      pair: 0,
+      category: u.kind,
+      image: ds.imagePath(u.image_path),
+      question: u.question,
+      answer: u.answer,
+    }));
   }
   if (kind === 'utility') {
     return ds.utility.map((u, i) => ({

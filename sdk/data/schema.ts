@@ -1,5 +1,5 @@
 /**
- * SafeEraser file formats (DESIGN.md §3): the official record fields, `prompt.json`, and our own
+ * SafeEraser file formats (docs/data.md): the official record fields, `prompt.json`, and our own
  * `utility.json`, as plain interfaces. The zod schemas live in `validate.ts`, which no public
  * declaration imports (zod 4's types need TypeScript ≥ 5.5; notebooks type-check with 5.0).
  *
@@ -53,6 +53,17 @@ export interface UtilityItem {
   kind: string;
 }
 
+/**
+ * One item of our `aligned.json`: a harmful image of an *already-aligned* concept (disjoint from
+ * every concept of `all_train.json` / `all_val.json`) with a harmful query and the refusal the
+ * vanilla model gives to it. It puts refusal language in the vanilla model's distribution, as in
+ * a real chat model; unlearning never trains or evaluates on it. Same fields as `UtilityItem`;
+ * `kind` is the concept's category and `keyword` its name.
+ */
+export interface AlignedItem extends UtilityItem {
+  keyword?: string;
+}
+
 /** The six categories, named as in the paper (and as the official image folders). */
 export const CATEGORIES = ['Violence', 'Weapon', 'Privacy', 'Sex', 'HateSpeech', 'IllegalActivity'] as const;
 export type Category = (typeof CATEGORIES)[number];
@@ -73,6 +84,7 @@ export const FILES = {
   val: 'all_val.json',
   prompt: 'prompt.json',
   utility: 'utility.json',
+  aligned: 'aligned.json',
 } as const;
 
 /** Map a folder or field name to a canonical category, accepting case and separator variants. */

@@ -1,5 +1,5 @@
 /**
- * One metric contract (DESIGN.md §4.4): a metric reads sample rows and returns `{agg, byIndex}`
+ * One metric contract: a metric reads sample rows and returns `{agg, byIndex}`
  * — the aggregate and the per-row values keyed by row index — plus its counts. Adding a metric
  * is one file in ./defs and one registration (docs/adding-a-metric.md).
  */

@@ -2,7 +2,7 @@
  * `evaluate(model, dataset, opts)`: generate responses for a split's probes and judge them into
  * `{summary, samples, byCategory}` danfo frames (docs/metrics.md).
  *
- * Probes per record (DESIGN.md §3): 'harmful' = (harmful image, each harmful query), sampled
+ * Probes per record (docs/metrics.md): 'harmful' = (harmful image, each harmful query), sampled
  * `numSamples` times (ASR, RR, forgetRate); 'sd' = (benign SD image, the same query), one
  * response (SARR); 'retain' = the four UnharmPairs (ROUGE-L, judge score); 'utility' = the
  * dataset's utility items (specificity). Generation goes through a `Responder`, so any model —
@@ -15,7 +15,7 @@ import { progress, type OnProgress } from '../runtime/progress';
 import { createJudge } from '../judge/registry';
 import { RulesJudge } from '../judge/rules';
 import type { Decision, Judge, JudgeContext } from '../judge/types';
-import { rougeL, rougeTokenize } from './rouge';
+import { rougeL, rougeTokenize } from '../text/rouge';
 import { samplesFrame, summarizeRows, framesOf } from './summarize';
 import { CATEGORY_COLUMNS, SUMMARY_COLUMNS, type SampleKind, type SampleRow } from './types';
 import type * as dfd from 'danfojs-node';
@@ -291,6 +291,9 @@ export async function evaluate(model: GenerativeModelLike | null | undefined, da
   const kinds = [...(opts.kinds ?? (opts.split === 'train' ? ['harmful', 'sd'] : allKinds))] as SampleKind[];
   for (const k of kinds) if (!allKinds.includes(k)) issues.push({ path: 'kinds', message: `unknown kind '${k}'; must be one of [${allKinds.join(', ')}]` });
   if (!opts.responder && !model) issues.push({ path: 'model', message: 'pass a model or {responder}' });
+  if (!opts.responder && model && (model as { isDisposed?: boolean }).isDisposed === true) {
+    issues.push({ path: 'model', message: 'the model has been disposed (model.dispose() frees its weights and adapters): evaluate before disposing it' });
+  }
   if (issues.length) throw new ConfigError('Invalid options for metrics.evaluate', issues);
   const p = preset as Preset;
   const seed = opts.seed ?? 233;

@@ -1,7 +1,7 @@
 // The 'metrics' namespace of the public API (see sdk/index.ts).
-export { rougeL, rougeLOfficial, rougeTokenize, rougeLTokens, lcsLength, fmeasure } from './rouge';
-export type { RougeScore, RougeOptions } from './rouge';
-export { porterStem } from './porter';
+export { rougeL, rougeLOfficial, rougeTokenize, rougeLTokens, lcsLength, fmeasure } from '../text/rouge';
+export type { RougeScore, RougeOptions } from '../text/rouge';
+export { porterStem } from '../text/porter';
 export type { SampleKind, SampleRow, SummaryRow, CategoryRow } from './types';
 export { SAMPLE_COLUMNS, SUMMARY_COLUMNS, CATEGORY_COLUMNS } from './types';
 export { METRICS, registerMetric, metricNames, getMetric, rateMetric, meanMetric, hasUnknown } from './contract';
@@ -29,4 +29,6 @@ export type {
 export { importOfficial } from './official';
 export type { ImportOfficialOptions, ImportOfficialResult } from './official';
 export { probeScorer, evalDigest, combine } from './helpers';
+export { pivot, METRIC_LABELS } from './pivot';
+export type { PivotOptions } from './pivot';
 export type { ProbeScorerLike, EvalDigest, MethodResult } from './helpers';

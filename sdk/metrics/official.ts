@@ -2,7 +2,7 @@
  * `importOfficial(file)`: read the official SafeEraser pipeline's evaluated JSON into the same
  * frames as `evaluate`, so real LLaVA runs are compared and plotted with the same code.
  *
- * The file's facts (DESIGN.md §3): each unsafe pair carries `model_response1..3` (answers on the
+ * The file's facts (the official release's data): each unsafe pair carries `model_response1..3` (answers on the
  * harmful image) and `sd_response` overwritten with the model's answer on the benign image; the
  * judge added `gpt_result_ASR_model_response{k}` ∈ {Unsafe, Safe, None, exception},
  * `gpt_result_RR_model_response{k}` ∈ {refuse, normal, None, exception} and
@@ -15,7 +15,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DatasetError, type DatasetIssue } from '../runtime/errors';
-import { rougeL } from './rouge';
+import { rougeL } from '../text/rouge';
 import { framesOf, samplesFrame, summarizeRows } from './summarize';
 import { CATEGORY_COLUMNS, SUMMARY_COLUMNS, type SampleRow } from './types';
 import type { RecordLike } from './evaluate';

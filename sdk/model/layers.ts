@@ -132,11 +132,17 @@ export function positionsFromMask(mask: number[][], past = 0): number[][] {
   });
 }
 
-function labelsToArray(labels: number[][] | Tensor2D): number[][] {
+/** Labels as nested arrays (a tensor is read back once). */
+export function labelsToArray(labels: number[][] | Tensor2D): number[][] {
   return Array.isArray(labels) ? labels : (labels.arraySync() as number[][]);
 }
 
-function answerPositions(B: number, T: number, V: number, labels: number[][]): { rows: number[]; targets: number[]; seq: number[] } {
+/**
+ * The answer tokens of a batch with Hugging Face label semantics: for each position t < T−1
+ * whose next label is not −100, the row `b·T + t` of the flattened logits, its target
+ * `labels[b][t+1]` and its sequence `b`. Labels outside [0, V) are a ConfigError.
+ */
+export function answerPositions(B: number, T: number, V: number, labels: number[][]): { rows: number[]; targets: number[]; seq: number[] } {
   if (labels.length !== B) throw new ConfigError(`labels has ${labels.length} rows but logits has batch ${B}`, [{ path: 'labels', message: `expected ${B} rows` }]);
   const rows: number[] = [];
   const targets: number[] = [];
@@ -159,8 +165,8 @@ function answerPositions(B: number, T: number, V: number, labels: number[][]): {
   return { rows, targets, seq };
 }
 
-/** Token negative log-likelihoods [N] of the selected (row, target) pairs. */
-function tokenNll(logits: Tensor3D, rows: number[], targets: number[]): Tensor1D {
+/** Token negative log-likelihoods [N] of the selected (row, target) pairs: only those rows' log-softmax is computed. */
+export function tokenNll(logits: Tensor3D, rows: number[], targets: number[]): Tensor1D {
   const [B, T, V] = logits.shape;
   const flat = tf.reshape(logits, [B * T, V]);
   const sel = gatherRows(flat, rows) as Tensor2D;

@@ -414,9 +414,12 @@ export class LlavaModel {
     return saveModel(this, dir, opts);
   }
 
-  /** Free every parameter. The model cannot be used afterwards. */
+  /** Free every parameter and the attached adapters (if any). The model cannot be used afterwards. */
   dispose(): void {
     if (this.disposed) return;
+    const a = this.adapters as (LinearHook & { dispose?: () => void }) | undefined;
+    this.adapters = undefined;
+    a?.dispose?.();
     for (const v of this.params.values()) v.dispose();
     this.params.clear();
     this.disposed = true;

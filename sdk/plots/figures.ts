@@ -20,6 +20,7 @@ export const METRIC_LABELS: Readonly<Record<string, string>> = {
   judgeScore: 'Judge score',
   specificity: 'Specificity',
   forgetRate: 'Forget rate',
+  sdRefusalRate: 'SD refusal rate',
   refusalRate: 'Refusal rate',
   retainRouge: 'Retain ROUGE-L',
   utilityAcc: 'Utility acc.',
@@ -31,6 +32,8 @@ export function metricLabel(m: string): string {
   if (m.startsWith('term_')) return m.slice(5);
   return m;
 }
+
+const FRACTION_METRICS = ['forgetRate', 'asr', 'rr', 'sarr', 'sdRefusalRate', 'specificity', 'rougeL', 'rougeL_official', 'judgeScore'];
 
 /** The six SafeEraser categories, in the order the paper lists them. */
 export const CATEGORY_ORDER: readonly string[] = ['Violence', 'Weapon', 'Privacy', 'Sex', 'HateSpeech', 'IllegalActivity'];
@@ -46,6 +49,15 @@ export interface ForgettingCurvesOptions {
   metrics?: string[];
   /** Plot the loss panel on a log scale (default false; GA losses go negative). */
   logLoss?: boolean;
+  /**
+   * With several methods: 'panels' (default) draws one small panel per method with the rates
+   * coloured by metric and one shared legend, so forget rate and SARR are told apart at a
+   * glance; 'overlay' draws every method on the same two panels (colour = method, line style =
+   * metric).
+   */
+  layout?: 'panels' | 'overlay';
+  /** Panels per row in the 'panels' layout (default 5). */
+  columns?: number;
 }
 
 const EVAL_DEFAULT = ['forgetRate', 'refusalRate', 'sarr'];
@@ -65,6 +77,7 @@ export function forgettingCurves(history: FrameLike, opts: ForgettingCurvesOptio
   const evalCols = (opts.metrics ?? EVAL_DEFAULT).filter((c) => cols.includes(c));
   const methods = cols.includes('method') ? unique(rows.map((r) => String(r.method))) : [''];
   const multi = methods.length > 1;
+  if (multi && (opts.layout ?? 'panels') === 'panels' && evalCols.length > 0) return forgettingPanels(rows, methods, evalCols, opts);
   const data: Trace[] = [];
   const series = (rs: Row[], col: string) => {
     const pts = rs.map((r) => [num(r.step), num(r[col])]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
@@ -120,6 +133,54 @@ export function forgettingCurves(history: FrameLike, opts: ForgettingCurvesOptio
     layout.xaxis2 = axis({ anchor: 'y2', matches: 'x', showticklabels: true, title: { text: 'Step' } });
     layout.yaxis2 = axis({ anchor: 'x2', domain: [0, 0.44], title: { text: 'Rate' }, ...RATE_AXIS });
   }
+  return { data, layout, config: { ...PAPER_CONFIG } };
+}
+
+/** Metric colours of the panels layout (the same metric has the same colour in every panel). */
+const METRIC_COLOURS: Record<string, string> = { forgetRate: PALETTE[1], sarr: PALETTE[0], refusalRate: PALETTE[2], retainRouge: PALETTE[3], utilityAcc: PALETTE[4] };
+
+/** Small multiples: one panel per method (title = method), rates over steps, one shared legend. */
+function forgettingPanels(rows: Row[], methods: string[], evalCols: string[], opts: ForgettingCurvesOptions): Figure {
+  const ncol = Math.max(1, Math.min(opts.columns ?? 5, methods.length));
+  const nrow = Math.ceil(methods.length / ncol);
+  const gap = 0.06;
+  const w = (1 - gap * (ncol - 1)) / ncol;
+  const h = (1 - 0.1 * (nrow - 1)) / nrow;
+  const data: Trace[] = [];
+  const layout: Layout = paperLayout({ title: titleOf(opts.title), height: 150 + 170 * nrow, margin: { l: 50, r: 15, t: opts.title ? 70 : 50, b: 40 } });
+  const annotations: Array<Record<string, unknown>> = [];
+  methods.forEach((m, i) => {
+    const r = Math.floor(i / ncol);
+    const c = i % ncol;
+    const k = i === 0 ? '' : String(i + 1);
+    const x0 = c * (w + gap);
+    const y1 = 1 - r * (h + 0.1);
+    layout[`xaxis${k}`] = axis({ anchor: `y${k}`, domain: [x0, x0 + w], title: r === nrow - 1 ? { text: 'Step' } : undefined });
+    layout[`yaxis${k}`] = axis({ anchor: `x${k}`, domain: [y1 - h, y1], ...RATE_AXIS, showticklabels: c === 0 });
+    annotations.push({ text: escapeText(m), xref: 'paper', yref: 'paper', x: x0 + w / 2, y: y1, xanchor: 'center', yanchor: 'bottom', showarrow: false, font: { size: 11 } });
+    const rs = rows.filter((x) => String(x.method) === m);
+    evalCols.forEach((col, ci) => {
+      const pts = rs.map((x) => [num(x.step), num(x[col])]).filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b));
+      if (pts.length === 0) return;
+      const color = METRIC_COLOURS[col] ?? PALETTE[(ci + 5) % PALETTE.length];
+      data.push({
+        type: 'scatter',
+        mode: 'lines+markers',
+        name: metricLabel(col),
+        legendgroup: col,
+        showlegend: i === 0,
+        x: pts.map((p) => p[0]),
+        y: pts.map((p) => p[1]),
+        line: { color, width: 1.5, dash: EVAL_DASH[col] ?? 'solid' },
+        marker: { size: 4, color },
+        xaxis: `x${k}`,
+        yaxis: `y${k}`,
+        hovertemplate: `${escapeText(m)} · ${metricLabel(col)}<br>step %{x}: %{y:.0%}<extra></extra>`,
+      });
+    });
+  });
+  layout.annotations = annotations;
+  layout.legend = { orientation: 'h', x: 0.5, xanchor: 'center', y: 1.0, yanchor: 'bottom', pad: { b: 24 } };
   return { data, layout, config: { ...PAPER_CONFIG } };
 }
 
@@ -272,25 +333,30 @@ export function tradeoff(summaryWithMethod: FrameLike, opts: TradeoffOptions = {
     pts.sort((a, b) => Number(a.pd) - Number(b.pd));
     if (pts.length === 0) return;
     const color = PALETTE[bi % PALETTE.length];
+    // Names go to the legend and the hover text, not onto the points: methods often land on
+    // the same point (every method that forgets is at forget rate 0), where labels would overlap.
     data.push({
       type: 'scatter',
-      mode: 'lines+markers+text',
+      mode: 'lines+markers',
       name: base,
       x: pts.map((p) => p.x),
       y: pts.map((p) => p.y),
       text: pts.map((p) => escapeText(p.method)),
-      textposition: pts.map((p) => (p.pd ? 'bottom center' : 'top center')),
       cliponaxis: false,
       marker: { color, size: 9, symbol: pts.map((p) => (p.pd ? 'diamond' : 'circle')), line: { color: '#ffffff', width: 0.5 } },
       line: { color, width: 1, dash: 'dot' },
       hovertemplate: `%{text}<br>${metricLabel(xm)} %{x:.3f}<br>${metricLabel(ym)} %{y:.3f}<extra></extra>`,
     });
   });
+  // every built-in metric is a fraction in [0, 1]: fixed axes keep the points inside 0–100%
+  const rate = (m: string) => (FRACTION_METRICS.includes(m) ? { range: [-0.04, 1.04], tickformat: '.0%' } : { tickformat: '.0%' });
   const layout = paperLayout({
     title: titleOf(opts.title),
-    showlegend: false,
-    xaxis: axis({ title: { text: `${metricLabel(xm)} (forget quality, ${betterLabel(xm)})` }, tickformat: '.0%' }),
-    yaxis: axis({ title: { text: `${metricLabel(ym)} (utility)` }, tickformat: '.0%' }),
+    showlegend: true,
+    legend: { orientation: 'v', x: 1.02, xanchor: 'left', y: 1, yanchor: 'top' },
+    margin: { l: 50, r: 90, t: opts.title ? 50 : 30, b: 40 },
+    xaxis: axis({ title: { text: `${metricLabel(xm)} (forget quality, ${betterLabel(xm)})` }, ...rate(xm) }),
+    yaxis: axis({ title: { text: `${metricLabel(ym)} (utility)` }, ...rate(ym) }),
     annotations: [
       {
         text: '○ without PD   ◇ with PD',

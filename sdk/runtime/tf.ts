@@ -1,5 +1,5 @@
 /**
- * The one place that imports a tfjs package by name (DESIGN.md §1). Every other module does
+ * The one place that imports a tfjs package by name (docs/architecture.md). Every other module does
  * `import { tf } from '../runtime/tf'` so the whole SDK (and danfo) shares one engine.
  * `import = require` keeps the very module object (an `import * as` namespace copy would make
  * `dfd.tensorflow === tf` false).

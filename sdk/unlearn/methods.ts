@@ -1,5 +1,5 @@
 /**
- * The method registry (DESIGN.md §3, §4.2, §4.4). Weights default to the official ones
+ * The method registry (docs/methods.md). Weights default to the official ones
  * (yuu250/SafeEraser forget.py): gapd −NLL_f + 0.5·PD; gdpd −NLL_f + 0.5·NLL_r + 0.5·PD;
  * klpd −NLL_f + KL + PD; idkpd L_idk + PD. NPO is beyond the paper.
  */

@@ -2,7 +2,7 @@
  * The Unlearner's options: defaults in one place, validated once (zod inside, our own
  * interfaces outside), every problem reported with its path.
  *
- * Official SafeEraser defaults (config/forget_lora.yaml, DESIGN.md §3) and what the tiny
+ * Official SafeEraser defaults (config/forget_lora.yaml of the official code) and what the tiny
  * default model uses instead (docs/methods.md explains why):
  * | option                     | official | here |
  * | LoRA r / α / dropout       | 32 / 256 / 0.05 | 32 / 256 / 0.05 (unchanged) |

@@ -18,7 +18,10 @@ export interface AttachedAdapters {
   /** RNG state of the adapters' dropout, for bit-for-bit resume. */
   getRngState?(): unknown;
   setRngState?(s: unknown): void;
+  /** Remove the adapters from the model and free them. */
   detach(): void;
+  /** Fold the adapters into the model's weights, then remove and free them. */
+  mergeAndDetach?(): void;
 }
 
 /**
@@ -43,6 +46,11 @@ export function attachLora(model: UnlearnableModel, opts: LoraOptions, seed: num
     getRngState: () => a.getRngState(),
     setRngState: (s) => a.setRngState(s as ReturnType<LoraAdapters['getRngState']>),
     detach() {
+      a.detach(m);
+      a.dispose();
+    },
+    mergeAndDetach() {
+      a.merge(m);
       a.detach(m);
       a.dispose();
     },

@@ -55,7 +55,7 @@ test('retain and utility examples', () => {
 
 test('bad kinds and splits name the valid ones', () => {
   assert.throws(() => data.examples(ds, 'train', 'harmful' as never), (e: Error) =>
-    e instanceof runtime.ConfigError && e.message === "Unknown example kind 'harmful'. Must be one of [forget, sd, retain_text, retain_image, utility, refusal]");
+    e instanceof runtime.ConfigError && e.message === "Unknown example kind 'harmful'. Must be one of [forget, sd, retain_text, retain_image, utility, refusal, aligned]");
   assert.throws(() => data.examples(ds, 'utility', 'forget'), (e: Error) => e.message === "Unknown split 'utility' for kind 'forget'. Must be one of [train, val]");
 });
 

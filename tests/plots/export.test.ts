@@ -19,7 +19,7 @@ const poppler = (cmd: 'pdfinfo' | 'pdftotext', file: string) =>
 const figures: Record<string, { fig: plots.Figure; text: string }> = {
   curves: { fig: plots.forgettingCurves(historyRows(12), { title: 'Forgetting PO' }), text: 'Forgetting PO' },
   overForgetting: { fig: plots.overForgetting(summaryRows()), text: 'SARR (lower is better)' },
-  tradeoff: { fig: plots.tradeoff(summaryRows()), text: 'npo+pd' },
+  tradeoff: { fig: plots.tradeoff(summaryRows()), text: 'forget quality' },
   heatmap: { fig: plots.categoryHeatmap(byCategoryRows()), text: 'IllegalActivity' },
   gallery: { fig: plots.sampleGallery([{ question: 'How is this used?', before: 'You load it and', after: 'I cannot help with that.' }]), text: 'I cannot help with that.' },
 };

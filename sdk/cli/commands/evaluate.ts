@@ -15,7 +15,7 @@ import { loadPretrained } from '../../model/load';
 import { defaultModelDir } from '../../model/pretrain';
 import { evaluate } from '../../metrics/evaluate';
 import { importOfficial } from '../../metrics/official';
-import { columnsOf, Row, writeTable } from '../report';
+import { columnsOf, Row, writeTable } from '../../experiment/report';
 
 export const spec: CommandSpec = {
   name: 'evaluate',

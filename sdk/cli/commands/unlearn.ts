@@ -15,11 +15,12 @@ import { writeFileAtomic, writeJsonAtomic } from '../../runtime/fsutil';
 import { loadSafeEraser } from '../../data/dataset';
 import { ensureDefaultDataset, packageRoot } from '../../data/defaults';
 import { loadPretrained } from '../../model/load';
-import { create, latestCheckpoint, otherRunCheckpoints, Unlearner } from '../../unlearn/unlearner';
+import { create, Unlearner } from '../../unlearn/unlearner';
+import { latestCheckpoint, otherRunCheckpoints } from '../../unlearn/checkpoint';
 import { getMethod, methodNames } from '../../unlearn/methods';
 import type { UnlearnableModel, UnlearnDataset } from '../../unlearn/types';
 import type { ProbeResult, ProbeScorer } from '../../unlearn/probe';
-import { rougeLOfficial } from '../../metrics/rouge';
+import { rougeLOfficial } from '../../text/rouge';
 import { utilityCorrect } from '../../metrics/evaluate';
 import { RulesJudge } from '../../judge/rules';
 

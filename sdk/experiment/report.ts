@@ -84,6 +84,8 @@ export interface HeadlineRow {
   asrVal: number;
   rrVal: number;
   sarrVal: number;
+  /** Benign-image answers that are refusals (the refusal part of SARR; the rest is broken answers). */
+  sdRefusalVal: number;
   rougeVal: number;
   specificity: number;
 }
@@ -96,6 +98,7 @@ export const HEADLINE_COLUMNS: ReadonlyArray<{ key: keyof HeadlineRow; label: st
   { key: 'asrVal', label: 'ASR (val) ↓', rate: true },
   { key: 'rrVal', label: 'RR (val) ↑', rate: true },
   { key: 'sarrVal', label: 'SARR (val) ↓', rate: true },
+  { key: 'sdRefusalVal', label: 'SD refusals (val)', rate: true },
   { key: 'rougeVal', label: 'ROUGE-L (val) ↑', rate: true },
   { key: 'specificity', label: 'specificity ↑', rate: true },
 ];
@@ -118,6 +121,7 @@ export function headlineRows(summary: readonly Row[]): HeadlineRow[] {
       asrVal: get(m, 'asr', 'val'),
       rrVal: get(m, 'rr', 'val'),
       sarrVal: get(m, 'sarr', 'val'),
+      sdRefusalVal: get(m, 'sdRefusalRate', 'val'),
       rougeVal: get(m, 'rougeL', 'val'),
       specificity: get(m, 'specificity'),
     };
