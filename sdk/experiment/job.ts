@@ -24,8 +24,7 @@ import { loadPretrained } from '../model/load';
 import type { LlavaModel } from '../model/llava';
 import { create, type Unlearner } from '../unlearn/unlearner';
 import { getMethod } from '../unlearn/methods';
-import type { UnlearnDataset } from '../unlearn/types';
-import { evaluate, type EvalDataset, type GenerativeModelLike } from '../metrics/evaluate';
+import { evaluate } from '../metrics/evaluate';
 import { probeScorer } from '../metrics/helpers';
 import { SAMPLE_COLUMNS, SUMMARY_COLUMNS, CATEGORY_COLUMNS } from '../metrics/types';
 import { createJudge } from '../judge/registry';
@@ -166,7 +165,7 @@ async function runMethod(ctx: Context, method: string): Promise<MethodOutcome> {
     if (method !== 'vanilla') {
       ctx.log(`${method}: unlearning, ${ctx.steps} steps`);
       const p = ctx.probe;
-      u = create(m, ctx.ds as unknown as UnlearnDataset, {
+      u = create(m, ctx.ds, {
         method,
         seed: ctx.seed,
         steps: ctx.steps,
@@ -185,7 +184,7 @@ async function runMethod(ctx: Context, method: string): Promise<MethodOutcome> {
     const results = [];
     for (const split of ['train', 'val'] as const) {
       ctx.log(`${method}: evaluating the ${split === 'train' ? 'forget (train)' : 'held-out (val)'} split`);
-      const r = await evaluate(m as unknown as GenerativeModelLike, ctx.ds as unknown as EvalDataset, {
+      const r = await evaluate(m, ctx.ds, {
         split,
         judge: ctx.judge,
         preset: 'greedy',
@@ -275,7 +274,7 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
   const judgeSpec: Record<string, unknown> = { name: judge.name };
   for (const k of ['model', 'baseURL'] as const) if (typeof (judge as unknown as Record<string, unknown>)[k] === 'string') judgeSpec[k] = (judge as unknown as Record<string, unknown>)[k];
 
-  const info = await init({ seed: opts.seed ?? 233, backend: opts.backend });
+  const info = await init({ seed: opts.seed ?? DEFAULT_SEED, backend: opts.backend });
   const out = path.resolve(opts.out ?? 'results');
   const datasetDir = await datasetFor(opts, scale, log);
   const modelDir = path.resolve(opts.model ?? path.join(packageRoot(), 'data', 'models', 'vanilla'));
@@ -292,7 +291,7 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
     modelDir,
     judge,
     judgeSpec,
-    seed: opts.seed ?? 233,
+    seed: opts.seed ?? DEFAULT_SEED,
     steps: opts.steps ?? scale.steps,
     limit: opts.limit ?? scale.limit,
     maxNewTokens: opts.maxNewTokens ?? scale.maxNewTokens,

@@ -5,7 +5,7 @@
  * linear weights are kept as [in, out] (see keys.ts) so the hot path is a plain matMul.
  */
 import { tf } from '../runtime/tf';
-import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from './tftypes';
+import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from '../runtime/tf';
 import { ConfigError } from '../runtime/errors';
 import { LlavaConfig, numImageTokens, visionLayersUsed } from './config';
 import { CheckpointLayout, LM, PROJ, VT } from './keys';

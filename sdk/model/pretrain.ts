@@ -13,7 +13,7 @@ import * as path from 'path';
 import { tf } from '../runtime/tf';
 import { ConfigError, DivergenceError } from '../runtime/errors';
 import { assertOutputDir, lockOutput, markOutput } from '../runtime/outdir';
-import { Rng } from '../runtime/rng';
+import { Rng, DEFAULT_SEED } from '../runtime/rng';
 import { progress as progressBar } from '../runtime/progress';
 import { writeJsonAtomic } from '../runtime/fsutil';
 import { backendInfo } from '../runtime/backend';
@@ -21,7 +21,7 @@ import { loadSafeEraser, SafeEraserDataset } from '../data/dataset';
 import { examples as datasetExamples, Example } from '../data/examples';
 import { loadImages } from '../data/images';
 import { ensureDefaultDataset, packageRoot } from '../data/defaults';
-import type { Tensor4D, Variable } from './tftypes';
+import type { Tensor4D, Variable } from '../runtime/tf';
 import { LlavaConfigInput } from './config';
 import { VT } from './keys';
 import { LlavaModel } from './llava';
@@ -349,7 +349,7 @@ function usedParams(model: LlavaModel): Map<string, Variable> {
  * pretrain_spec.json with the options, seed, timings and the accuracy table).
  */
 export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResult> {
-  const seed = opts.seed ?? 233;
+  const seed = opts.seed ?? DEFAULT_SEED;
   const steps = opts.steps ?? 3200;
   const batchSize = opts.batchSize ?? 16;
   const lr = opts.lr ?? DEFAULT_PRETRAIN_LR;
@@ -453,7 +453,7 @@ async function pretrainInto(
       const imgIdx = idx.filter((i) => exs[i].image).map((i) => imageIndex.get(exs[i].image as string) as number);
       const pv = imgIdx.length ? tf.tidy(() => tf.gather(images, tf.tensor1d(imgIdx, 'int32')) as Tensor4D) : undefined;
       let loss: number;
-      let grads: Map<string, import('./tftypes').Tensor>;
+      let grads: Map<string, import('../runtime/tf').Tensor>;
       try {
         ({ loss, grads } = computeGradients(() => answerLoss(model, { inputIds, labels, attentionMask, pixelValues: pv }, { normalize: lossNormalization }), params));
       } finally {

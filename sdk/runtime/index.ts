@@ -1,5 +1,5 @@
 export { tf } from './tf';
-export type { Tensor, Variable } from './tf';
+export type { Tensor, Scalar, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable, Rank } from './tf';
 export * from './backend';
 export * from './errors';
 export * from './rng';

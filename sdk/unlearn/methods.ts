@@ -4,7 +4,7 @@
  * klpd −NLL_f + KL + PD; idkpd L_idk + PD. NPO is beyond the paper.
  */
 import { tf } from '../runtime/tf';
-import type { Scalar } from '../model/tftypes';
+import type { Scalar } from '../runtime/tf';
 import { ConfigError, Issue } from '../runtime/errors';
 import { Registry } from '../runtime/registry';
 import { answerNll, klToReference, npoLoss, pooledNll, sequenceLogProbs } from './losses';

@@ -173,7 +173,7 @@ test('a fresh clone without node_modules or dist/: bin/eraserlab.js says to run 
   fs.cpSync(path.join(ROOT, 'sdk', 'cli'), path.join(clone, 'sdk', 'cli'), { recursive: true });
   const r = cp.spawnSync(process.execPath, [path.join(clone, 'bin', 'eraserlab.js'), '--help'], { cwd: clone, env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
   assert.is(r.status, 1);
-  assert.is(r.stderr, 'eraserlab is not set up yet (no dist/ build and no node_modules): run `bash scripts/setup.sh` first (it installs the dependencies and builds dist/).\n');
+  assert.is(r.stderr, `eraserlab: no build in ${path.join(clone, 'dist')}; run \`bash scripts/setup.sh\` first\n`);
 });
 
 test.run();

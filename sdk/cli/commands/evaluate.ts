@@ -16,6 +16,7 @@ import { defaultModelDir } from '../../model/pretrain';
 import { evaluate } from '../../metrics/evaluate';
 import { importOfficial } from '../../metrics/official';
 import { columnsOf, Row, writeTable } from '../../experiment/report';
+import { DEFAULT_SEED } from '../../runtime/rng';
 
 export const spec: CommandSpec = {
   name: 'evaluate',
@@ -30,7 +31,7 @@ export const spec: CommandSpec = {
     { name: 'judge', type: 'string', metavar: 'NAME', doc: 'rules (offline, default) or openai (ERASERLAB_JUDGE_BASE_URL / _MODEL / _API_KEY).' },
     { name: 'preset', type: 'enum', choices: ['greedy', 'official'], doc: 'greedy (1 sample) or official (3 samples, temperature 1.0, top-p 0.9).', default: 'greedy' },
     { name: 'limit', type: 'int', min: 1, doc: 'Only the first N records of each split.' },
-    { name: 'seed', type: 'int', min: 0, metavar: 'S', doc: 'Seed of sampling.', default: 233 },
+    { name: 'seed', type: 'int', min: 0, metavar: 'S', doc: 'Seed of sampling.', default: DEFAULT_SEED },
     { name: 'out', type: 'path', doc: 'Where the tables go.', default: 'results/evaluate' },
     { name: 'official', type: 'path', metavar: 'FILE', doc: "The official pipeline's evaluated JSON (a non-empty array of records) to import instead of evaluating." },
     { name: 'backend', type: 'string', metavar: 'B', doc: 'tfjs backend (auto, wasm, cpu, ...).' },
@@ -77,7 +78,7 @@ export const command: CliCommand = {
     const split = (a.split as string | undefined) ?? 'both';
     const preset = (a.preset as string | undefined) ?? 'greedy';
     const limit = a.limit as number | undefined;
-    const seed = (a.seed as number | undefined) ?? 233;
+    const seed = (a.seed as number | undefined) ?? DEFAULT_SEED;
     const out = path.resolve(typeof a.out === 'string' ? a.out : path.join('results', 'evaluate'));
     assertOutputDir(out, 'evaluate', { command: 'eraserlab evaluate' });
     const lock = lockOutput(out, { command: 'eraserlab evaluate' });

@@ -9,6 +9,7 @@ import { assertOutputDir } from '../../runtime/outdir';
 import { generateSynthetic, SCALES, SyntheticScale } from '../../data/synthetic';
 import { generatedDir } from '../../data/defaults';
 import { loadSafeEraser } from '../../data/dataset';
+import { DEFAULT_SEED } from '../../runtime/rng';
 
 export const spec: CommandSpec = {
   name: 'generate',
@@ -19,7 +20,7 @@ export const spec: CommandSpec = {
     { name: 'out', type: 'path', doc: 'Output folder (default: data/generated/<scale>, with -s<seed>, -n<images>, -px<size> appended for overrides, e.g. default-s5).' },
     { name: 'scale', type: 'enum', choices: () => Object.keys(SCALES), doc: 'Preset: tiny (24 images), default (180 images, 32×32), paper (3,000 images, 64×64).', default: 'default' },
     { name: 'images', type: 'int', min: 1, doc: 'Harmful images (= records), overriding the preset.' },
-    { name: 'seed', type: 'int', min: 0, metavar: 'S', doc: 'Seed; the same seed gives byte-identical files.', default: 233 },
+    { name: 'seed', type: 'int', min: 0, metavar: 'S', doc: 'Seed; the same seed gives byte-identical files.', default: DEFAULT_SEED },
     { name: 'image-size', type: 'int', min: 1, metavar: 'PX', doc: 'Side of the square images, overriding the preset.' },
   ],
 };
@@ -38,7 +39,7 @@ export const command: CliCommand = {
     const seed = a.seed as number | undefined;
     const imageSize = a['image-size'] as number | undefined;
     // Overrides get their own folder, so `generate --seed 5` never replaces the default dataset.
-    const name = `${scale}${seed !== undefined && seed !== 233 ? `-s${seed}` : ''}${images !== undefined ? `-n${images}` : ''}${imageSize !== undefined ? `-px${imageSize}` : ''}`;
+    const name = `${scale}${seed !== undefined && seed !== DEFAULT_SEED ? `-s${seed}` : ''}${images !== undefined ? `-n${images}` : ''}${imageSize !== undefined ? `-px${imageSize}` : ''}`;
     const outDir = typeof a.out === 'string' ? path.resolve(a.out) : generatedDir(name);
     assertOutputDir(outDir, 'dataset', { command: 'eraserlab generate' });
     const s = await generateSynthetic({ outDir, scale, images, seed, imageSize });

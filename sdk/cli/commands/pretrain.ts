@@ -8,6 +8,7 @@ import { helpText, invalidArguments, parseOptions, type CommandSpec } from '../o
 import { assertOutputDir } from '../../runtime/outdir';
 import { type Issue } from '../../runtime/errors';
 import { init } from '../../runtime/backend';
+import { DEFAULT_SEED } from '../../runtime/rng';
 import { defaultModelDir, DEFAULT_PRETRAIN_LR, pretrain, PRETRAIN_KINDS, type KindWeights, type LossNormalization } from '../../model/pretrain';
 
 export const spec: CommandSpec = {
@@ -19,7 +20,7 @@ export const spec: CommandSpec = {
   options: [
     { name: 'dataset', type: 'path', doc: 'SafeEraser dataset folder.', default: 'data/generated/default' },
     { name: 'out', type: 'path', doc: 'Output folder.', default: 'data/models/vanilla' },
-    { name: 'seed', type: 'int', min: 0, metavar: 'S', doc: 'Seed of the initialisation and the batch order.', default: 233 },
+    { name: 'seed', type: 'int', min: 0, metavar: 'S', doc: 'Seed of the initialisation and the batch order.', default: DEFAULT_SEED },
     { name: 'steps', type: 'int', min: 1, doc: 'Optimiser updates.', default: 3200 },
     { name: 'batch-size', type: 'int', min: 1, metavar: 'B', doc: 'Examples per update.', default: 16 },
     { name: 'lr', type: 'number', min: 0, exclusiveMin: true, metavar: 'LR', doc: 'Peak learning rate of the cosine schedule.', default: DEFAULT_PRETRAIN_LR },

@@ -23,6 +23,7 @@ import type { ProbeResult, ProbeScorer } from '../../unlearn/probe';
 import { rougeLOfficial } from '../../text/rouge';
 import { utilityCorrect } from '../../metrics/evaluate';
 import { RulesJudge } from '../../judge/rules';
+import { DEFAULT_SEED } from '../../runtime/rng';
 
 /**
  * The probe scorer the command uses: the metrics layer's ROUGE-L (rouge_score with stemming; the
@@ -75,7 +76,7 @@ export const spec: CommandSpec = {
     { name: 'steps', type: 'int', min: 1, doc: "Optimiser steps (default: the method's epochs over the forget split)." },
     { name: 'epochs', type: 'number', min: 0, exclusiveMin: true, metavar: 'E', doc: 'Epochs over the forget split.' },
     { name: 'lr', type: 'number', min: 0, exclusiveMin: true, doc: 'Peak learning rate.' },
-    { name: 'seed', type: 'int', min: 0, metavar: 'S', doc: 'Seed.', default: 233 },
+    { name: 'seed', type: 'int', min: 0, metavar: 'S', doc: 'Seed.', default: DEFAULT_SEED },
     { name: 'eval-every', type: 'int', min: 0, doc: 'Probe every N steps during training (0: only at the end).', default: 0 },
     { name: 'probe', type: 'int', min: 1, doc: 'Prompts per probe group at the end.', default: 48 },
     { name: 'save-every', type: 'int', min: 0, doc: 'Save a checkpoint every N steps (0: only the final one); a rerun resumes from the latest.', default: DEFAULT_SAVE_EVERY },
@@ -267,8 +268,8 @@ export const command: CliCommand = {
       if (all) {
         const m = await loadPretrained(modelDir);
         try {
-          const train = await probeOnly(m, ds, 'train', probe, seed ?? 233);
-          const val = await probeOnly(m, ds, 'val', probe, seed ?? 233);
+          const train = await probeOnly(m, ds, 'train', probe, seed ?? DEFAULT_SEED);
+          const val = await probeOnly(m, ds, 'val', probe, seed ?? DEFAULT_SEED);
           results.push({ method: 'vanilla', pd: false, steps: 0, seconds: 0, stepsPerSecond: NaN, finalLoss: NaN, train: strip(train), val: strip(val) });
         } finally {
           m.dispose();
