@@ -16,6 +16,7 @@ import { init, type BackendName } from '../runtime/backend';
 import { versions } from '../runtime/versions';
 import { writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../runtime/fsutil';
 import { progress, withoutProgress } from '../runtime/progress';
+import { assertOutputDir, lockOutput, markOutput } from '../runtime/outdir';
 import { loadSafeEraser, type SafeEraserDataset } from '../data/dataset';
 import { ensureDefaultDataset, generatedDir, packageRoot, DEFAULT_SEED } from '../data/defaults';
 import { generateSynthetic } from '../data/synthetic';
@@ -62,6 +63,8 @@ export interface MainJobOptions {
   backend?: BackendName | 'auto';
   /** Stop after the current step; completed methods stay, the job throws JobInterrupted. */
   signal?: AbortSignal;
+  /** Replace the results of a different experiment in `out` (eraserlab's own only; default false: refused). */
+  force?: boolean;
   /** Progress lines (default: stderr unless ERASERLAB_QUIET=1). */
   log?: (line: string) => void;
   /** Called after each method's results are on disk (or found on disk). */
@@ -94,6 +97,38 @@ export interface MainJobResult {
   /** Why PNG/SVG export was skipped, if it was. */
   exportSkipped?: string;
   report: string;
+}
+
+/** The fields of run.json that make two results folders the same experiment (methods may differ). */
+const EXPERIMENT_FIELDS = ['scale', 'seed', 'steps', 'dataset.fingerprint', 'model.fingerprint', 'judge', 'evaluate', 'unlearn', 'backend.backend'] as const;
+
+function field(o: unknown, key: string): string {
+  let v: unknown = o;
+  for (const k of key.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+  return JSON.stringify(v ?? null);
+}
+
+/**
+ * Refuse to replace the results of a different experiment (another seed, steps, data, model,
+ * judge, evaluation or backend) in `out`, as `eraserlab unlearn` refuses another run's
+ * checkpoints; `force` replaces them (they are eraserlab's own output). The same experiment
+ * again resumes; a different method list adds to it.
+ */
+export function assertSameExperiment(out: string, runJson: Record<string, unknown>, force = false): void {
+  const file = path.join(out, 'run.json');
+  if (!fs.existsSync(file)) return;
+  let old: unknown;
+  try {
+    old = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return; // a run.json cut short is ours to replace (the folder is marked as a results folder)
+  }
+  const differ = EXPERIMENT_FIELDS.filter((k) => field(old, k) !== field(runJson, k));
+  if (differ.length === 0 || force) return;
+  const what = differ.map((k) => `${k} ${field(old, k)} → ${field(runJson, k)}`).join(', ');
+  throw new ConfigError(`${out} holds the results of another experiment (${what})`, [
+    { path: 'out', message: 'choose another results folder, or force: true (--force) to replace them; only eraserlab\'s own results are ever replaced' },
+  ]);
 }
 
 /** The job was interrupted; the methods that finished are on disk and a rerun resumes. */
@@ -276,127 +311,137 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
 
   const info = await init({ seed: opts.seed ?? DEFAULT_SEED, backend: opts.backend });
   const out = path.resolve(opts.out ?? 'results');
-  const datasetDir = await datasetFor(opts, scale, log);
-  const modelDir = path.resolve(opts.model ?? path.join(packageRoot(), 'data', 'models', 'vanilla'));
-  if (!fs.existsSync(path.join(modelDir, 'config.json'))) {
-    throw new ConfigError(`No model at ${modelDir}`, [
-      { path: '--model', message: 'a Hugging Face LLaVA folder with config.json, *.safetensors and tokenizer.json (the default is data/models/vanilla; `eraserlab pretrain` rebuilds it)' },
-    ]);
-  }
-  const ds = await loadSafeEraser(datasetDir);
-  const ctx: Context = {
-    out,
-    ds,
-    datasetDir,
-    modelDir,
-    judge,
-    judgeSpec,
-    seed: opts.seed ?? DEFAULT_SEED,
-    steps: opts.steps ?? scale.steps,
-    limit: opts.limit ?? scale.limit,
-    maxNewTokens: opts.maxNewTokens ?? scale.maxNewTokens,
-    evalEvery: opts.evalEvery ?? scale.evalEvery,
-    probe: scale.probe,
-    backend: info.backend,
-    fingerprints: {
-      dataset: dirFingerprint(datasetDir, (f) => f.endsWith('.json') && f !== 'generator.json'),
-      model: dirFingerprint(modelDir, (f) => /\.(json|safetensors)$/.test(f) && f !== 'pretrain_spec.json'),
-    },
-    signal: opts.signal,
-    log,
-  };
-  fs.mkdirSync(path.join(out, 'methods'), { recursive: true });
-  // leftovers of a run killed while writing a folder
-  for (const f of fs.readdirSync(path.join(out, 'methods'))) if (/^\..*\.tmp-|\.old-\d+-\d+$/.test(f)) fs.rmSync(path.join(out, 'methods', f), { recursive: true, force: true });
-  writeJsonAtomic(path.join(out, 'run.json'), {
-    kind: 'eraserlab.run',
-    version: 1,
-    command: 'eraserlab run',
-    scale: scaleName,
-    methods: canonical,
-    seed: ctx.seed,
-    steps: ctx.steps,
-    dataset: { dir: datasetDir, fingerprint: ctx.fingerprints.dataset, counts: ds.counts() },
-    model: { dir: modelDir, fingerprint: ctx.fingerprints.model },
-    judge: judgeSpec,
-    evaluate: { preset: 'greedy', limit: ctx.limit, maxNewTokens: ctx.maxNewTokens },
-    unlearn: { evalEvery: ctx.evalEvery, probe: ctx.probe },
-    backend: info,
-    versions: versions(),
-  });
-  log(`${canonical.length} methods + the vanilla baseline; ${ctx.steps} steps each; results in ${out}`);
-
-  const all = ['vanilla', ...canonical];
-  const outcomes: MethodOutcome[] = [];
-  // one line per phase, numbered; the unlearning, evaluation and export bars show progress
-  // within it (a job-level bar would fight them for the terminal line)
-  const mode = opts.progress ?? 'all';
-  const overall = mode === 'methods' ? progress(all.length, 'methods') : undefined;
-  const each = async (): Promise<void> => {
-    for (const [i, name] of all.entries()) {
-      throwIfAborted(ctx, name);
-      overall?.update(i, `${name}…`);
-      const o = await runMethod({ ...ctx, log: (s) => log(`[${i + 1}/${all.length}] ${s}`) }, name);
-      outcomes.push(o);
-      overall?.update(i + 1, `${name} ${o.skipped ? 'found on disk' : `done in ${o.seconds.toFixed(0)} s`}`);
-      opts.onMethodDone?.(o);
+  // never write into a folder eraserlab did not write; one writer at a time
+  assertOutputDir(out, 'run', { option: 'out', command: 'eraserlab run' });
+  const lock = lockOutput(out, { option: 'out', command: 'eraserlab run' });
+  try {
+    const datasetDir = await datasetFor(opts, scale, log);
+    const modelDir = path.resolve(opts.model ?? path.join(packageRoot(), 'data', 'models', 'vanilla'));
+    if (!fs.existsSync(path.join(modelDir, 'config.json'))) {
+      throw new ConfigError(`No model at ${modelDir}`, [
+        { path: '--model', message: 'a Hugging Face LLaVA folder with config.json, *.safetensors and tokenizer.json (the default is data/models/vanilla; `eraserlab pretrain` rebuilds it)' },
+      ]);
     }
-  };
-  if (mode === 'all') await each();
-  else await withoutProgress(each);
-  overall?.done(`${all.length} methods`);
-  const resumedN = outcomes.filter((o) => o.skipped).length;
-  log(`${all.length} results ready (${resumedN} resumed from disk); writing tables, figures and the report`);
-
-  // Concatenated tables, in the job's method order
-  const per = all.map((n) => readMethodResults(methodDir(out, n)));
-  const summary = per.flatMap((p) => p.summary);
-  const samples = per.flatMap((p) => p.samples);
-  const byCategory = per.flatMap((p) => p.byCategory);
-  const history = per.flatMap((p) => p.history);
-  writeTable(out, 'summary', summary, ['method', 'pd', ...SUMMARY_COLUMNS]);
-  writeTable(out, 'samples', samples, ['method', 'pd', ...SAMPLE_COLUMNS]);
-  writeTable(out, 'by_category', byCategory, ['method', 'pd', ...CATEGORY_COLUMNS]);
-  writeTable(out, 'history', history, columnsOf(history, ['method', 'pd']));
-  const headline = headlineRows(summary);
-  const table = terminalTable(headline);
-  writeFileAtomic(path.join(out, 'table.txt'), table + '\n');
-  writeFileAtomic(path.join(out, 'table.md'), markdownTable(headline) + '\n');
-
-  // Figures
-  const galleryMethod = galleryMethodOf(canonical);
-  const gallery = galleryMethod ? galleryRows(ds, per[0].samples, per[all.indexOf(galleryMethod)].samples) : [];
-  const figures = buildFigures({ summary, byCategory, history, gallery, galleryMethod });
-  const { written, exportSkipped, svgs } = await exportFigures(figures, out, { enabled: opts.figures !== false, log });
-
-  const report = path.join(out, 'report.html');
-  writeFileAtomic(
-    report,
-    renderReport({
-      title: 'eraserlab: SafeEraser unlearning results',
-      meta: {
-        dataset: `${datasetDir} (${ds.train.length} forget / ${ds.val.length} held-out records)`,
-        model: modelDir,
-        methods: canonical.join(', '),
-        'steps per method': ctx.steps,
-        seed: ctx.seed,
-        judge: judgeName,
-        'evaluation': `greedy, first ${ctx.limit} records per split, ${ctx.maxNewTokens} new tokens`,
-        backend: `${info.backend}`,
-        eraserlab: versions().eraserlab ?? '',
+    const ds = await loadSafeEraser(datasetDir);
+    const ctx: Context = {
+      out,
+      ds,
+      datasetDir,
+      modelDir,
+      judge,
+      judgeSpec,
+      seed: opts.seed ?? DEFAULT_SEED,
+      steps: opts.steps ?? scale.steps,
+      limit: opts.limit ?? scale.limit,
+      maxNewTokens: opts.maxNewTokens ?? scale.maxNewTokens,
+      evalEvery: opts.evalEvery ?? scale.evalEvery,
+      probe: scale.probe,
+      backend: info.backend,
+      fingerprints: {
+        dataset: dirFingerprint(datasetDir, (f) => f.endsWith('.json') && f !== 'generator.json'),
+        model: dirFingerprint(modelDir, (f) => /\.(json|safetensors)$/.test(f) && f !== 'pretrain_spec.json'),
       },
-      headline,
-      figures: figures.map((f) => ({
-        ...f,
-        svg: svgs.get(f.name),
-        files: written.filter((w) => path.basename(w).startsWith(`${f.name}.`)),
-      })),
-      exportNote: exportSkipped,
-      byCategory,
-      samples,
-    }),
-  );
-  return { out, methods: outcomes, headline, table, figures: written, exportSkipped, report };
+      signal: opts.signal,
+      log,
+    };
+    fs.mkdirSync(path.join(out, 'methods'), { recursive: true });
+    // leftovers of a run killed while writing a folder
+    for (const f of fs.readdirSync(path.join(out, 'methods'))) if (/^\..*\.tmp-|\.old-\d+-\d+$/.test(f)) fs.rmSync(path.join(out, 'methods', f), { recursive: true, force: true });
+    const runJson = {
+      kind: 'eraserlab.run',
+      version: 1,
+      command: 'eraserlab run',
+      scale: scaleName,
+      methods: canonical,
+      seed: ctx.seed,
+      steps: ctx.steps,
+      dataset: { dir: datasetDir, fingerprint: ctx.fingerprints.dataset, counts: ds.counts() },
+      model: { dir: modelDir, fingerprint: ctx.fingerprints.model },
+      judge: judgeSpec,
+      evaluate: { preset: 'greedy', limit: ctx.limit, maxNewTokens: ctx.maxNewTokens },
+      unlearn: { evalEvery: ctx.evalEvery, probe: ctx.probe },
+      backend: info,
+      versions: versions(),
+    };
+    assertSameExperiment(out, runJson, opts.force === true);
+    markOutput(out, 'run', 'eraserlab run');
+    writeJsonAtomic(path.join(out, 'run.json'), runJson);
+    log(`${canonical.length} methods + the vanilla baseline; ${ctx.steps} steps each; results in ${out}`);
+
+    const all = ['vanilla', ...canonical];
+    const outcomes: MethodOutcome[] = [];
+    // one line per phase, numbered; the unlearning, evaluation and export bars show progress
+    // within it (a job-level bar would fight them for the terminal line)
+    const mode = opts.progress ?? 'all';
+    const overall = mode === 'methods' ? progress(all.length, 'methods') : undefined;
+    const each = async (): Promise<void> => {
+      for (const [i, name] of all.entries()) {
+        throwIfAborted(ctx, name);
+        overall?.update(i, `${name}…`);
+        const o = await runMethod({ ...ctx, log: (s) => log(`[${i + 1}/${all.length}] ${s}`) }, name);
+        outcomes.push(o);
+        overall?.update(i + 1, `${name} ${o.skipped ? 'found on disk' : `done in ${o.seconds.toFixed(0)} s`}`);
+        opts.onMethodDone?.(o);
+      }
+    };
+    if (mode === 'all') await each();
+    else await withoutProgress(each);
+    overall?.done(`${all.length} methods`);
+    const resumedN = outcomes.filter((o) => o.skipped).length;
+    log(`${all.length} results ready (${resumedN} resumed from disk); writing tables, figures and the report`);
+
+    // Concatenated tables, in the job's method order
+    const per = all.map((n) => readMethodResults(methodDir(out, n)));
+    const summary = per.flatMap((p) => p.summary);
+    const samples = per.flatMap((p) => p.samples);
+    const byCategory = per.flatMap((p) => p.byCategory);
+    const history = per.flatMap((p) => p.history);
+    writeTable(out, 'summary', summary, ['method', 'pd', ...SUMMARY_COLUMNS]);
+    writeTable(out, 'samples', samples, ['method', 'pd', ...SAMPLE_COLUMNS]);
+    writeTable(out, 'by_category', byCategory, ['method', 'pd', ...CATEGORY_COLUMNS]);
+    writeTable(out, 'history', history, columnsOf(history, ['method', 'pd']));
+    const headline = headlineRows(summary);
+    const table = terminalTable(headline);
+    writeFileAtomic(path.join(out, 'table.txt'), table + '\n');
+    writeFileAtomic(path.join(out, 'table.md'), markdownTable(headline) + '\n');
+
+    // Figures
+    const galleryMethod = galleryMethodOf(canonical);
+    const gallery = galleryMethod ? galleryRows(ds, per[0].samples, per[all.indexOf(galleryMethod)].samples) : [];
+    const figures = buildFigures({ summary, byCategory, history, gallery, galleryMethod });
+    const { written, exportSkipped, svgs } = await exportFigures(figures, out, { enabled: opts.figures !== false, log });
+
+    const report = path.join(out, 'report.html');
+    writeFileAtomic(
+      report,
+      renderReport({
+        title: 'eraserlab: SafeEraser unlearning results',
+        meta: {
+          dataset: `${datasetDir} (${ds.train.length} forget / ${ds.val.length} held-out records)`,
+          model: modelDir,
+          methods: canonical.join(', '),
+          'steps per method': ctx.steps,
+          seed: ctx.seed,
+          judge: judgeName,
+          'evaluation': `greedy, first ${ctx.limit} records per split, ${ctx.maxNewTokens} new tokens`,
+          backend: `${info.backend}`,
+          eraserlab: versions().eraserlab ?? '',
+        },
+        headline,
+        figures: figures.map((f) => ({
+          ...f,
+          svg: svgs.get(f.name),
+          files: written.filter((w) => path.basename(w).startsWith(`${f.name}.`)),
+        })),
+        exportNote: exportSkipped,
+        byCategory,
+        samples,
+      }),
+    );
+    return { out, methods: outcomes, headline, table, figures: written, exportSkipped, report };
+  } finally {
+    lock.release();
+  }
 }
 
 /** The options of `experiment.run`: the CLI's `eraserlab run` options in camelCase. */

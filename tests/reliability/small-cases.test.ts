@@ -120,20 +120,21 @@ test('a corrupted checkpoint file is a CheckpointError naming the file', async (
   const dir = path.join(tempDir('corrupt'), 'ckpt');
   await u.save(dir);
   u.dispose();
+  m.dispose();
+  const m2 = await tinyModel(); // resume needs a fresh copy of the starting model
   const file = path.join(dir, 'trainer_state.json');
   fs.writeFileSync(file, '{"step": 1, "micro"');
   try {
-    unlearn.resume(dir, m, ds).dispose();
+    unlearn.resume(dir, m2, ds).dispose();
     assert.unreachable('should refuse');
   } catch (e) {
     assert.instance(e, runtime.CheckpointError);
     assert.match((e as Error).message, `Checkpoint file ${file} is corrupted (not JSON: `);
     assert.is((e as runtime.CheckpointError).file, file);
-  } finally {
-    m.dispose();
   }
   fs.writeFileSync(path.join(dir, 'run.json'), 'not json');
-  assert.throws(() => unlearn.resume(dir, m, ds), (e: Error) => e instanceof runtime.CheckpointError && e.message.startsWith(`Checkpoint file ${path.join(dir, 'run.json')} is corrupted`));
+  assert.throws(() => unlearn.resume(dir, m2, ds), (e: Error) => e instanceof runtime.CheckpointError && e.message.startsWith(`Checkpoint file ${path.join(dir, 'run.json')} is corrupted`));
+  m2.dispose();
 });
 
 test('a full disk is one line naming the folder (a real ENOSPC from /dev/full)', () => {

@@ -4,87 +4,67 @@
  * folder (docs/quickstart.md).
  */
 import type { CliCommand } from '../main';
-import { parseArgs } from '../main';
-import { ConfigError, type Issue } from '../../runtime/errors';
+import * as path from 'path';
+import { helpText, parseOptions, type CommandSpec } from '../options';
+import { assertOutputDir } from '../../runtime/outdir';
+import { DEFAULT_SEED } from '../../runtime/rng';
 import type { BackendName } from '../../runtime/backend';
 import { ALL_METHODS, JOB_SCALES, type JobScale } from '../../experiment/scales';
 import { runMainJob, JobInterrupted, type MainJobOptions } from '../../experiment/job';
 import { interruptOnSigint } from '../../experiment/interrupt';
 
-// ---------------------------------------------------------------------------------------------
-// The command
-
-const USAGE = `Usage: eraserlab run [--dataset DIR] [--model DIR] [--methods a,b,...] [--judge rules|openai]
-                    [--out DIR] [--seed S] [--steps N] [--scale default|test] [--limit N]
-                    [--max-new-tokens N] [--eval-every N] [--no-figures] [--backend B]
-
-The main job (also what \`eraserlab\` runs with no command): unlearn the forget split with every
-method with and without the Prompt Decouple loss, evaluate each against the vanilla model, and
-write a results folder: run specs, per-sample and summary tables (CSV + JSON), figures (PNG +
-SVG) and report.html (self-contained, opens offline). Interrupted (Ctrl-C), finished methods
-stay; the same command again resumes.
-
-  --dataset DIR      a SafeEraser folder (default: the synthetic benchmark, generated if missing)
-  --model DIR        a Hugging Face LLaVA folder (default: data/models/vanilla)
-  --methods LIST     comma-separated (default: ${ALL_METHODS.join(',')})
-  --judge NAME       rules (default, offline) or openai (ERASERLAB_JUDGE_BASE_URL, ERASERLAB_JUDGE_MODEL,
-                     ERASERLAB_JUDGE_API_KEY)
-  --out DIR          results folder (default: results)
-  --seed S           seed of unlearning and evaluation (default 233)
-  --steps N          optimiser steps per method (default ${JOB_SCALES.default.steps}; test scale ${JOB_SCALES.test.steps})
-  --scale S          default, or test: tiny dataset, po and po+pd, ${JOB_SCALES.test.steps} steps (also ERASERLAB_SCALE=test)
-  --limit N          records evaluated per split (default ${JOB_SCALES.default.limit}; test ${JOB_SCALES.test.limit})
-  --max-new-tokens N tokens generated per response (default ${JOB_SCALES.default.maxNewTokens})
-  --eval-every N     probe every N steps for the forgetting curves (default ${JOB_SCALES.default.evalEvery}; 0 = off)
-  --no-figures       skip PNG/SVG export (report.html then draws the figures with plotly.js)
-  --backend B        tfjs backend: auto, wasm, cpu, tensorflow, tensorflow-gpu`;
-
-const KNOWN = ['_', 'dataset', 'model', 'methods', 'judge', 'out', 'seed', 'steps', 'scale', 'limit', 'max-new-tokens', 'eval-every', 'no-figures', 'backend'];
+export const spec: CommandSpec = {
+  name: 'run',
+  description:
+    'The main job (also what `eraserlab` runs with no command): unlearn the forget split with every method with and without the Prompt Decouple loss, evaluate each ' +
+    'against the vanilla model, and write a results folder: run specs, per-sample and summary tables (CSV + JSON), figures (PNG + SVG) and report.html ' +
+    '(self-contained, opens offline). Interrupted (Ctrl-C), finished methods stay; the same command again resumes. A results folder of a different experiment ' +
+    '(another seed, steps, data, model, judge) is refused unless --force; a folder holding anything eraserlab did not write is always refused.',
+  options: [
+    { name: 'dataset', type: 'path', doc: 'A SafeEraser folder (default: the synthetic benchmark, generated if missing).' },
+    { name: 'model', type: 'path', doc: 'A Hugging Face LLaVA folder.', default: 'data/models/vanilla' },
+    { name: 'methods', type: 'list', doc: `Comma-separated methods (default: ${ALL_METHODS.join(',')}).` },
+    { name: 'judge', type: 'string', metavar: 'NAME', doc: 'rules (default, offline) or openai (ERASERLAB_JUDGE_BASE_URL, ERASERLAB_JUDGE_MODEL, ERASERLAB_JUDGE_API_KEY).' },
+    { name: 'out', type: 'path', doc: 'Results folder.', default: 'results' },
+    { name: 'seed', type: 'int', min: 0, metavar: 'S', doc: 'Seed of unlearning and evaluation.', default: DEFAULT_SEED },
+    { name: 'steps', type: 'int', min: 1, doc: `Optimiser steps per method (default ${JOB_SCALES.default.steps}; test scale ${JOB_SCALES.test.steps}).` },
+    { name: 'scale', type: 'enum', choices: ['default', 'test'], metavar: 'S', doc: `default, or test: tiny dataset, po and po+pd, ${JOB_SCALES.test.steps} steps (also ERASERLAB_SCALE=test).` },
+    { name: 'limit', type: 'int', min: 1, doc: `Records evaluated per split (default ${JOB_SCALES.default.limit}; test ${JOB_SCALES.test.limit}).` },
+    { name: 'max-new-tokens', type: 'int', min: 1, doc: 'Tokens generated per response.', default: JOB_SCALES.default.maxNewTokens },
+    { name: 'eval-every', type: 'int', min: 0, doc: `Probe every N steps for the forgetting curves (default ${JOB_SCALES.default.evalEvery}; 0 = off).` },
+    { name: 'no-figures', type: 'flag', doc: 'Skip PNG/SVG export (report.html then draws the figures with plotly.js).' },
+    { name: 'force', type: 'flag', doc: "Replace the results of a different experiment in --out (only eraserlab's own results)." },
+    { name: 'backend', type: 'string', metavar: 'B', doc: 'tfjs backend: auto, wasm, cpu, tensorflow, tensorflow-gpu.' },
+  ],
+};
 
 export const command: CliCommand = {
   name: 'run',
   summary: 'The main job: every method with and without PD, evaluated, with figures and an HTML report',
-  usage: USAGE,
+  spec,
+  get usage() {
+    return helpText(spec);
+  },
   async run(argv) {
-    const a = parseArgs(argv, ['no-figures']);
-    const issues: Issue[] = [];
-    for (const k of Object.keys(a)) if (!KNOWN.includes(k)) issues.push({ path: `--${k}`, message: `unknown option. Must be one of [${KNOWN.slice(1).map((x) => `--${x}`).join(', ')}]` });
-    if (a._.length) issues.push({ path: a._[0], message: 'unexpected argument' });
-    const str = (k: string) => {
-      const v = a[k];
-      if (v === undefined) return undefined;
-      if (typeof v !== 'string') {
-        issues.push({ path: `--${k}`, message: 'needs a value' });
-        return undefined;
-      }
-      return v;
-    };
-    const int = (k: string) => {
-      const v = str(k);
-      if (v === undefined) return undefined;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) {
-        issues.push({ path: `--${k}`, message: `must be a non-negative integer, got '${v}'` });
-        return undefined;
-      }
-      return n;
-    };
+    const a = parseOptions(spec, argv);
+    const out = path.resolve((a.out as string | undefined) ?? 'results');
+    assertOutputDir(out, 'run', { command: 'eraserlab run' });
     const opts: MainJobOptions = {
-      dataset: str('dataset'),
-      model: str('model'),
-      methods: str('methods')?.split(',').map((s) => s.trim()).filter(Boolean),
-      judge: str('judge'),
-      out: str('out'),
-      seed: int('seed'),
-      steps: int('steps'),
-      scale: str('scale') as JobScale | undefined,
-      limit: int('limit'),
-      maxNewTokens: int('max-new-tokens'),
-      evalEvery: int('eval-every'),
-      figures: a['no-figures'] === true ? false : true,
-      backend: str('backend') as BackendName | undefined,
+      dataset: a.dataset as string | undefined,
+      model: a.model as string | undefined,
+      methods: a.methods as string[] | undefined,
+      judge: a.judge as string | undefined,
+      out,
+      seed: a.seed as number | undefined,
+      steps: a.steps as number | undefined,
+      scale: a.scale as JobScale | undefined,
+      limit: a.limit as number | undefined,
+      maxNewTokens: a['max-new-tokens'] as number | undefined,
+      evalEvery: a['eval-every'] as number | undefined,
+      figures: a['no-figures'] !== true,
+      force: a.force === true,
+      backend: a.backend as BackendName | undefined,
     };
-    if (issues.length) throw new ConfigError('Invalid arguments for eraserlab run', issues);
 
     // Ctrl-C: finish the current step, keep what is done, exit 130; a second Ctrl-C quits now.
     const sigint = interruptOnSigint('eraserlab run');

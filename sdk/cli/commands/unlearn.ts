@@ -10,6 +10,7 @@ import type { CliCommand } from '../main';
 import { helpText, invalidArguments, parseOptions, type CommandSpec } from '../options';
 import { ConfigError, Issue } from '../../runtime/errors';
 import { assertOutputDir, lockOutput, markOutput } from '../../runtime/outdir';
+import { interruptOnSigint } from '../../experiment/interrupt';
 import { init } from '../../runtime/backend';
 import { writeFileAtomic, writeJsonAtomic } from '../../runtime/fsutil';
 import { loadSafeEraser } from '../../data/dataset';
@@ -244,15 +245,8 @@ export const command: CliCommand = {
     assertOutputDir(out, 'unlearn', { command: 'eraserlab unlearn' });
     const lock = lockOutput(out, { command: 'eraserlab unlearn' });
     // Ctrl-C: finish the current step, save a checkpoint, exit 130; a second Ctrl-C quits now.
-    const controller = new AbortController();
-    let interrupts = 0;
-    const onSigint = () => {
-      interrupts++;
-      if (interrupts > 1) process.exit(130);
-      process.stderr.write('\neraserlab unlearn: interrupted; stopping after the current step and saving a checkpoint (Ctrl-C again to quit now)\n');
-      controller.abort();
-    };
-    process.on('SIGINT', onSigint);
+    const sigint = interruptOnSigint('eraserlab unlearn');
+    const controller = { signal: sigint.signal };
     try {
       markOutput(out, 'unlearn', 'eraserlab unlearn');
       await init({ backend: typeof a.backend === 'string' ? (a.backend as never) : undefined });
@@ -299,7 +293,7 @@ export const command: CliCommand = {
       log(`\nWritten to ${out}`);
       return 0;
     } finally {
-      process.removeListener('SIGINT', onSigint);
+      sigint.dispose();
       lock.release();
     }
   },
