@@ -91,19 +91,3 @@ export function systemErrorLine(err: Error): string | undefined {
       return undefined;
   }
 }
-
-/** Parse `--key value`, `--key=value` and `--flag` into an object; positionals in `_`. */
-export function parseArgs(argv: string[], flags: readonly string[] = []): Record<string, string | boolean | string[]> & { _: string[] } {
-  const out: Record<string, string | boolean | string[]> & { _: string[] } = { _: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
-      if (eq > 0) out[key] = a.slice(eq + 1);
-      else if (flags.includes(key) || i + 1 >= argv.length || argv[i + 1].startsWith('--')) out[key] = true;
-      else out[key] = argv[++i];
-    } else out._.push(a);
-  }
-  return out;
-}
