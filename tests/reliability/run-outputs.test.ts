@@ -23,6 +23,7 @@ test('run over a different experiment (another seed) is refused; --force replace
   const model = await savedTinyModel();
   const out = path.join(tempDir('run-seed'), 'results');
   const args = ['run', '--out', out, '--dataset', ds.dir, '--model', model, '--methods', 'po', '--steps', '1', '--limit', '1', '--max-new-tokens', '2', '--eval-every', '0', '--no-figures'];
+  const quiet = process.env.ERASERLAB_QUIET;
   process.env.ERASERLAB_QUIET = '1';
   try {
     const first = await capture([...args, '--seed', '233']);
@@ -44,7 +45,8 @@ test('run over a different experiment (another seed) is refused; --force replace
     assert.is(JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')).seed, 5);
     assert.is(JSON.parse(fs.readFileSync(path.join(out, 'methods', 'po', 'spec.json'), 'utf8')).seed, 5);
   } finally {
-    delete process.env.ERASERLAB_QUIET;
+    if (quiet === undefined) delete process.env.ERASERLAB_QUIET;
+    else process.env.ERASERLAB_QUIET = quiet;
   }
 });
 

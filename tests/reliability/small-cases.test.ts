@@ -157,7 +157,7 @@ test('a full disk is one line naming the folder (a real ENOSPC from /dev/full)',
 
 test('a field of the wrong type is reported as a type error, an absent one as missing', () => {
   try {
-    unlearn.create({} as never, { train: [], val: [], refusals: [], dir: '.' } as never, { method: 'ga', lr: 'fast' as never, seed: null as never });
+    unlearn.resolveConfig({ lr: 'fast', seed: null });
     assert.unreachable('should refuse');
   } catch (e) {
     assert.instance(e, runtime.ConfigError);
