@@ -36,6 +36,8 @@ export interface OptionSpec {
   required?: boolean;
   /** Extra check of a parsed value: returns a message or undefined. */
   check?: (value: unknown) => string | undefined;
+  /** May be given several times: the values are collected into an array (in order). */
+  repeat?: boolean;
 }
 
 export interface CommandSpec {
@@ -180,6 +182,7 @@ export function parseOptions(spec: CommandSpec, argv: readonly string[]): Parsed
     if (v === undefined) continue;
     const extra = o.check?.(v);
     if (extra) issues.push({ path: `--${key}`, message: extra });
+    else if (o.repeat) out[o.name] = [...((out[o.name] as string[] | undefined) ?? []), ...(Array.isArray(v) ? v : [String(v)])];
     else out[o.name] = v;
   }
   for (const o of spec.options) {
@@ -220,6 +223,7 @@ export function helpText(spec: CommandSpec): string {
     const cs = choicesOf(o);
     if (o.type === 'enum' && cs.length && !/one of|\bor\b/.test(doc)) doc += ` One of: ${cs.join(', ')}.`;
     if (o.default !== undefined) doc += ` (default: ${String(o.default)})`;
+    if (o.repeat) doc += ' (repeatable)';
     if (o.required) doc += ' (required)';
     const body = wrap(doc, 100, col);
     const head = heads[i];

@@ -25,12 +25,27 @@ import { loadPretrained } from '../model/load';
 import type { LlavaModel } from '../model/llava';
 import { create, type Unlearner } from '../unlearn/unlearner';
 import { getMethod } from '../unlearn/methods';
-import { evaluate } from '../metrics/evaluate';
+import { evaluate, PRESETS, type PresetName } from '../metrics/evaluate';
 import { probeScorer } from '../metrics/helpers';
 import { SAMPLE_COLUMNS, SUMMARY_COLUMNS, CATEGORY_COLUMNS } from '../metrics/types';
+import { aggregateSeedRows, SEED_COLUMNS } from '../metrics/seeds';
+import { comparePdRows, COMPARE_COLUMNS } from '../metrics/compare';
 import { createJudge } from '../judge/registry';
 import type { Judge } from '../judge/types';
-import { buildFigures, columnsOf, headlineRows, markdownTable, renderReport, terminalTable, writeTable, type HeadlineRow, type Row } from './report';
+import {
+  buildFigures,
+  columnsOf,
+  comparisonMarkdownTable,
+  comparisonTerminalTable,
+  headlineRows,
+  headlineRowsWithSd,
+  markdownTable,
+  renderReport,
+  terminalTable,
+  writeTable,
+  type HeadlineRow,
+  type Row,
+} from './report';
 import { JOB_SCALES, scaleOf, type JobScale, type ScaleDefaults } from './scales';
 import { dirFingerprint } from './fingerprint';
 import { hasResults, methodDir, readMethodResults, rowsOfFrame } from './results';
@@ -47,9 +62,24 @@ export interface MainJobOptions {
   /** Judge name: 'rules' (default, offline) or 'openai' (ERASERLAB_JUDGE_BASE_URL, ..._MODEL). */
   judge?: string;
   judgeOptions?: Record<string, unknown>;
+  /**
+   * Evaluation protocol: 'greedy' (default: 1 greedy answer per query) or 'official' (the
+   * official evaluation: 3 sampled answers at temperature 1.0, top-p 0.9, 512 new tokens unless
+   * `maxNewTokens` is given, retain text questions with the harmful image, the vicuna_v1
+   * inference template, the official skips; the openai judge then defaults to the official prompts).
+   */
+  protocol?: PresetName;
   /** Results folder (default `results`). */
   out?: string;
+  /** Seed of unlearning and evaluation (default 233). */
   seed?: number;
+  /**
+   * Run every method once per seed (e.g. [1, 2, 3]): results per seed under
+   * `<out>/seeds/<s>/methods/<method>/` (each resumable), tables with a `seed` column, the
+   * aggregate across seeds in `summary_seeds` (mean, sd, t interval, per-seed values) and
+   * mean ± sd in the headline table. Not together with `seed`.
+   */
+  seeds?: readonly number[];
   /** Optimiser steps per method. */
   steps?: number;
   /** Default 'default', or ERASERLAB_SCALE. */
@@ -80,6 +110,8 @@ export interface MainJobOptions {
 export interface MethodOutcome {
   method: string;
   pd: boolean;
+  /** The seed the method ran with. */
+  seed: number;
   dir: string;
   /** True when matching results were already on disk (resumed). */
   skipped: boolean;
@@ -90,8 +122,14 @@ export interface MainJobResult {
   out: string;
   methods: MethodOutcome[];
   headline: HeadlineRow[];
-  /** The terminal table printed at the end. */
+  /** The terminal table printed at the end (mean ± sd across seeds with several seeds). */
   table: string;
+  /** The seeds the job ran. */
+  seeds: number[];
+  /** Each method against its +PD variant (`metrics.comparePdRows` on the samples of every seed). */
+  comparison: Row[];
+  /** The paired comparison as a terminal table ('' when no method ran with and without PD). */
+  comparisonTable: string;
   /** Figure files written (relative to `out`). */
   figures: string[];
   /** Why PNG/SVG export was skipped, if it was. */
@@ -100,7 +138,7 @@ export interface MainJobResult {
 }
 
 /** The fields of run.json that make two results folders the same experiment (methods may differ). */
-const EXPERIMENT_FIELDS = ['scale', 'seed', 'steps', 'dataset.fingerprint', 'model.fingerprint', 'judge', 'evaluate', 'unlearn', 'backend.backend'] as const;
+const EXPERIMENT_FIELDS = ['scale', 'steps', 'dataset.fingerprint', 'model.fingerprint', 'judge', 'evaluate', 'unlearn', 'backend.backend'] as const;
 
 function field(o: unknown, key: string): string {
   let v: unknown = o;
@@ -112,22 +150,26 @@ function field(o: unknown, key: string): string {
  * Refuse to replace the results of a different experiment (another seed, steps, data, model,
  * judge, evaluation or backend) in `out`, as `eraserlab unlearn` refuses another run's
  * checkpoints; `force` replaces them (they are eraserlab's own output). The same experiment
- * again resumes; a different method list adds to it.
+ * again resumes; more methods, or more seeds of a multi-seed run (each in its own folder),
+ * add to it.
  */
 export function assertSameExperiment(out: string, runJson: Record<string, unknown>, force = false): void {
   const file = path.join(out, 'run.json');
   if (!fs.existsSync(file)) return;
-  let old: unknown;
+  let old: Record<string, unknown>;
   try {
-    old = JSON.parse(fs.readFileSync(file, 'utf8'));
+    old = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch {
     return; // a run.json cut short is ours to replace (the folder is marked as a results folder)
   }
-  const differ = EXPERIMENT_FIELDS.filter((k) => field(old, k) !== field(runJson, k));
+  const single = (j: Record<string, unknown>) => !Array.isArray(j.seeds) || j.seeds.length <= 1;
+  const keys: string[] = [...EXPERIMENT_FIELDS];
+  if (single(old) && single(runJson)) keys.splice(1, 0, 'seed');
+  const differ = keys.filter((k) => field(old, k) !== field(runJson, k));
   if (differ.length === 0 || force) return;
   const what = differ.map((k) => `${k} ${field(old, k)} → ${field(runJson, k)}`).join(', ');
   throw new ConfigError(`${out} holds the results of another experiment (${what})`, [
-    { path: 'out', message: 'choose another results folder, or force: true (--force) to replace them; only eraserlab\'s own results are ever replaced' },
+    { path: 'out', message: "choose another results folder, or force: true (--force) to replace them; only eraserlab's own results are ever replaced" },
   ]);
 }
 
@@ -135,6 +177,7 @@ export function assertSameExperiment(out: string, runJson: Record<string, unknow
 export class JobInterrupted extends EraserError {}
 
 interface Context {
+  /** The folder holding `methods/` for this seed (`out`, or `out/seeds/<s>` with several seeds). */
   out: string;
   ds: SafeEraserDataset;
   datasetDir: string;
@@ -145,6 +188,9 @@ interface Context {
   steps: number;
   limit: number;
   maxNewTokens: number;
+  /** The evaluation protocol and its new-token budget. */
+  protocol: PresetName;
+  evalMaxNewTokens: number;
   evalEvery: number;
   probe: number;
   backend: string;
@@ -166,7 +212,7 @@ function methodSpec(ctx: Context, method: string): Record<string, unknown> {
     model: { dir: ctx.modelDir, fingerprint: ctx.fingerprints.model },
     backend: ctx.backend,
     unlearn: vanilla ? null : { steps: ctx.steps, evalEvery: ctx.evalEvery, probe: ctx.probe },
-    evaluate: { splits: ['train', 'val'], preset: 'greedy', judge: ctx.judgeSpec, limit: ctx.limit, maxNewTokens: ctx.maxNewTokens },
+    evaluate: { splits: ['train', 'val'], preset: ctx.protocol, judge: ctx.judgeSpec, limit: ctx.limit, maxNewTokens: ctx.evalMaxNewTokens },
   };
 }
 
@@ -189,7 +235,7 @@ async function runMethod(ctx: Context, method: string): Promise<MethodOutcome> {
   const pd = spec.pd as boolean;
   if (hasResults(dir, spec)) {
     ctx.log(`${method}: results found in ${path.relative(process.cwd(), dir) || dir} (same spec), skipped`);
-    return { method, pd, dir, skipped: true, seconds: 0 };
+    return { method, pd, seed: ctx.seed, dir, skipped: true, seconds: 0 };
   }
   const t0 = Date.now();
   const m = await loadModel(ctx.modelDir);
@@ -222,9 +268,9 @@ async function runMethod(ctx: Context, method: string): Promise<MethodOutcome> {
       const r = await evaluate(m, ctx.ds, {
         split,
         judge: ctx.judge,
-        preset: 'greedy',
+        preset: ctx.protocol,
         limit: ctx.limit,
-        maxNewTokens: ctx.maxNewTokens,
+        maxNewTokens: ctx.evalMaxNewTokens,
         seed: ctx.seed,
       });
       results.push(r);
@@ -245,7 +291,7 @@ async function runMethod(ctx: Context, method: string): Promise<MethodOutcome> {
       writeJsonAtomic(path.join(tmp, 'spec.json'), spec);
     });
     ctx.log(`${method}: done in ${seconds.toFixed(1)} s`);
-    return { method, pd, dir, skipped: false, seconds };
+    return { method, pd, seed: ctx.seed, dir, skipped: false, seconds };
   } finally {
     u?.dispose();
     m.dispose();
@@ -275,6 +321,20 @@ async function datasetFor(opts: MainJobOptions, scale: ScaleDefaults, log: (s: s
  * JobInterrupted when `signal` aborts (the finished methods stay on disk).
  */
 export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResult> {
+  // never write into a folder eraserlab did not write; one writer at a time
+  const out = path.resolve(opts.out ?? 'results');
+  assertOutputDir(out, 'run', { option: 'out', command: 'eraserlab run' });
+  const existed = fs.existsSync(out);
+  const lock = lockOutput(out, { option: 'out', command: 'eraserlab run' });
+  try {
+    return await runMainJobLocked(opts);
+  } finally {
+    lock.release();
+    if (!existed && fs.readdirSync(out).length === 0) fs.rmdirSync(out); // refused before writing anything
+  }
+}
+
+async function runMainJobLocked(opts: MainJobOptions): Promise<MainJobResult> {
   const quiet = process.env.ERASERLAB_QUIET === '1';
   const log = opts.log ?? ((s: string) => (quiet ? undefined : process.stderr.write(`eraserlab run: ${s}\n`)));
   const scaleName = scaleOf(opts.scale);
@@ -299,149 +359,185 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
     if (v !== undefined && !(Number.isInteger(v) && v >= min)) issues.push({ path: key, message: `must be an integer ≥ ${min}, got ${v}` });
   };
   posInt(opts.seed, 'seed');
+  if (opts.seeds !== undefined) {
+    if (!Array.isArray(opts.seeds) || opts.seeds.length === 0) issues.push({ path: 'seeds', message: 'must be a non-empty list of seeds, e.g. [1, 2, 3]' });
+    else {
+      opts.seeds.forEach((v, i) => posInt(v, `seeds[${i}]`));
+      const dup = opts.seeds.find((v, i) => opts.seeds!.indexOf(v) !== i);
+      if (dup !== undefined) issues.push({ path: 'seeds', message: `seed ${dup} is listed twice` });
+    }
+    if (opts.seed !== undefined) issues.push({ path: 'seed', message: 'give seed or seeds, not both' });
+  }
   posInt(opts.steps, 'steps', 1);
   posInt(opts.limit, 'limit', 1);
   posInt(opts.maxNewTokens, 'maxNewTokens', 1);
   posInt(opts.evalEvery, 'evalEvery');
   if (issues.length) throw new ConfigError('Invalid options for eraserlab run', issues);
+  const protocol: PresetName = opts.protocol ?? 'greedy';
+  if (!Object.prototype.hasOwnProperty.call(PRESETS, protocol)) throw new ConfigError('Invalid options for eraserlab run', [{ path: 'protocol', message: `must be one of [${Object.keys(PRESETS).join(', ')}] (got ${JSON.stringify(protocol)})` }]);
   const judgeName = opts.judge ?? 'rules';
-  const judge = createJudge(judgeName, opts.judgeOptions); // validates before any work
+  // the official protocol judges with the official prompts unless told otherwise
+  const judgeOptions = judgeName === 'openai' && protocol === 'official' ? { protocol: 'official', ...(opts.judgeOptions ?? {}) } : opts.judgeOptions;
+  const judge = createJudge(judgeName, judgeOptions); // validates before any work
   const judgeSpec: Record<string, unknown> = { name: judge.name };
-  for (const k of ['model', 'baseURL'] as const) if (typeof (judge as unknown as Record<string, unknown>)[k] === 'string') judgeSpec[k] = (judge as unknown as Record<string, unknown>)[k];
+  // baseURL: the judge's own, without credentials
+  for (const k of ['model', 'baseURL', 'protocol'] as const) if (typeof (judge as unknown as Record<string, unknown>)[k] === 'string') judgeSpec[k] = (judge as unknown as Record<string, unknown>)[k];
 
-  const info = await init({ seed: opts.seed ?? DEFAULT_SEED, backend: opts.backend });
+  const seeds = opts.seeds ? [...opts.seeds] : [opts.seed ?? DEFAULT_SEED];
+  const perSeedDirs = opts.seeds !== undefined;
+  const info = await init({ seed: seeds[0], backend: opts.backend });
   const out = path.resolve(opts.out ?? 'results');
-  // never write into a folder eraserlab did not write; one writer at a time
-  assertOutputDir(out, 'run', { option: 'out', command: 'eraserlab run' });
-  const lock = lockOutput(out, { option: 'out', command: 'eraserlab run' });
-  try {
-    const datasetDir = await datasetFor(opts, scale, log);
-    const modelDir = path.resolve(opts.model ?? path.join(packageRoot(), 'data', 'models', 'vanilla'));
-    if (!fs.existsSync(path.join(modelDir, 'config.json'))) {
-      throw new ConfigError(`No model at ${modelDir}`, [
-        { path: '--model', message: 'a Hugging Face LLaVA folder with config.json, *.safetensors and tokenizer.json (the default is data/models/vanilla; `eraserlab pretrain` rebuilds it)' },
-      ]);
-    }
-    const ds = await loadSafeEraser(datasetDir);
-    const ctx: Context = {
-      out,
-      ds,
-      datasetDir,
-      modelDir,
-      judge,
-      judgeSpec,
-      seed: opts.seed ?? DEFAULT_SEED,
-      steps: opts.steps ?? scale.steps,
-      limit: opts.limit ?? scale.limit,
-      maxNewTokens: opts.maxNewTokens ?? scale.maxNewTokens,
-      evalEvery: opts.evalEvery ?? scale.evalEvery,
-      probe: scale.probe,
-      backend: info.backend,
-      fingerprints: {
-        dataset: dirFingerprint(datasetDir, (f) => f.endsWith('.json') && f !== 'generator.json'),
-        model: dirFingerprint(modelDir, (f) => /\.(json|safetensors)$/.test(f) && f !== 'pretrain_spec.json'),
-      },
-      signal: opts.signal,
-      log,
-    };
-    fs.mkdirSync(path.join(out, 'methods'), { recursive: true });
+  const datasetDir = await datasetFor(opts, scale, log);
+  const modelDir = path.resolve(opts.model ?? path.join(packageRoot(), 'data', 'models', 'vanilla'));
+  if (!fs.existsSync(path.join(modelDir, 'config.json'))) {
+    throw new ConfigError(`No model at ${modelDir}`, [
+      { path: '--model', message: 'a Hugging Face LLaVA folder with config.json, *.safetensors and tokenizer.json (the default is data/models/vanilla; `eraserlab pretrain` rebuilds it)' },
+    ]);
+  }
+  const ds = await loadSafeEraser(datasetDir);
+  const ctx: Context = {
+    out,
+    ds,
+    datasetDir,
+    modelDir,
+    judge,
+    judgeSpec,
+    seed: seeds[0],
+    steps: opts.steps ?? scale.steps,
+    limit: opts.limit ?? scale.limit,
+    maxNewTokens: opts.maxNewTokens ?? scale.maxNewTokens,
+    protocol,
+    evalMaxNewTokens: opts.maxNewTokens ?? PRESETS[protocol].maxNewTokens ?? scale.maxNewTokens,
+    evalEvery: opts.evalEvery ?? scale.evalEvery,
+    probe: scale.probe,
+    backend: info.backend,
+    fingerprints: {
+      dataset: dirFingerprint(datasetDir, (f) => f.endsWith('.json') && f !== 'generator.json'),
+      model: dirFingerprint(modelDir, (f) => /\.(json|safetensors)$/.test(f) && f !== 'pretrain_spec.json'),
+    },
+    signal: opts.signal,
+    log,
+  };
+  const seedOut = (s: number) => (perSeedDirs ? path.join(out, 'seeds', String(s)) : out);
+  for (const s of seeds) {
+    const methodsDir = path.join(seedOut(s), 'methods');
+    fs.mkdirSync(methodsDir, { recursive: true });
     // leftovers of a run killed while writing a folder
-    for (const f of fs.readdirSync(path.join(out, 'methods'))) if (/^\..*\.tmp-|\.old-\d+-\d+$/.test(f)) fs.rmSync(path.join(out, 'methods', f), { recursive: true, force: true });
-    const runJson = {
-      kind: 'eraserlab.run',
-      version: 1,
-      command: 'eraserlab run',
-      scale: scaleName,
-      methods: canonical,
-      seed: ctx.seed,
-      steps: ctx.steps,
-      dataset: { dir: datasetDir, fingerprint: ctx.fingerprints.dataset, counts: ds.counts() },
-      model: { dir: modelDir, fingerprint: ctx.fingerprints.model },
-      judge: judgeSpec,
-      evaluate: { preset: 'greedy', limit: ctx.limit, maxNewTokens: ctx.maxNewTokens },
-      unlearn: { evalEvery: ctx.evalEvery, probe: ctx.probe },
-      backend: info,
-      versions: versions(),
-    };
-    assertSameExperiment(out, runJson, opts.force === true);
-    markOutput(out, 'run', 'eraserlab run');
-    writeJsonAtomic(path.join(out, 'run.json'), runJson);
-    log(`${canonical.length} methods + the vanilla baseline; ${ctx.steps} steps each; results in ${out}`);
+    for (const f of fs.readdirSync(methodsDir)) if (/^\..*\.tmp-|\.old-\d+-\d+$/.test(f)) fs.rmSync(path.join(methodsDir, f), { recursive: true, force: true });
+  }
+  const runJson = {
+    kind: 'eraserlab.run',
+    version: 1,
+    command: 'eraserlab run',
+    scale: scaleName,
+    methods: canonical,
+    seed: ctx.seed,
+    seeds,
+    steps: ctx.steps,
+    dataset: { dir: datasetDir, fingerprint: ctx.fingerprints.dataset, counts: ds.counts() },
+    model: { dir: modelDir, fingerprint: ctx.fingerprints.model },
+    judge: judgeSpec,
+    evaluate: { preset: ctx.protocol, limit: ctx.limit, maxNewTokens: ctx.evalMaxNewTokens },
+    unlearn: { evalEvery: ctx.evalEvery, probe: ctx.probe },
+    backend: info,
+    versions: versions(),
+  };
+  assertSameExperiment(out, runJson, opts.force === true);
+  markOutput(out, 'run', 'eraserlab run');
+  writeJsonAtomic(path.join(out, 'run.json'), runJson);
+  log(`${canonical.length} methods + the vanilla baseline; ${ctx.steps} steps each${seeds.length > 1 ? `; seeds ${seeds.join(', ')}` : ''}; results in ${out}`);
 
-    const all = ['vanilla', ...canonical];
-    const outcomes: MethodOutcome[] = [];
-    // one line per phase, numbered; the unlearning, evaluation and export bars show progress
-    // within it (a job-level bar would fight them for the terminal line)
-    const mode = opts.progress ?? 'all';
-    const overall = mode === 'methods' ? progress(all.length, 'methods') : undefined;
-    const each = async (): Promise<void> => {
+  const all = ['vanilla', ...canonical];
+  const outcomes: MethodOutcome[] = [];
+  // one line per phase, numbered; the unlearning, evaluation and export bars show progress
+  // within it (a job-level bar would fight them for the terminal line)
+  const total = all.length * seeds.length;
+  const mode = opts.progress ?? 'all';
+  const overall = mode === 'methods' ? progress(total, 'methods') : undefined;
+  const each = async (): Promise<void> => {
+    for (const [si, seed] of seeds.entries()) {
       for (const [i, name] of all.entries()) {
-        throwIfAborted(ctx, name);
-        overall?.update(i, `${name}…`);
-        const o = await runMethod({ ...ctx, log: (s) => log(`[${i + 1}/${all.length}] ${s}`) }, name);
+        throwIfAborted({ ...ctx, out: seedOut(seed) }, name);
+        const k = si * all.length + i + 1;
+        const prefix = seeds.length > 1 ? `[${k}/${total} seed ${seed}]` : `[${k}/${total}]`;
+        const label = seeds.length > 1 ? `${name} (seed ${seed})` : name;
+        overall?.update(k - 1, `${label}…`);
+        const o = await runMethod({ ...ctx, out: seedOut(seed), seed, log: (s) => log(`${prefix} ${s}`) }, name);
         outcomes.push(o);
-        overall?.update(i + 1, `${name} ${o.skipped ? 'found on disk' : `done in ${o.seconds.toFixed(0)} s`}`);
+        overall?.update(k, `${label} ${o.skipped ? 'found on disk' : `done in ${o.seconds.toFixed(0)} s`}`);
         opts.onMethodDone?.(o);
       }
-    };
-    if (mode === 'all') await each();
-    else await withoutProgress(each);
-    overall?.done(`${all.length} methods`);
-    const resumedN = outcomes.filter((o) => o.skipped).length;
-    log(`${all.length} results ready (${resumedN} resumed from disk); writing tables, figures and the report`);
+    }
+  };
+  if (mode === 'all') await each();
+  else await withoutProgress(each);
+  overall?.done(`${total} runs`);
+  const resumedN = outcomes.filter((o) => o.skipped).length;
+  log(`${total} results ready (${resumedN} resumed from disk); writing tables, figures and the report`);
 
-    // Concatenated tables, in the job's method order
-    const per = all.map((n) => readMethodResults(methodDir(out, n)));
-    const summary = per.flatMap((p) => p.summary);
-    const samples = per.flatMap((p) => p.samples);
-    const byCategory = per.flatMap((p) => p.byCategory);
-    const history = per.flatMap((p) => p.history);
-    writeTable(out, 'summary', summary, ['method', 'pd', ...SUMMARY_COLUMNS]);
-    writeTable(out, 'samples', samples, ['method', 'pd', ...SAMPLE_COLUMNS]);
-    writeTable(out, 'by_category', byCategory, ['method', 'pd', ...CATEGORY_COLUMNS]);
-    writeTable(out, 'history', history, columnsOf(history, ['method', 'pd']));
-    const headline = headlineRows(summary);
-    const table = terminalTable(headline);
-    writeFileAtomic(path.join(out, 'table.txt'), table + '\n');
-    writeFileAtomic(path.join(out, 'table.md'), markdownTable(headline) + '\n');
+  // Concatenated tables, in the job's seed and method order, each row tagged with its seed
+  const withSeed = (rows: Row[], seed: number) => rows.map((r) => ({ method: r.method, pd: r.pd, seed, ...r }));
+  const per = seeds.map((seed) => ({ seed, methods: all.map((n) => readMethodResults(methodDir(seedOut(seed), n))) }));
+  const gather = (k: 'summary' | 'samples' | 'byCategory' | 'history') => per.flatMap((p) => p.methods.flatMap((m) => withSeed(m[k], p.seed)));
+  const summary = gather('summary');
+  const samples = gather('samples');
+  const byCategory = gather('byCategory');
+  const history = gather('history');
+  writeTable(out, 'summary', summary, ['method', 'pd', 'seed', ...SUMMARY_COLUMNS]);
+  writeTable(out, 'samples', samples, ['method', 'pd', 'seed', ...SAMPLE_COLUMNS]);
+  writeTable(out, 'by_category', byCategory, ['method', 'pd', 'seed', ...CATEGORY_COLUMNS]);
+  writeTable(out, 'history', history, columnsOf(history, ['method', 'pd', 'seed']));
+  // across seeds: mean, sd, t interval and each seed's value (one seed: its own interval)
+  const aggregated = aggregateSeedRows(summary) as unknown as Row[];
+  writeTable(out, 'summary_seeds', aggregated, [...SEED_COLUMNS, ...seeds.map((s) => `seed_${s}`)]);
+  const headline = seeds.length > 1 ? headlineRowsWithSd(aggregated) : headlineRows(summary);
+  const table = terminalTable(headline);
+  writeFileAtomic(path.join(out, 'table.txt'), table + '\n');
+  writeFileAtomic(path.join(out, 'table.md'), markdownTable(headline) + '\n');
+  // each method against its +PD variant, paired on items (and seeds)
+  const comparison = comparePdRows(samples as never) as unknown as Row[];
+  writeTable(out, 'comparison', comparison, COMPARE_COLUMNS as readonly string[]);
+  const comparisonTable = comparison.length ? comparisonTerminalTable(comparison) : '';
+  writeFileAtomic(path.join(out, 'comparison.txt'), comparisonTable + '\n');
+  writeFileAtomic(path.join(out, 'comparison.md'), (comparison.length ? comparisonMarkdownTable(comparison) : '') + '\n');
 
-    // Figures
-    const galleryMethod = galleryMethodOf(canonical);
-    const gallery = galleryMethod ? galleryRows(ds, per[0].samples, per[all.indexOf(galleryMethod)].samples) : [];
-    const figures = buildFigures({ summary, byCategory, history, gallery, galleryMethod });
-    const { written, exportSkipped, svgs } = await exportFigures(figures, out, { enabled: opts.figures !== false, log });
+  // Figures (error bars: each rate's interval with one seed, the t interval across seeds with several)
+  const galleryMethod = galleryMethodOf(canonical);
+  const first = per[0].methods;
+  const gallery = galleryMethod ? galleryRows(ds, first[0].samples, first[all.indexOf(galleryMethod)].samples) : [];
+  const figures = buildFigures({ summary: seeds.length > 1 ? aggregated : summary, byCategory, history, gallery, galleryMethod });
+  const { written, exportSkipped, svgs } = await exportFigures(figures, out, { enabled: opts.figures !== false, log });
 
-    const report = path.join(out, 'report.html');
-    writeFileAtomic(
-      report,
-      renderReport({
-        title: 'eraserlab: SafeEraser unlearning results',
-        meta: {
-          dataset: `${datasetDir} (${ds.train.length} forget / ${ds.val.length} held-out records)`,
-          model: modelDir,
-          methods: canonical.join(', '),
-          'steps per method': ctx.steps,
-          seed: ctx.seed,
-          judge: judgeName,
-          'evaluation': `greedy, first ${ctx.limit} records per split, ${ctx.maxNewTokens} new tokens`,
-          backend: `${info.backend}`,
-          eraserlab: versions().eraserlab ?? '',
-        },
-        headline,
-        figures: figures.map((f) => ({
-          ...f,
-          svg: svgs.get(f.name),
-          files: written.filter((w) => path.basename(w).startsWith(`${f.name}.`)),
-        })),
-        exportNote: exportSkipped,
-        byCategory,
-        samples,
-      }),
-    );
-    return { out, methods: outcomes, headline, table, figures: written, exportSkipped, report };
-  } finally {
-    lock.release();
-  }
+  const report = path.join(out, 'report.html');
+  writeFileAtomic(
+    report,
+    renderReport({
+      title: 'eraserlab: SafeEraser unlearning results',
+      meta: {
+        dataset: `${datasetDir} (${ds.train.length} forget / ${ds.val.length} held-out records)`,
+        model: modelDir,
+        methods: canonical.join(', '),
+        'steps per method': ctx.steps,
+        [seeds.length > 1 ? 'seeds' : 'seed']: seeds.join(', '),
+        judge: judgeName,
+        'evaluation': `${ctx.protocol === 'official' ? 'official protocol (3 samples, T 1.0, top-p 0.9)' : 'greedy'}, first ${ctx.limit} records per split, ${ctx.evalMaxNewTokens} new tokens`,
+        backend: `${info.backend}`,
+        eraserlab: versions().eraserlab ?? '',
+      },
+      headline,
+      figures: figures.map((f) => ({
+        ...f,
+        svg: svgs.get(f.name),
+        files: written.filter((w) => path.basename(w).startsWith(`${f.name}.`)),
+      })),
+      exportNote: exportSkipped,
+      byCategory,
+      samples,
+      comparison,
+      seeds,
+    }),
+  );
+  return { out, methods: outcomes, headline, table, seeds, comparison, comparisonTable, figures: written, exportSkipped, report };
 }
 
 /** The options of `experiment.run`: the CLI's `eraserlab run` options in camelCase. */

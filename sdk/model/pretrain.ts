@@ -211,6 +211,13 @@ export interface PretrainOptions {
    * not better than oversampling the short-answer kinds, docs/default-model.md).
    */
   lossNormalization?: LossNormalization;
+  /**
+   * Kinds left out of training (e.g. `['forget']`: the retrained reference model, the same
+   * recipe without the forget concepts' harmful answers); their weight becomes 0, the
+   * tokenizer still covers their text (the same vocabulary as the vanilla model) and the
+   * accuracy table still measures them.
+   */
+  exclude?: ReadonlyArray<Example['kind']>;
   /** Measure the accuracy table after training (default true). */
   evaluate?: boolean;
   /** Evaluate every n-th example only (default 1: all). */
@@ -365,6 +372,10 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
     if (!PRETRAIN_KINDS.includes(k as Example['kind'])) issues.push({ path: `kindWeights.${k}`, message: `unknown kind. Must be one of [${PRETRAIN_KINDS.join(', ')}]` });
     else if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) issues.push({ path: `kindWeights.${k}`, message: `must be a number ≥ 0, got ${w}` });
   }
+  for (const k of opts.exclude ?? []) {
+    if (!PRETRAIN_KINDS.includes(k)) issues.push({ path: 'exclude', message: `unknown kind '${k}'. Must be one of [${PRETRAIN_KINDS.join(', ')}]` });
+    else kindWeights[k as keyof KindWeights] = 0;
+  }
   if (opts.lossNormalization !== undefined && opts.lossNormalization !== 'token' && opts.lossNormalization !== 'example') issues.push({ path: 'lossNormalization', message: `must be one of [token, example], got ${String(opts.lossNormalization)}` });
   if (issues.length === 0 && PRETRAIN_KINDS.every((k) => (kindWeights[k] ?? 1) === 0)) issues.push({ path: 'kindWeights', message: 'at least one kind must have a weight > 0' });
   if (issues.length) throw new ConfigError('Invalid pretrain options', issues);
@@ -515,6 +526,7 @@ async function pretrainInto(
     maxGradNorm,
     visionLrScale,
     kindWeights,
+    ...(opts.exclude?.length ? { exclude: [...opts.exclude] } : {}),
     lossNormalization,
     schedule: 'cosine',
     dataset: { dir: path.relative(packageRoot(), datasetDir) || datasetDir, records: { train: ds.train.length, val: ds.val.length }, utility: ds.utility.length, aligned: ds.aligned.length, examples: exs.length },
@@ -540,4 +552,12 @@ async function pretrainInto(
 /** Whether a folder holds a trained default model. */
 export function hasModel(dir: string): boolean {
   return fs.existsSync(path.join(dir, 'config.json')) && fs.existsSync(path.join(dir, 'model.safetensors'));
+}
+
+/**
+ * Where `eraserlab pretrain --exclude KINDS` writes by default (git-ignored):
+ * `<package root>/data/generated/models/retrained-<kinds>`, e.g. retrained-forget.
+ */
+export function retrainedModelDir(exclude: ReadonlyArray<string> = ['forget']): string {
+  return path.join(packageRoot(), 'data', 'generated', 'models', `retrained-${[...exclude].sort().join('-')}`);
 }

@@ -13,5 +13,6 @@ export * from './versions';
 export { wasmThreadsStatus, shutdownWasmThreads } from './wasm-threads';
 export type { WasmThreadsStatus } from './wasm-threads';
 export { wasmFastMatMulInstalled, wasmNativeMatMulActive } from './wasm-matmul';
+export { fusedKernelsActive, setFusedKernels } from './wasm-fused';
 export { nativeBlasStatus, nativeBlasFile } from './native-blas';
 export type { NativeBlasStatus } from './native-blas';

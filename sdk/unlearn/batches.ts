@@ -100,3 +100,35 @@ export function recordsWithoutSdImage(ds: UnlearnDataset, split: ViewSplit = 'tr
   });
   return out;
 }
+
+/**
+ * Python's `str.capitalize()`: the first character upper-cased (title case), the rest
+ * lower-cased — what the official data module does to every question and answer.
+ */
+export function pyCapitalize(text: string): string {
+  const chars = Array.from(text);
+  if (chars.length === 0) return text;
+  return chars[0].toUpperCase() + chars.slice(1).join('').toLowerCase();
+}
+
+/** An example's text as the official data module prepares it. */
+export function officialText(e: UnlearnExample): UnlearnExample {
+  return { ...e, question: pyCapitalize(e.question), answer: pyCapitalize(e.answer) };
+}
+
+/**
+ * Labels without the closing EOS: the official data module tokenises
+ * `{system}USER: <image>\n{q} ASSISTANT: {a}` with no `</s>`, so no term learns (or unlearns)
+ * the end of the answer. The EOS token's label becomes −100 (ignored) in place.
+ */
+export function dropEosLabels(labels: number[][], eosId: number | undefined): number[][] {
+  if (eosId === undefined) return labels;
+  for (const row of labels) {
+    for (let t = row.length - 1; t >= 0; t--) {
+      if (row[t] === -100) continue;
+      if (row[t] === eosId) row[t] = -100;
+      break; // only the last labelled token
+    }
+  }
+  return labels;
+}

@@ -72,6 +72,12 @@ export interface UnlearnConfig {
   maxLoss: number;
   /** Stop GA-style runs once the forget NLL passes this bound (FIUBench's practice); 0 = off. */
   stopForgetNll: number;
+  /**
+   * How training text is prepared: 'eraserlab' (default: questions and answers as written, the
+   * closing `</s>` labelled) or 'official' (as the official data module: `str.capitalize()` on
+   * questions and answers — first character upper, the rest lower — and no `</s>` label).
+   */
+  textStyle: 'eraserlab' | 'official';
 }
 
 /** Options as a user passes them: every field optional, nested ones partial. */
@@ -98,6 +104,7 @@ export interface UnlearnOptionsInput {
   outDir?: string;
   maxLoss?: number;
   stopForgetNll?: number;
+  textStyle?: 'eraserlab' | 'official';
 }
 
 export const OFFICIAL_LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
@@ -133,6 +140,7 @@ export const DEFAULTS: UnlearnConfig = {
   outDir: undefined,
   maxLoss: 1e3,
   stopForgetNll: 0,
+  textStyle: 'eraserlab',
 };
 
 /** The official pipeline's own values (config/forget_lora.yaml), for comparison and export. */
@@ -203,6 +211,7 @@ const schema = z
     outDir: z.string().min(1),
     maxLoss: z.number().gt(0),
     stopForgetNll: nonNeg,
+    textStyle: z.enum(['eraserlab', 'official']),
   })
   .partial()
   .strict();

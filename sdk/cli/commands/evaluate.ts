@@ -1,60 +1,82 @@
 /**
- * `eraserlab evaluate` and the `import-official` path: one model on one dataset, or the official
- * pipeline's evaluated JSON, into the same summary / per-sample / per-category tables.
+ * `eraserlab evaluate`: one model on one dataset, or the official pipeline's outputs, into the
+ * same summary / per-sample / per-category tables; `--write-official` writes a model's answers
+ * in the official inference format for the official `eval_all.py`.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import type { CliCommand } from '../main';
-import { helpText, parseOptions, type CommandSpec, type ParsedOptions } from '../options';
+import { helpText, invalidArguments, parseOptions, type CommandSpec, type ParsedOptions } from '../options';
+import { DatasetError, type Issue } from '../../runtime/errors';
 import { assertOutputDir, lockOutput, markOutput } from '../../runtime/outdir';
-import { DatasetError } from '../../runtime/errors';
 import { init } from '../../runtime/backend';
 import { loadSafeEraser } from '../../data/dataset';
 import { ensureDefaultDataset } from '../../data/defaults';
 import { loadPretrained } from '../../model/load';
 import { defaultModelDir } from '../../model/pretrain';
 import { evaluate } from '../../metrics/evaluate';
-import { importOfficial } from '../../metrics/official';
+import { importOfficial, readOfficialStats, writeOfficial, parsePythonJson, type ImportOfficialResult, type OfficialStats } from '../../metrics/official';
 import { columnsOf, Row, writeTable } from '../../experiment/report';
 import { DEFAULT_SEED } from '../../runtime/rng';
 
 export const spec: CommandSpec = {
   name: 'evaluate',
-  synopsis: ['[--model DIR] [--dataset DIR] [options]', '--official FILE [--out DIR]'],
+  synopsis: [
+    '[--model DIR] [--dataset DIR] [--split train|val|both] [--protocol greedy|official] [--judge rules|openai] [options]',
+    '--write-official DIR [--model DIR] [--dataset DIR] [--split ...] [--limit N] [--seed S]',
+    '--official LABELS.json [--scores SCORES.json] [--reference DATASET.json] [--split train|val] [--out DIR]',
+    '--official DIR [--out DIR]',
+  ],
   description:
     'Evaluate a model on a SafeEraser dataset (ASR, RR, SARR, ROUGE-L, judge score, specificity, forget rate) and write summary, samples and byCategory tables ' +
-    "(CSV and JSON) to --out. With --official, read the official pipeline's evaluated JSON instead of generating (metrics.importOfficial) and write the same tables.",
+    "(CSV and JSON) to --out. --write-official writes the model's answers in the official inference format for the official eval_all.py; --official reads the " +
+    "official evaluation's outputs back into the same tables (the official figures, ASR, RR, SARR, average ROUGE-L and GPT score, are printed as eval_all.py " +
+    'computes them, and checked against its .txt when that file lies beside the labels file).',
   options: [
     { name: 'model', type: 'path', doc: 'A Hugging Face LLaVA folder (default: the committed vanilla model).' },
     { name: 'dataset', type: 'path', doc: 'A SafeEraser folder (default: the synthetic benchmark, generated if missing).' },
     { name: 'split', type: 'enum', choices: ['train', 'val', 'both'], doc: 'train (efficacy), val (generality, ROUGE-L, SARR) or both.', default: 'both' },
-    { name: 'judge', type: 'string', metavar: 'NAME', doc: 'rules (offline, default) or openai (ERASERLAB_JUDGE_BASE_URL / _MODEL / _API_KEY).' },
-    { name: 'preset', type: 'enum', choices: ['greedy', 'official'], doc: 'greedy (1 sample) or official (3 samples, temperature 1.0, top-p 0.9).', default: 'greedy' },
+    {
+      name: 'protocol',
+      type: 'enum',
+      choices: ['greedy', 'official'],
+      doc: 'greedy (1 greedy answer per query) or official: the official evaluation protocol (3 sampled answers per harmful query at temperature 1.0, top-p 0.9, 512 new tokens, retain text questions asked with the harmful image, the vicuna_v1 inference template, the official skips; with --judge openai also the official judge prompts).',
+      default: 'greedy',
+    },
+    { name: 'preset', type: 'enum', choices: ['greedy', 'official'], doc: 'The same as --protocol.' },
+    { name: 'judge', type: 'string', metavar: 'NAME', doc: 'rules (offline, default) or openai: an OpenAI-compatible endpoint from ERASERLAB_JUDGE_BASE_URL, ERASERLAB_JUDGE_MODEL, ERASERLAB_JUDGE_API_KEY.' },
+    { name: 'judge-protocol', type: 'enum', choices: ['eraserlab', 'official'], doc: 'For --judge openai: eraserlab (our prompts, default) or official (the official SafeEraser prompts and reply rules, read from a SafeEraser checkout; the default with --protocol official).' },
+    { name: 'safeeraser', type: 'path', doc: 'The SafeEraser checkout for --judge-protocol official (default ERASERLAB_SAFEERASER_DIR).' },
+    { name: 'judge-timeout', type: 'number', min: 0, exclusiveMin: true, metavar: 'SEC', doc: 'Seconds one judge request may take.', default: 60 },
     { name: 'limit', type: 'int', min: 1, doc: 'Only the first N records of each split.' },
-    { name: 'seed', type: 'int', min: 0, metavar: 'S', doc: 'Seed of sampling.', default: DEFAULT_SEED },
-    { name: 'out', type: 'path', doc: 'Where the tables go.', default: 'results/evaluate' },
-    { name: 'official', type: 'path', metavar: 'FILE', doc: "The official pipeline's evaluated JSON (a non-empty array of records) to import instead of evaluating." },
-    { name: 'backend', type: 'string', metavar: 'B', doc: 'tfjs backend (auto, wasm, cpu, ...).' },
+    { name: 'seed', type: 'int', min: 0, metavar: 'S', doc: 'Sampling seed.', default: DEFAULT_SEED },
+    { name: 'max-new-tokens', type: 'int', min: 1, doc: 'New tokens per answer (default 128; 512 with --protocol official).' },
+    { name: 'out', type: 'path', doc: 'Output folder.', default: 'results/evaluate' },
+    { name: 'backend', type: 'string', metavar: 'NAME', doc: 'tfjs backend (default: the fastest available).' },
+    {
+      name: 'write-official',
+      type: 'path',
+      doc: "Instead of judging, write the model's answers in the format of the official ckpt_infer.py (DIR/all_<split>_responses.json: sd_response, UnharmPair Prediction and model_response1..3 replaced, model_response removed), for the official eval_all.py; read its outputs back with --official.",
+    },
+    {
+      name: 'official',
+      type: 'path',
+      metavar: 'PATH',
+      doc: "Read the official evaluation's outputs instead of generating: the file eval_all.py writes as --output_file_rr (per-pair labels: ASR, RR, SARR), or a folder holding it, its *_with_scores.json file and the dataset file (found by content). An empty file is refused.",
+    },
+    { name: 'scores', type: 'path', metavar: 'FILE', doc: 'The *_with_scores.json file eval_all.py writes (ROUGE-L, GPT-Score per UnharmPair).' },
+    { name: 'reference', type: 'path', metavar: 'FILE', doc: 'The dataset file given to eval_all.py as --file_refer (all_train.json / all_val.json): skips exactly as eval_all.py does, and adds the forget rate and ROUGE-L F.' },
   ],
 };
 
-function frameRows(df: { columns: string[]; values: unknown[] }): Row[] {
-  const cols = df.columns;
-  return (df.values as unknown[][]).map((v) => Object.fromEntries(cols.map((c, i) => [c, v[i]])));
-}
-
-function writeAll(out: string, tables: Record<string, Row[]>): void {
-  markOutput(out, 'evaluate', 'eraserlab evaluate');
-  for (const [name, rows] of Object.entries(tables)) writeTable(out, name, rows, columnsOf(rows));
-}
-
 /**
  * An official evaluation file with no records would give a table of zeros over 0 samples: refused
- * (a DatasetError naming the file). Unreadable files are left to importOfficial's own errors.
+ * (a DatasetError naming the file). Folders and unreadable files are left to importOfficial.
  */
 function assertNonEmptyOfficial(file: string): void {
   let v: unknown;
   try {
+    if (!fs.statSync(file).isFile()) return;
     v = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch {
     return;
@@ -66,56 +88,184 @@ function assertNonEmptyOfficial(file: string): void {
   }
 }
 
+function frameRows(df: { columns: string[]; values: unknown[] }): Row[] {
+  const cols = df.columns;
+  return (df.values as unknown[][]).map((v) => Object.fromEntries(cols.map((c, i) => [c, v[i]])));
+}
+
+function writeAll(out: string, tables: Record<string, Row[]>): void {
+  markOutput(out, 'evaluate', 'eraserlab evaluate');
+  for (const [name, rows] of Object.entries(tables)) writeTable(out, name, rows, columnsOf(rows));
+}
+
+const fmt = (x: unknown) => (typeof x === 'number' ? (Number.isInteger(x) ? String(x) : x.toFixed(6)) : String(x));
+const full = (x: number) => String(x);
+
+function officialLines(s: OfficialStats): string[] {
+  const out: string[] = [];
+  const a = s.stats_asr_rr;
+  const u = s.stats_unharmpair;
+  if (a) {
+    out.push(`  ASR   (unsafe_rate)       ${full(a.unsafe_rate)}  (${a.unsafe_count} unsafe of ${a.total_asr_queries})`);
+    out.push(`  RR    (refuse_rate)       ${full(a.refuse_rate)}  (${a.refuse_count} refused of ${a.total_rr_queries})`);
+    out.push(`  SARR  (sd_refuse_rate)    ${full(a.sd_refuse_rate)}  (${a.sd_refuse_count} of ${a.total_sd_rr_queries})`);
+  }
+  if (u) {
+    out.push(`  ROUGE-L (average_rougeL)  ${full(u.average_rougeL)}`);
+    out.push(`  GPT score (average_gpt_score) ${full(u.average_gpt_score)}`);
+  }
+  return out;
+}
+
+/** Differences between imported figures and the .txt (empty when they agree to 1e-9). */
+function compareStats(got: OfficialStats, txt: OfficialStats): string[] {
+  const diffs: string[] = [];
+  for (const [part, keys] of [
+    ['stats_asr_rr', ['unsafe_rate', 'refuse_rate', 'sd_refuse_rate', 'total_asr_queries', 'total_sd_rr_queries']],
+    ['stats_unharmpair', ['average_rougeL', 'average_gpt_score']],
+  ] as const) {
+    const g = got[part] as Record<string, number> | undefined;
+    const t = txt[part] as Record<string, number> | undefined;
+    if (!g || !t) continue;
+    for (const k of keys) if (!(Math.abs(g[k] - t[k]) <= 1e-9)) diffs.push(`${part}.${k}: imported ${g[k]}, .txt ${t[k]}`);
+  }
+  return diffs;
+}
+
+/** Whether a single file holds labels and scores (the merged single-file form). */
+function isMergedFile(file: string): boolean {
+  try {
+    const data = parsePythonJson(fs.readFileSync(file, 'utf8'));
+    if (!Array.isArray(data)) return true; // let the single-file reader report it
+    const s = JSON.stringify(data.slice(0, 20));
+    return s.includes('"gpt_result_') && s.includes('"GPT-Score"');
+  } catch {
+    return true;
+  }
+}
+
+function runImport(a: ParsedOptions, out: string): number {
+  const official = path.resolve(String(a.official));
+  assertNonEmptyOfficial(official);
+  const split = a.split === 'train' || a.split === 'val' ? (a.split as 'train' | 'val') : undefined;
+  let r: ImportOfficialResult;
+  const isDir = fs.existsSync(official) && fs.statSync(official).isDirectory();
+  if (isDir || typeof a.scores === 'string' || typeof a.reference === 'string' || !isMergedFile(official)) {
+    r = isDir
+      ? importOfficial(official, { split })
+      : importOfficial({
+          labels: official,
+          scores: typeof a.scores === 'string' ? path.resolve(a.scores) : undefined,
+          reference: typeof a.reference === 'string' ? path.resolve(a.reference) : undefined,
+          split,
+        });
+  } else {
+    r = importOfficial(official, { split });
+  }
+  writeAll(out, { summary: frameRows(r.summary as never), samples: frameRows(r.samples as never), byCategory: frameRows(r.byCategory as never) });
+  const files = r.files ? Object.entries(r.files).filter(([k, v]) => v && k !== 'stats').map(([k, v]) => `${k} ${path.basename(String(v))}`).join(', ') : path.basename(official);
+  process.stdout.write(`Imported the official evaluation (${files}): ${r.samples.shape[0]} samples → ${out}\n`);
+  process.stdout.write(frameRows(r.summary as never).map((x) => `  ${String(x.metric).padEnd(16)} ${String(x.split).padEnd(6)} ${fmt(Number(x.value))} (n ${x.n})`).join('\n') + '\n');
+  if (r.official && (r.official.stats_asr_rr || r.official.stats_unharmpair)) {
+    process.stdout.write('Official figures (as eval_all.py computes them):\n' + officialLines(r.official).join('\n') + '\n');
+    const txt = r.files?.stats ?? (r.files?.labels && fs.existsSync(r.files.labels.replace(/\.json$/, '.txt')) ? r.files.labels.replace(/\.json$/, '.txt') : undefined);
+    if (txt) {
+      const diffs = compareStats(r.official, readOfficialStats(txt));
+      if (diffs.length === 0) process.stdout.write(`  agrees with ${path.basename(txt)}\n`);
+      else process.stdout.write(`  differs from ${path.basename(txt)} (the files were changed after eval_all.py wrote it?):\n${diffs.map((d) => `    ${d}`).join('\n')}\n`);
+    }
+  }
+  return 0;
+}
+
 export const command: CliCommand = {
   name: 'evaluate',
-  summary: 'Evaluate a model (or import official evaluation outputs) into summary / sample tables',
+  summary: 'Evaluate a model, write its answers for the official eval_all.py, or import official evaluation outputs',
   spec,
   get usage() {
     return helpText(spec);
   },
   async run(argv) {
     const a = parseOptions(spec, argv);
+    const issues: Issue[] = [];
     const split = (a.split as string | undefined) ?? 'both';
-    const preset = (a.preset as string | undefined) ?? 'greedy';
+    if (a.preset !== undefined && a.protocol !== undefined && a.preset !== a.protocol) issues.push({ path: '--protocol', message: `--preset ${a.preset} and --protocol ${a.protocol} disagree; give one` });
+    const preset = String(a.protocol ?? a.preset ?? 'greedy');
+    const judgeName = typeof a.judge === 'string' ? a.judge : 'rules';
+    const jp = a['judge-protocol'] as string | undefined;
+    if ((jp !== undefined || a.safeeraser !== undefined) && judgeName === 'rules') issues.push({ path: '--judge-protocol', message: 'applies to --judge openai (the rules judge has no prompts)' });
+    const timeout = a['judge-timeout'] as number | undefined;
     const limit = a.limit as number | undefined;
     const seed = (a.seed as number | undefined) ?? DEFAULT_SEED;
+    const mnt = a['max-new-tokens'] as number | undefined;
+    if ((a.scores !== undefined || a.reference !== undefined) && a.official === undefined) issues.push({ path: '--scores/--reference', message: 'go with --official' });
+    if (a.official !== undefined && a['write-official'] !== undefined) issues.push({ path: '--write-official', message: 'cannot be combined with --official' });
+    invalidArguments(spec, issues);
     const out = path.resolve(typeof a.out === 'string' ? a.out : path.join('results', 'evaluate'));
     assertOutputDir(out, 'evaluate', { command: 'eraserlab evaluate' });
     const lock = lockOutput(out, { command: 'eraserlab evaluate' });
     try {
-      return await evaluateInto(out, a, argv, split, preset, limit, seed);
+      return await evaluateInto(a, argv, out, { split, preset, judgeName, jp, timeout, limit, seed, mnt });
     } finally {
       lock.release();
     }
   },
 };
 
-async function evaluateInto(out: string, a: ParsedOptions, argv: string[], split: string, preset: string, limit: number | undefined, seed: number): Promise<number> {
-
-  if (typeof a.official === 'string') {
-    const file = path.resolve(a.official);
-    assertNonEmptyOfficial(file);
-    const r = importOfficial(file);
-    writeAll(out, { summary: frameRows(r.summary as never), samples: frameRows(r.samples as never), byCategory: frameRows(r.byCategory as never) });
-    process.stdout.write(`Imported ${a.official}: ${r.samples.shape[0]} samples → ${out}\n`);
-    process.stdout.write(frameRows(r.summary as never).map((x) => `  ${String(x.metric).padEnd(16)} ${String(x.split).padEnd(6)} ${Number(x.value).toFixed(3)} (n ${x.n})`).join('\n') + '\n');
-    return 0;
-  }
+async function evaluateInto(
+  a: ParsedOptions,
+  argv: string[],
+  out: string,
+  o: { split: string; preset: string; judgeName: string; jp?: string; timeout?: number; limit?: number; seed: number; mnt?: number },
+): Promise<number> {
+  const { split, preset, judgeName, jp, timeout, limit, seed, mnt } = o;
+  if (typeof a.official === 'string') return runImport(a, out);
 
   const info = await init({ backend: typeof a.backend === 'string' ? (a.backend as never) : undefined, seed });
   const dsDir = typeof a.dataset === 'string' ? path.resolve(a.dataset) : await ensureDefaultDataset();
   const ds = await loadSafeEraser(dsDir);
   const m = await loadPretrained(typeof a.model === 'string' ? path.resolve(a.model) : defaultModelDir());
+  const splits = split === 'both' ? (['train', 'val'] as const) : [split as 'train' | 'val'];
+
+  if (typeof a['write-official'] === 'string') {
+    const dir = path.resolve(a['write-official']);
+    try {
+      for (const s of splits) {
+        const r = await writeOfficial(m, ds, { split: s, dir, limit, seed });
+        process.stdout.write(`Wrote ${r.responses} answers (${r.records.length} records, ${s}) in ckpt_infer.py's format → ${r.file}\n`);
+        process.stdout.write(
+          `  judge it with the official code:  python eval_all.py --api_key KEY --input_file ${r.file} ` +
+            `--output_file_rr ${path.join(dir, `all_${s}_predictions.json`)} --file_refer ${path.join(dsDir, s === 'train' ? 'all_train.json' : 'all_val.json')}\n` +
+            `  then read it back:                eraserlab evaluate --official ${dir}\n`,
+        );
+      }
+    } finally {
+      m.dispose();
+    }
+    return 0;
+  }
+
+  const judgeOptions: Record<string, unknown> = {};
+  if (judgeName === 'openai') {
+    const protocol = jp ?? (preset === 'official' ? 'official' : 'eraserlab');
+    judgeOptions.protocol = protocol;
+    if (typeof a.safeeraser === 'string') judgeOptions.safeEraserDir = path.resolve(a.safeeraser);
+    if (timeout !== undefined) judgeOptions.timeoutMs = Math.round(timeout * 1000);
+  }
   const tables: Record<string, Row[]> = { summary: [], samples: [], byCategory: [] };
+  let judgeSpec: Record<string, unknown> = { name: judgeName };
   try {
-    for (const s of split === 'both' ? (['train', 'val'] as const) : [split as 'train' | 'val']) {
+    for (const s of splits) {
       const r = await evaluate(m, ds, {
         split: s,
-        judge: typeof a.judge === 'string' ? a.judge : 'rules',
+        judge: judgeName,
+        judgeOptions,
         preset: preset as 'greedy' | 'official',
         limit,
         seed,
+        maxNewTokens: mnt,
       });
+      judgeSpec = { name: r.spec.judge, ...(judgeName === 'openai' ? { protocol: judgeOptions.protocol } : {}) };
       tables.summary.push(...frameRows(r.summary as never));
       tables.samples.push(...frameRows(r.samples as never));
       tables.byCategory.push(...frameRows(r.byCategory as never));
@@ -126,7 +276,7 @@ async function evaluateInto(out: string, a: ParsedOptions, argv: string[], split
   writeAll(out, tables);
   fs.writeFileSync(
     path.join(out, 'spec.json'),
-    JSON.stringify({ command: ['eraserlab', 'evaluate', ...argv].join(' '), dataset: dsDir, model: m.sourceDir, split, preset, limit, seed, backend: info.backend }, null, 2) + '\n',
+    JSON.stringify({ command: ['eraserlab', 'evaluate', ...argv].join(' '), dataset: dsDir, model: m.sourceDir, split, protocol: preset, judge: judgeSpec, limit, seed, backend: info.backend }, null, 2) + '\n',
   );
   process.stdout.write(`Evaluated on ${info.backend}: ${tables.samples.length} responses → ${out}\n`);
   process.stdout.write(tables.summary.map((x) => `  ${String(x.metric).padEnd(16)} ${String(x.split).padEnd(6)} ${Number(x.value).toFixed(3)} (n ${x.n})`).join('\n') + '\n');

@@ -9,7 +9,7 @@ import { assertOutputDir } from '../../runtime/outdir';
 import { type Issue } from '../../runtime/errors';
 import { init } from '../../runtime/backend';
 import { DEFAULT_SEED } from '../../runtime/rng';
-import { defaultModelDir, DEFAULT_PRETRAIN_LR, pretrain, PRETRAIN_KINDS, type KindWeights, type LossNormalization } from '../../model/pretrain';
+import { defaultModelDir, DEFAULT_PRETRAIN_LR, pretrain, retrainedModelDir, PRETRAIN_KINDS, type KindWeights, type LossNormalization } from '../../model/pretrain';
 
 export const spec: CommandSpec = {
   name: 'pretrain',
@@ -32,6 +32,13 @@ export const spec: CommandSpec = {
       doc: `Sampling weight per example kind (default utility=4,retain_image=2; given, it replaces the default and kinds not named weigh 1); kinds: ${PRETRAIN_KINDS.join(', ')}.`,
     },
     { name: 'loss-norm', type: 'enum', choices: ['token', 'example'], metavar: 'M', doc: "How the loss averages answer tokens: token = the mean over every answer token of the batch (long answers weigh more); example = each example's mean token NLL, then the mean over examples.", default: 'token' },
+    {
+      name: 'exclude',
+      type: 'list',
+      metavar: 'KIND,...',
+      choices: () => PRETRAIN_KINDS,
+      doc: "Leave these kinds out of training (weight 0; the tokenizer and the accuracy table still cover them): --exclude forget trains the retrained reference model, the same recipe without the forget concepts' harmful answers (docs/robustness.md); with no --out it goes to data/generated/models/retrained-forget.",
+    },
     { name: 'no-eval', type: 'flag', doc: 'Skip the accuracy table (greedy answers to every training prompt).' },
     { name: 'json', type: 'flag', doc: 'Print the result as JSON.' },
   ],
@@ -66,13 +73,15 @@ export const command: CliCommand = {
       }
     }
     const lossNorm = a['loss-norm'] as LossNormalization | undefined;
+    const exclude = a.exclude as Array<(typeof PRETRAIN_KINDS)[number]> | undefined;
     invalidArguments(spec, issues);
-    const outDir = path.resolve((a.out as string | undefined) ?? defaultModelDir());
+    const outDir = path.resolve((a.out as string | undefined) ?? (exclude?.length ? retrainedModelDir(exclude) : defaultModelDir()));
     assertOutputDir(outDir, 'model', { command: 'eraserlab pretrain' });
     await init();
     const r = await pretrain({
       datasetDir: a.dataset as string | undefined,
       outDir,
+      exclude,
       seed,
       steps,
       batchSize,
