@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { CliCommand } from '../main';
 import { helpText, invalidArguments, parseOptions, type CommandSpec, type ParsedOptions } from '../options';
-import { DatasetError, type Issue } from '../../runtime/errors';
+import { type Issue } from '../../runtime/errors';
 import { assertOutputDir, lockOutput, markOutput } from '../../runtime/outdir';
 import { init } from '../../runtime/backend';
 import { loadSafeEraser } from '../../data/dataset';
@@ -62,31 +62,12 @@ export const spec: CommandSpec = {
       name: 'official',
       type: 'path',
       metavar: 'PATH',
-      doc: "Read the official evaluation's outputs instead of generating: the file eval_all.py writes as --output_file_rr (per-pair labels: ASR, RR, SARR), or a folder holding it, its *_with_scores.json file and the dataset file (found by content). An empty file is refused.",
+      doc: "Read the official evaluation's outputs instead of generating: the file eval_all.py writes as --output_file_rr (per-pair labels: ASR, RR, SARR), or a folder holding it, its *_with_scores.json file and the dataset file (found by content).",
     },
     { name: 'scores', type: 'path', metavar: 'FILE', doc: 'The *_with_scores.json file eval_all.py writes (ROUGE-L, GPT-Score per UnharmPair).' },
     { name: 'reference', type: 'path', metavar: 'FILE', doc: 'The dataset file given to eval_all.py as --file_refer (all_train.json / all_val.json): skips exactly as eval_all.py does, and adds the forget rate and ROUGE-L F.' },
   ],
 };
-
-/**
- * An official evaluation file with no records would give a table of zeros over 0 samples: refused
- * (a DatasetError naming the file). Folders and unreadable files are left to importOfficial.
- */
-function assertNonEmptyOfficial(file: string): void {
-  let v: unknown;
-  try {
-    if (!fs.statSync(file).isFile()) return;
-    v = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch {
-    return;
-  }
-  if (Array.isArray(v) && v.length === 0) {
-    throw new DatasetError(`Cannot import ${file}: it holds no records`, [
-      { path: file, file, message: "an empty JSON array; expected the official pipeline's evaluated records (one per harmful image)" },
-    ]);
-  }
-}
 
 function frameRows(df: { columns: string[]; values: unknown[] }): Row[] {
   const cols = df.columns;
@@ -146,7 +127,6 @@ function isMergedFile(file: string): boolean {
 
 function runImport(a: ParsedOptions, out: string): number {
   const official = path.resolve(String(a.official));
-  assertNonEmptyOfficial(official);
   const split = a.split === 'train' || a.split === 'val' ? (a.split as 'train' | 'val') : undefined;
   let r: ImportOfficialResult;
   const isDir = fs.existsSync(official) && fs.statSync(official).isDirectory();
