@@ -549,6 +549,8 @@ export class Unlearner {
     let reason: EndRecord['reason'] = 'done';
     try {
       while (this.state.step < target && !this.state.stopped) {
+        // a step may never wait on real I/O: let pending events (Ctrl-C) run before the next one
+        if (opts.signal) await new Promise<void>((resolve) => setImmediate(resolve));
         if (opts.signal?.aborted) {
           reason = 'aborted';
           break;
