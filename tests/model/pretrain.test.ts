@@ -177,7 +177,7 @@ test('bad kindWeights are a ConfigError naming the kind', async () => {
     assert.instance(e, runtime.ConfigError);
     assert.is(
       (e as Error).message,
-      'Invalid pretrain options (2 problems):\n  - kindWeights.utility: must be a number ≥ 0, got -1\n  - kindWeights.bogus: unknown kind. Must be one of [forget, sd, retain_text, retain_image, utility]',
+      'Invalid pretrain options (2 problems):\n  - kindWeights.utility: must be a number ≥ 0, got -1\n  - kindWeights.bogus: unknown kind. Must be one of [forget, sd, retain_text, retain_image, utility, aligned]',
     );
   }
   try {
@@ -196,7 +196,7 @@ test('eraserlab pretrain --kind-weights: bad entries are a ConfigError before an
     assert.instance(e, runtime.ConfigError);
     assert.is(
       (e as Error).message,
-      "Invalid arguments for eraserlab pretrain (3 problems):\n  - --kind-weights: unknown kind 'shapes'. Must be one of [forget, sd, retain_text, retain_image, utility]\n  - --kind-weights: weight of sd must be a number ≥ 0, got '-1'\n  - --kind-weights: expected KIND=WEIGHT, got 'oops'",
+      "Invalid arguments for eraserlab pretrain (3 problems):\n  - --kind-weights: unknown kind 'shapes'. Must be one of [forget, sd, retain_text, retain_image, utility, aligned]\n  - --kind-weights: weight of sd must be a number ≥ 0, got '-1'\n  - --kind-weights: expected KIND=WEIGHT, got 'oops'",
     );
   }
 });
