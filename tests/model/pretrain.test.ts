@@ -143,7 +143,7 @@ test('pretrain: tiny run writes a loadable checkpoint with tokenizer, processor 
   assert.equal(spec.kindWeights, { utility: 4, retain_image: 2 });
   assert.is(spec.lossNormalization, 'token');
   assert.ok(Array.isArray(spec.accuracy) && spec.accuracy.length > 0);
-  assert.is(r.accuracy.reduce((a, row) => a + row.n, 0), Math.ceil((12 * 12 + 6) / 25));
+  assert.is(r.accuracy.reduce((a, row) => a + row.n, 0), Math.ceil((12 * 12 + 6 + 24) / 25)); // + 6 aligned images × 4 queries
   const m = await loadPretrained(out);
   assert.ok(m.processor instanceof LlavaProcessor);
   const p = m.processor as unknown as LlavaProcessor;
@@ -181,7 +181,7 @@ test('bad kindWeights are a ConfigError naming the kind', async () => {
     );
   }
   try {
-    await pretrain({ kindWeights: { forget: 0, sd: 0, retain_text: 0, retain_image: 0, utility: 0 }, datasetDir: '/nonexistent' });
+    await pretrain({ kindWeights: { forget: 0, sd: 0, retain_text: 0, retain_image: 0, utility: 0, aligned: 0 }, datasetDir: '/nonexistent' });
     assert.unreachable('should throw');
   } catch (e) {
     assert.is((e as Error).message, 'Invalid pretrain options (1 problem):\n  - kindWeights: at least one kind must have a weight > 0');
