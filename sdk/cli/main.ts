@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { EraserError } from '../runtime/errors';
-import type { CommandSpec } from './options';
+import { closest, type CommandSpec } from './options';
 
 export interface CliCommand {
   name: string;
@@ -49,7 +49,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = cmds.get(name);
   if (!cmd) {
-    process.stderr.write(`Unknown command '${name}'. Must be one of [${[...cmds.keys()].join(', ')}]\n\n${help(cmds)}\n`);
+    const near = closest(name, [...cmds.keys()]);
+    process.stderr.write(`Unknown command '${name}'${near ? `; did you mean '${near}'?` : '.'} Must be one of [${[...cmds.keys()].join(', ')}]\n\n${help(cmds)}\n`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runtime } from '../../sdk';
-import { loadCommands } from '../../sdk/cli/main';
+import { loadCommands, main } from '../../sdk/cli/main';
 import { closest, helpText, parseOptions, type CommandSpec } from '../../sdk/cli/options';
 
 const spec: CommandSpec = {
@@ -54,6 +54,20 @@ test('every problem at once, with the same messages for every command', () => {
   );
   assert.match(problems(['--out']), '  - --out: needs a value (DIR)');
   assert.match(problems(['--zzzzzz', '--out', 'r']), '  - --zzzzzz: unknown option. Must be one of [--methods, --steps, --lr, --split, --out, --no-figures]');
+});
+
+test('an unknown command: did you mean, exit 2', async () => {
+  let err = '';
+  const e = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((x: string) => ((err += x), true)) as typeof process.stderr.write;
+  let rc: number;
+  try {
+    rc = await main(['unlern']);
+  } finally {
+    process.stderr.write = e;
+  }
+  assert.is(rc, 2);
+  assert.match(err, "Unknown command 'unlern'; did you mean 'unlearn'? Must be one of [attack, babert, evaluate, export-official, generate, pretrain, run, unlearn]");
 });
 
 test('did you mean: prefixes and small edits', () => {
