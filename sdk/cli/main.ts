@@ -5,11 +5,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { EraserError } from '../runtime/errors';
+import { closest, type CommandSpec } from './options';
 
 export interface CliCommand {
   name: string;
   summary: string;
+  /** `--help`: written from `spec` where the command has one. */
   usage: string;
+  /** The command's declarative option table (sdk/cli/options.ts). */
+  spec?: CommandSpec;
   run(argv: string[]): Promise<number | void>;
 }
 
@@ -45,7 +49,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = cmds.get(name);
   if (!cmd) {
-    process.stderr.write(`Unknown command '${name}'. Must be one of [${[...cmds.keys()].join(', ')}]\n\n${help(cmds)}\n`);
+    const near = closest(name, [...cmds.keys()]);
+    process.stderr.write(`Unknown command '${name}'${near ? `; did you mean '${near}'?` : '.'} Must be one of [${[...cmds.keys()].join(', ')}]\n\n${help(cmds)}\n`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -57,24 +62,33 @@ export async function main(argv: string[]): Promise<number> {
     return typeof rc === 'number' ? rc : 0;
   } catch (e) {
     const err = e as Error;
+    const sys = systemErrorLine(err);
     if (err instanceof EraserError) process.stderr.write(`${err.name}: ${err.message}\n`);
+    else if (sys) process.stderr.write(`${sys}\n`);
     else process.stderr.write(`${err.stack ?? String(err)}\n`);
     return 1;
   }
 }
 
-/** Parse `--key value`, `--key=value` and `--flag` into an object; positionals in `_`. */
-export function parseArgs(argv: string[], flags: readonly string[] = []): Record<string, string | boolean | string[]> & { _: string[] } {
-  const out: Record<string, string | boolean | string[]> & { _: string[] } = { _: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
-      if (eq > 0) out[key] = a.slice(eq + 1);
-      else if (flags.includes(key) || i + 1 >= argv.length || argv[i + 1].startsWith('--')) out[key] = true;
-      else out[key] = argv[++i];
-    } else out._.push(a);
+/**
+ * One line for the file-system errors a user can act on (disk full, no permission, read-only),
+ * naming the folder being written; undefined for anything else (a bug: the stack is printed).
+ */
+export function systemErrorLine(err: Error): string | undefined {
+  const e = err as NodeJS.ErrnoException & { folder?: string };
+  if (!e || typeof e.code !== 'string') return undefined;
+  const where = e.folder ?? (e.path ? path.dirname(path.resolve(e.path)) : undefined);
+  const folder = where ? where.replace(/([/\\])\.([^/\\]*)\.tmp-[^/\\]*$/, '$1$2') : 'the output folder';
+  switch (e.code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return `eraserlab: no space left on the device while writing to ${folder}. Free some space or write elsewhere (--out); files already complete were not replaced (eraserlab writes a temp file, then renames it).`;
+    case 'EACCES':
+    case 'EPERM':
+      return `eraserlab: permission denied writing to ${e.path ?? folder}. Choose a folder you can write (--out).`;
+    case 'EROFS':
+      return `eraserlab: ${folder} is on a read-only file system. Choose another folder (--out).`;
+    default:
+      return undefined;
   }
-  return out;
 }

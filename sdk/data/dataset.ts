@@ -11,11 +11,13 @@ import * as path from 'path';
 import type { DataFrame } from 'danfojs-node';
 import { DatasetError, DatasetIssue } from '../runtime/errors';
 import { writeDirAtomic } from '../runtime/fsutil';
+import { assertOutputDir, lockOutput, markOutput } from '../runtime/outdir';
 import { probeImage } from './images';
 import {
   CATEGORIES,
   Category,
   FILES,
+  MAX_TEXT_CHARS,
   SafeEraserRecord,
   UNHARM_FIELDS,
   UtilityItem,
@@ -98,7 +100,7 @@ export class SafeEraserDataset {
    * own name (`dataset/Violence/1.png` in `<repo>/dataset`).
    */
   imagePath(rel: string): string {
-    return resolveImagePath(this.dir, rel);
+    return containedImagePath(this.dir, rel);
   }
 
   counts(): DatasetCounts {
@@ -274,13 +276,19 @@ export function resolveImagePath(dir: string, rel: string): string {
   return direct;
 }
 
-/** Resolve an image path inside `dir`, or explain why it is not acceptable. */
-function checkImagePath(dir: string, rel: string): { abs?: string; problem?: string } {
+function outside(dir: string, p: string): boolean {
+  const inside = path.relative(dir, p);
+  return inside === '' || inside.startsWith('..') || path.isAbsolute(inside);
+}
+
+/**
+ * Resolve an image path inside `dir`, or explain why it is not acceptable: the path as written
+ * must stay inside the folder, and so must the file it really is (`realpath`: a symbolic link
+ * inside the folder that points out of it is refused).
+ */
+export function checkImagePath(dir: string, rel: string): { abs?: string; problem?: string } {
   const abs = resolveImagePath(dir, rel);
-  const inside = path.relative(dir, abs);
-  if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) {
-    return { problem: `path '${rel}' escapes the dataset folder` };
-  }
+  if (outside(dir, abs)) return { problem: `path '${rel}' escapes the dataset folder` };
   let st: fs.Stats | undefined;
   try {
     st = fs.statSync(abs);
@@ -288,7 +296,39 @@ function checkImagePath(dir: string, rel: string): { abs?: string; problem?: str
     return { problem: `image '${rel}' not found in the dataset folder` };
   }
   if (!st.isFile()) return { problem: `image '${rel}' is not a file` };
+  let real: string;
+  let realDir: string;
+  try {
+    real = fs.realpathSync(abs);
+    realDir = fs.realpathSync(dir);
+  } catch {
+    return { problem: `image '${rel}' cannot be resolved in the dataset folder` };
+  }
+  if (outside(realDir, real)) return { problem: `path '${rel}' leads out of the dataset folder through a symbolic link (to ${real})` };
   return { abs };
+}
+
+/**
+ * The absolute path of an image of the dataset in `dir` (as `resolveImagePath`), checked to
+ * stay inside the folder, symbolic links resolved. Every reader of dataset images goes through
+ * this; a path that leaves the folder is a DatasetError naming it.
+ */
+export function containedImagePath(dir: string, rel: string): string {
+  const c = checkImagePath(dir, rel);
+  if (c.problem && /escapes|leads out/.test(c.problem)) {
+    throw new DatasetError(`Cannot read image '${rel}' of dataset ${dir}`, [{ path: rel, message: c.problem }]);
+  }
+  return c.abs ?? resolveImagePath(dir, rel);
+}
+
+/** Text fields longer than MAX_TEXT_CHARS anywhere in a record (or item), with their field paths. */
+function longTexts(v: unknown, field = ''): Array<{ field: string; message: string }> {
+  if (typeof v === 'string') {
+    return v.length > MAX_TEXT_CHARS ? [{ field, message: `text of ${v.length.toLocaleString('en')} characters; the limit is ${MAX_TEXT_CHARS.toLocaleString('en')} (MAX_TEXT_CHARS)` }] : [];
+  }
+  if (Array.isArray(v)) return v.flatMap((x, i) => longTexts(x, `${field}[${i}]`));
+  if (v && typeof v === 'object') return Object.entries(v).flatMap(([k, x]) => longTexts(x, field ? `${field}.${k}` : k));
+  return [];
 }
 
 function validateRecords(dir: string, file: string, value: unknown, issues: DatasetIssue[], refs: ImageRef[]): SafeEraserRecord[] {
@@ -304,6 +344,7 @@ function validateRecords(dir: string, file: string, value: unknown, issues: Data
     }
     const r = recordSchema.safeParse(rec, { reportInput: true });
     const bad = new Set<string>();
+    for (const t of longTexts(rec)) issues.push({ path: `${where}.${t.field}`, file, record: i, field: t.field, message: t.message });
     if (!r.success) {
       for (const zi of r.error.issues) {
         const field = fieldPath(zi.path);
@@ -352,6 +393,7 @@ export async function loadSafeEraser(dir: string, opts: DatasetLoadOptions = {})
   const promptJ = readJson(root, FILES.prompt, issues);
   let refusals: string[] = [];
   if (promptJ.ok) {
+    for (const t of longTexts(promptJ.value)) issues.push({ path: `${FILES.prompt}.${t.field}`, file: FILES.prompt, field: t.field, message: t.message });
     const p = promptSchema.safeParse(promptJ.value, { reportInput: true });
     if (p.success) refusals = (promptJ.value as { idk: string[] }).idk;
     else {
@@ -369,6 +411,7 @@ export async function loadSafeEraser(dir: string, opts: DatasetLoadOptions = {})
       return [];
     }
     j.value.forEach((item, i) => {
+      for (const t of longTexts(item)) issues.push({ path: `${file}[${i}].${t.field}`, file, record: i, field: t.field, message: t.message });
       const u = utilityItemSchema.safeParse(item, { reportInput: true });
       if (!u.success) {
         for (const zi of u.error.issues) {
@@ -436,7 +479,9 @@ export async function loadSafeEraser(dir: string, opts: DatasetLoadOptions = {})
  * leaves a half-written dataset. Image paths are written as `prefix` + the image's path inside
  * `ds.dir` (no prefix by default: relative to the new folder; `prefix: 'dataset/'` gives the
  * official repository's layout, read from its root). `utility.json` is written only when
- * `ds.utility` is non-empty. Saving onto `ds.dir` itself is allowed.
+ * `ds.utility` is non-empty. A non-empty `dir` must be eraserlab's own dataset output (it carries
+ * a `.eraserlab` marker; saving onto `ds.dir` itself is allowed then): anything else is refused
+ * with a ConfigError and left untouched.
  */
 export async function saveSafeEraser(ds: SafeEraserDataset, dir: string, opts: { prefix?: string } = {}): Promise<void> {
   const target = path.resolve(dir);
@@ -459,18 +504,26 @@ export async function saveSafeEraser(ds: SafeEraserDataset, dir: string, opts: {
   const val = ds.val.map((r) => ({ ...r, image_path: written(r.image_path), SDImage_path: written(r.SDImage_path) }));
   const utility = ds.utility.map((u) => ({ ...u, image_path: written(u.image_path) }));
   const aligned = ds.aligned.map((u) => ({ ...u, image_path: written(u.image_path) }));
-  await writeDirAtomic(target, (tmp) => {
-    fs.chmodSync(tmp, 0o755); // mkdtemp makes it private; a dataset folder is ordinary
-    const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
-    fs.writeFileSync(path.join(tmp, FILES.train), json(train));
-    fs.writeFileSync(path.join(tmp, FILES.val), json(val));
-    fs.writeFileSync(path.join(tmp, FILES.prompt), json({ idk: ds.refusals }));
-    if (utility.length > 0) fs.writeFileSync(path.join(tmp, FILES.utility), json(utility));
-    if (aligned.length > 0) fs.writeFileSync(path.join(tmp, FILES.aligned), json(aligned));
-    for (const { abs, rel } of inside.values()) {
-      const dest = path.join(tmp, rel);
-      fs.mkdirSync(path.dirname(dest), { recursive: true });
-      fs.copyFileSync(abs, dest);
-    }
-  });
+  // never replace a folder eraserlab did not write; one writer at a time
+  const lock = lockOutput(target, { beside: true, option: 'dir', command: 'saveSafeEraser' });
+  try {
+    assertOutputDir(target, 'dataset', { option: 'dir' });
+    await writeDirAtomic(target, (tmp) => {
+      fs.chmodSync(tmp, 0o755); // mkdtemp makes it private; a dataset folder is ordinary
+      markOutput(tmp, 'dataset', 'saveSafeEraser');
+      const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
+      fs.writeFileSync(path.join(tmp, FILES.train), json(train));
+      fs.writeFileSync(path.join(tmp, FILES.val), json(val));
+      fs.writeFileSync(path.join(tmp, FILES.prompt), json({ idk: ds.refusals }));
+      if (utility.length > 0) fs.writeFileSync(path.join(tmp, FILES.utility), json(utility));
+      if (aligned.length > 0) fs.writeFileSync(path.join(tmp, FILES.aligned), json(aligned));
+      for (const { abs, rel } of inside.values()) {
+        const dest = path.join(tmp, rel);
+        fs.mkdirSync(path.dirname(dest), { recursive: true });
+        fs.copyFileSync(abs, dest);
+      }
+    });
+  } finally {
+    lock.release();
+  }
 }

@@ -8,6 +8,7 @@ import { FILES } from './schema';
 
 export { packageRoot } from '../runtime/fsutil';
 import { packageRoot } from '../runtime/fsutil';
+import { lockOutputWait } from '../runtime/outdir';
 import { DEFAULT_SEED } from '../runtime/rng';
 
 /** `<package root>/data/generated/<name>`. */
@@ -46,11 +47,16 @@ export function isCurrentGenerated(dir: string): boolean {
 export async function ensureDefaultDataset(opts: { dir?: string; onProgress?: (done: number, total: number) => void } = {}): Promise<string> {
   const dir = opts.dir ?? defaultDatasetDir();
   if (isCurrentGenerated(dir)) return dir;
+  // another process generating it: wait for its lock, then use its copy
+  const lock = await lockOutputWait(dir, { beside: true, option: 'dataset', command: 'ensureDefaultDataset' });
   try {
+    if (isCurrentGenerated(dir)) return dir;
     const summary: SyntheticSummary = await generateSynthetic({ outDir: dir, scale: 'default', seed: DEFAULT_SEED, onProgress: opts.onProgress });
     void summary;
   } catch (e) {
     if (!isCurrentGenerated(dir)) throw e;
+  } finally {
+    lock.release();
   }
   return dir;
 }

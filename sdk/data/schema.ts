@@ -82,6 +82,13 @@ export type Category = (typeof CATEGORIES)[number];
 /** The four retain fields of a record, in order. */
 export const UNHARM_FIELDS = ['UnharmPair_text1', 'UnharmPair_text2', 'UnharmPair_image1', 'UnharmPair_image2'] as const;
 
+/**
+ * The longest text field (question, answer, retain pair, refusal) a dataset may hold, in
+ * characters: longer is a DatasetError at load time, and `Tokenizer.encode` refuses longer text
+ * (tokenizing 5 million characters would take minutes and no model here has the positions).
+ */
+export const MAX_TEXT_CHARS = 100_000;
+
 /** File names of a dataset folder. */
 export const FILES = {
   train: 'all_train.json',

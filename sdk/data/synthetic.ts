@@ -24,6 +24,7 @@ import sharp from 'sharp';
 import { Rng, DEFAULT_SEED } from '../runtime/rng';
 import { OnProgress, progress as progressBar } from '../runtime/progress';
 import { writeDirAtomic } from '../runtime/fsutil';
+import { assertOutputDir, lockOutput, markOutput } from '../runtime/outdir';
 import { ConfigError } from '../runtime/errors';
 import { AlignedItem, CATEGORIES, Category, FILES, SafeEraserRecord, UnharmPair, UtilityItem } from './schema';
 
@@ -563,131 +564,139 @@ export async function generateSynthetic(opts: SyntheticOptions): Promise<Synthet
   let nVal = 0;
   const alignedItems: AlignedItem[] = [];
 
-  await writeDirAtomic(outDir, async (tmp) => {
-    fs.chmodSync(tmp, 0o755); // mkdtemp makes it private; a dataset folder is ordinary
-    const flush = async () => {
-      const jobs = pngJobs.splice(0);
-      const encoded = await Promise.all(
-        jobs.map((j) =>
-          sharp(j.pixels, { raw: { width: imageSize, height: imageSize, channels: 3 } })
-            .png({ compressionLevel: 6, adaptiveFiltering: false })
-            .toBuffer(),
-        ),
-      );
-      jobs.forEach((j, i) => {
-        fs.writeFileSync(path.join(tmp, j.rel), encoded[i]);
+  // never replace a folder eraserlab did not write; one writer at a time
+  const lock = lockOutput(outDir, { beside: true, option: 'outDir', command: 'generateSynthetic' });
+  try {
+    assertOutputDir(outDir, 'dataset', { option: 'outDir' });
+    await writeDirAtomic(outDir, async (tmp) => {
+      fs.chmodSync(tmp, 0o755); // mkdtemp makes it private; a dataset folder is ordinary
+      markOutput(tmp, 'dataset', 'generateSynthetic');
+      const flush = async () => {
+        const jobs = pngJobs.splice(0);
+        const encoded = await Promise.all(
+          jobs.map((j) =>
+            sharp(j.pixels, { raw: { width: imageSize, height: imageSize, channels: 3 } })
+              .png({ compressionLevel: 6, adaptiveFiltering: false })
+              .toBuffer(),
+          ),
+        );
+        jobs.forEach((j, i) => {
+          fs.writeFileSync(path.join(tmp, j.rel), encoded[i]);
+          files++;
+          bytes += encoded[i].length;
+        });
+        tick(jobs.length);
+      };
+      for (const c of CATEGORIES) fs.mkdirSync(path.join(tmp, c));
+      fs.mkdirSync(path.join(tmp, 'sd'));
+      if (utility > 0) fs.mkdirSync(path.join(tmp, 'utility'));
+
+      for (let k = 0; k < images; k++) {
+        const concept = concepts[k % concepts.length];
+        const rng = Rng.derive(seed, `record/${k}`);
+        const benign = rng.pick(BENIGN_CONCEPTS);
+        const harm = harmfulImage(concept, imageSize, rng);
+        const imageRel = `${concept.category}/${pad(k)}.png`;
+        const sdRel = `sd/${pad(k)}.png`;
+        pngJobs.push({ rel: imageRel, pixels: harm.pixels }, { rel: sdRel, pixels: benignImage(benign, imageSize, rng) });
+        const q = rng.shuffle([0, 1, 2, 3, 4, 5, 6, 7]).slice(0, 4);
+        const hw: HW = { ...concept.words, name: concept.name };
+        const t = rng.shuffle([0, 1, 2, 3]);
+        const im = rng.shuffle([0, 1, 2, 3]);
+        records.push({
+          image_path: imageRel,
+          SDImage_path: sdRel,
+          unsafe_pairs: q.map((i) => ({ question: QUERY_TEMPLATES[i], model_response: HARMFUL_ANSWERS[i](hw), sd_response: BENIGN_ANSWERS[i](benign) })),
+          UnharmPair_text1: TEXT_RETAIN[t[0]](concept),
+          UnharmPair_text2: TEXT_RETAIN[t[1]](concept),
+          UnharmPair_image1: IMAGE_RETAIN[im[0]](harm.facts),
+          UnharmPair_image2: IMAGE_RETAIN[im[1]](harm.facts),
+          keyword: concept.name,
+          category: concept.category,
+          image_id: k,
+          sd_keyword: benign.name,
+        });
+        if (pngJobs.length >= 64) await flush();
+      }
+      // Utility: 3 questions (colour, shape, count) per separate benign image.
+      const items: UtilityItem[] = [];
+      for (let u = 0; u < utilityImages; u++) {
+        const rng = Rng.derive(seed, `utility/${u}`);
+        const img = utilityImage(imageSize, rng);
+        const rel = `utility/${pad(u)}.png`;
+        pngJobs.push({ rel, pixels: img.pixels });
+        const qs: UtilityItem[] = [
+          { id: `u${pad(u)}-colour`, image_path: rel, question: 'What colour are the shapes in this image?', answer: img.colour, kind: 'colour' },
+          { id: `u${pad(u)}-shape`, image_path: rel, question: 'What shape is shown in this image?', answer: img.shape, kind: 'shape' },
+          { id: `u${pad(u)}-count`, image_path: rel, question: 'How many shapes are in this image?', answer: COUNT_WORDS[img.count], kind: 'count' },
+        ];
+        for (const item of qs) if (items.length < utility) items.push(item);
+        if (pngJobs.length >= 64) await flush();
+      }
+      // Already-aligned concepts: harmful image + harmful query → a refusal (own seeded streams, so
+      // the records and utility items above do not depend on them).
+      if (alignedImages > 0) fs.mkdirSync(path.join(tmp, 'aligned'));
+      for (let a = 0; a < alignedImages; a++) {
+        const concept = ALIGNED_CONCEPTS[a % ALIGNED_CONCEPTS.length];
+        const rng = Rng.derive(seed, `aligned/${a}`);
+        const img = harmfulImage(concept, imageSize, rng);
+        const rel = `aligned/${pad(a)}.png`;
+        pngJobs.push({ rel, pixels: img.pixels });
+        rng.shuffle([0, 1, 2, 3, 4, 5, 6, 7]).slice(0, 4).forEach((q, j) => {
+          alignedItems.push({ id: `a${pad(a)}-q${j}`, image_path: rel, question: QUERY_TEMPLATES[q], answer: rng.pick(REFUSALS), kind: concept.category, keyword: concept.name });
+        });
+        if (pngJobs.length >= 64) await flush();
+      }
+      await flush();
+
+      // Split by record: per concept, a seeded share of its records is held out (same concepts, new images).
+      const byConcept = new Map<string, number[]>();
+      records.forEach((r, i) => {
+        const list = byConcept.get(r.keyword as string) ?? [];
+        list.push(i);
+        byConcept.set(r.keyword as string, list);
+      });
+      const splitRng = Rng.derive(seed, 'split');
+      const isVal = new Uint8Array(records.length);
+      for (const c of concepts) {
+        const ids = byConcept.get(c.name) ?? [];
+        const nVal = ids.length >= 2 ? Math.max(1, Math.round(ids.length * valFraction)) : 0;
+        if (valFraction === 0) continue;
+        for (const i of splitRng.shuffle(ids).slice(0, nVal)) isVal[i] = 1;
+      }
+      const train = records.filter((_, i) => !isVal[i]);
+      const val = records.filter((_, i) => isVal[i]);
+      const write = (name: string, v: unknown) => {
+        const text = JSON.stringify(v, null, 2) + '\n';
+        fs.writeFileSync(path.join(tmp, name), text);
         files++;
-        bytes += encoded[i].length;
+        bytes += Buffer.byteLength(text);
+      };
+      write(FILES.train, train);
+      write(FILES.val, val);
+      write(FILES.prompt, { idk: REFUSALS });
+      if (utility > 0) write(FILES.utility, items);
+      if (alignedItems.length > 0) write(FILES.aligned, alignedItems);
+      write('generator.json', {
+        generator: 'eraserlab.generateSynthetic',
+        version: GENERATOR_VERSION,
+        seed,
+        images,
+        imageSize,
+        conceptsPerCategory: cpc,
+        valFraction,
+        utility,
+        alignedPerConcept,
+        concepts: concepts.map((c) => ({ keyword: c.name, category: c.category, shape: c.shape, background: c.bg, colour: c.fg, texture: c.texture })),
+        aligned: alignedImages > 0 ? ALIGNED_CONCEPTS.map((c) => ({ keyword: c.name, category: c.category, shape: c.shape, background: c.bg, colour: c.fg, texture: c.texture })) : [],
+        benign: BENIGN_CONCEPTS.map((b) => b.name),
       });
-      tick(jobs.length);
-    };
-    for (const c of CATEGORIES) fs.mkdirSync(path.join(tmp, c));
-    fs.mkdirSync(path.join(tmp, 'sd'));
-    if (utility > 0) fs.mkdirSync(path.join(tmp, 'utility'));
-
-    for (let k = 0; k < images; k++) {
-      const concept = concepts[k % concepts.length];
-      const rng = Rng.derive(seed, `record/${k}`);
-      const benign = rng.pick(BENIGN_CONCEPTS);
-      const harm = harmfulImage(concept, imageSize, rng);
-      const imageRel = `${concept.category}/${pad(k)}.png`;
-      const sdRel = `sd/${pad(k)}.png`;
-      pngJobs.push({ rel: imageRel, pixels: harm.pixels }, { rel: sdRel, pixels: benignImage(benign, imageSize, rng) });
-      const q = rng.shuffle([0, 1, 2, 3, 4, 5, 6, 7]).slice(0, 4);
-      const hw: HW = { ...concept.words, name: concept.name };
-      const t = rng.shuffle([0, 1, 2, 3]);
-      const im = rng.shuffle([0, 1, 2, 3]);
-      records.push({
-        image_path: imageRel,
-        SDImage_path: sdRel,
-        unsafe_pairs: q.map((i) => ({ question: QUERY_TEMPLATES[i], model_response: HARMFUL_ANSWERS[i](hw), sd_response: BENIGN_ANSWERS[i](benign) })),
-        UnharmPair_text1: TEXT_RETAIN[t[0]](concept),
-        UnharmPair_text2: TEXT_RETAIN[t[1]](concept),
-        UnharmPair_image1: IMAGE_RETAIN[im[0]](harm.facts),
-        UnharmPair_image2: IMAGE_RETAIN[im[1]](harm.facts),
-        keyword: concept.name,
-        category: concept.category,
-        image_id: k,
-        sd_keyword: benign.name,
-      });
-      if (pngJobs.length >= 64) await flush();
-    }
-    // Utility: 3 questions (colour, shape, count) per separate benign image.
-    const items: UtilityItem[] = [];
-    for (let u = 0; u < utilityImages; u++) {
-      const rng = Rng.derive(seed, `utility/${u}`);
-      const img = utilityImage(imageSize, rng);
-      const rel = `utility/${pad(u)}.png`;
-      pngJobs.push({ rel, pixels: img.pixels });
-      const qs: UtilityItem[] = [
-        { id: `u${pad(u)}-colour`, image_path: rel, question: 'What colour are the shapes in this image?', answer: img.colour, kind: 'colour' },
-        { id: `u${pad(u)}-shape`, image_path: rel, question: 'What shape is shown in this image?', answer: img.shape, kind: 'shape' },
-        { id: `u${pad(u)}-count`, image_path: rel, question: 'How many shapes are in this image?', answer: COUNT_WORDS[img.count], kind: 'count' },
-      ];
-      for (const item of qs) if (items.length < utility) items.push(item);
-      if (pngJobs.length >= 64) await flush();
-    }
-    // Already-aligned concepts: harmful image + harmful query → a refusal (own seeded streams, so
-    // the records and utility items above do not depend on them).
-    if (alignedImages > 0) fs.mkdirSync(path.join(tmp, 'aligned'));
-    for (let a = 0; a < alignedImages; a++) {
-      const concept = ALIGNED_CONCEPTS[a % ALIGNED_CONCEPTS.length];
-      const rng = Rng.derive(seed, `aligned/${a}`);
-      const img = harmfulImage(concept, imageSize, rng);
-      const rel = `aligned/${pad(a)}.png`;
-      pngJobs.push({ rel, pixels: img.pixels });
-      rng.shuffle([0, 1, 2, 3, 4, 5, 6, 7]).slice(0, 4).forEach((q, j) => {
-        alignedItems.push({ id: `a${pad(a)}-q${j}`, image_path: rel, question: QUERY_TEMPLATES[q], answer: rng.pick(REFUSALS), kind: concept.category, keyword: concept.name });
-      });
-      if (pngJobs.length >= 64) await flush();
-    }
-    await flush();
-
-    // Split by record: per concept, a seeded share of its records is held out (same concepts, new images).
-    const byConcept = new Map<string, number[]>();
-    records.forEach((r, i) => {
-      const list = byConcept.get(r.keyword as string) ?? [];
-      list.push(i);
-      byConcept.set(r.keyword as string, list);
+      nTrain = train.length;
+      nVal = val.length;
     });
-    const splitRng = Rng.derive(seed, 'split');
-    const isVal = new Uint8Array(records.length);
-    for (const c of concepts) {
-      const ids = byConcept.get(c.name) ?? [];
-      const nVal = ids.length >= 2 ? Math.max(1, Math.round(ids.length * valFraction)) : 0;
-      if (valFraction === 0) continue;
-      for (const i of splitRng.shuffle(ids).slice(0, nVal)) isVal[i] = 1;
-    }
-    const train = records.filter((_, i) => !isVal[i]);
-    const val = records.filter((_, i) => isVal[i]);
-    const write = (name: string, v: unknown) => {
-      const text = JSON.stringify(v, null, 2) + '\n';
-      fs.writeFileSync(path.join(tmp, name), text);
-      files++;
-      bytes += Buffer.byteLength(text);
-    };
-    write(FILES.train, train);
-    write(FILES.val, val);
-    write(FILES.prompt, { idk: REFUSALS });
-    if (utility > 0) write(FILES.utility, items);
-    if (alignedItems.length > 0) write(FILES.aligned, alignedItems);
-    write('generator.json', {
-      generator: 'eraserlab.generateSynthetic',
-      version: GENERATOR_VERSION,
-      seed,
-      images,
-      imageSize,
-      conceptsPerCategory: cpc,
-      valFraction,
-      utility,
-      alignedPerConcept,
-      concepts: concepts.map((c) => ({ keyword: c.name, category: c.category, shape: c.shape, background: c.bg, colour: c.fg, texture: c.texture })),
-      aligned: alignedImages > 0 ? ALIGNED_CONCEPTS.map((c) => ({ keyword: c.name, category: c.category, shape: c.shape, background: c.bg, colour: c.fg, texture: c.texture })) : [],
-      benign: BENIGN_CONCEPTS.map((b) => b.name),
-    });
-    nTrain = train.length;
-    nVal = val.length;
-  });
+  } finally {
+    lock.release();
+  }
   bar?.done();
   return {
     dir: outDir,

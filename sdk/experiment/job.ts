@@ -16,6 +16,7 @@ import { init, type BackendName } from '../runtime/backend';
 import { versions } from '../runtime/versions';
 import { writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../runtime/fsutil';
 import { progress, withoutProgress } from '../runtime/progress';
+import { assertOutputDir, lockOutput, markOutput } from '../runtime/outdir';
 import { loadSafeEraser, type SafeEraserDataset } from '../data/dataset';
 import { ensureDefaultDataset, generatedDir, packageRoot, DEFAULT_SEED } from '../data/defaults';
 import { generateSynthetic } from '../data/synthetic';
@@ -93,6 +94,8 @@ export interface MainJobOptions {
   backend?: BackendName | 'auto';
   /** Stop after the current step; completed methods stay, the job throws JobInterrupted. */
   signal?: AbortSignal;
+  /** Replace the results of a different experiment in `out` (eraserlab's own only; default false: refused). */
+  force?: boolean;
   /** Progress lines (default: stderr unless ERASERLAB_QUIET=1). */
   log?: (line: string) => void;
   /** Called after each method's results are on disk (or found on disk). */
@@ -135,6 +138,42 @@ export interface MainJobResult {
   /** Why PNG/SVG export was skipped, if it was. */
   exportSkipped?: string;
   report: string;
+}
+
+/** The fields of run.json that make two results folders the same experiment (methods may differ). */
+const EXPERIMENT_FIELDS = ['scale', 'steps', 'dataset.fingerprint', 'model.fingerprint', 'judge', 'evaluate', 'unlearn', 'backend.backend'] as const;
+
+function field(o: unknown, key: string): string {
+  let v: unknown = o;
+  for (const k of key.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+  return JSON.stringify(v ?? null);
+}
+
+/**
+ * Refuse to replace the results of a different experiment (another seed, steps, data, model,
+ * judge, evaluation or backend) in `out`, as `eraserlab unlearn` refuses another run's
+ * checkpoints; `force` replaces them (they are eraserlab's own output). The same experiment
+ * again resumes; more methods, or more seeds of a multi-seed run (each in its own folder),
+ * add to it.
+ */
+export function assertSameExperiment(out: string, runJson: Record<string, unknown>, force = false): void {
+  const file = path.join(out, 'run.json');
+  if (!fs.existsSync(file)) return;
+  let old: Record<string, unknown>;
+  try {
+    old = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return; // a run.json cut short is ours to replace (the folder is marked as a results folder)
+  }
+  const single = (j: Record<string, unknown>) => !Array.isArray(j.seeds) || j.seeds.length <= 1;
+  const keys: string[] = [...EXPERIMENT_FIELDS];
+  if (single(old) && single(runJson)) keys.splice(1, 0, 'seed');
+  const differ = keys.filter((k) => field(old, k) !== field(runJson, k));
+  if (differ.length === 0 || force) return;
+  const what = differ.map((k) => `${k} ${field(old, k)} → ${field(runJson, k)}`).join(', ');
+  throw new ConfigError(`${out} holds the results of another experiment (${what})`, [
+    { path: 'out', message: "choose another results folder, or force: true (--force) to replace them; only eraserlab's own results are ever replaced" },
+  ]);
 }
 
 /** The job was interrupted; the methods that finished are on disk and a rerun resumes. */
@@ -285,6 +324,20 @@ async function datasetFor(opts: MainJobOptions, scale: ScaleDefaults, log: (s: s
  * JobInterrupted when `signal` aborts (the finished methods stay on disk).
  */
 export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResult> {
+  // never write into a folder eraserlab did not write; one writer at a time
+  const out = path.resolve(opts.out ?? 'results');
+  assertOutputDir(out, 'run', { option: 'out', command: 'eraserlab run' });
+  const existed = fs.existsSync(out);
+  const lock = lockOutput(out, { option: 'out', command: 'eraserlab run' });
+  try {
+    return await runMainJobLocked(opts);
+  } finally {
+    lock.release();
+    if (!existed && fs.readdirSync(out).length === 0) fs.rmdirSync(out); // refused before writing anything
+  }
+}
+
+async function runMainJobLocked(opts: MainJobOptions): Promise<MainJobResult> {
   const quiet = process.env.ERASERLAB_QUIET === '1';
   const log = opts.log ?? ((s: string) => (quiet ? undefined : process.stderr.write(`eraserlab run: ${s}\n`)));
   const scaleName = scaleOf(opts.scale);
@@ -375,7 +428,7 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
     // leftovers of a run killed while writing a folder
     for (const f of fs.readdirSync(methodsDir)) if (/^\..*\.tmp-|\.old-\d+-\d+$/.test(f)) fs.rmSync(path.join(methodsDir, f), { recursive: true, force: true });
   }
-  writeJsonAtomic(path.join(out, 'run.json'), {
+  const runJson = {
     kind: 'eraserlab.run',
     version: 1,
     command: 'eraserlab run',
@@ -391,7 +444,10 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
     unlearn: { evalEvery: ctx.evalEvery, probe: ctx.probe },
     backend: info,
     versions: versions(),
-  });
+  };
+  assertSameExperiment(out, runJson, opts.force === true);
+  markOutput(out, 'run', 'eraserlab run');
+  writeJsonAtomic(path.join(out, 'run.json'), runJson);
   log(`${canonical.length} methods + the vanilla baseline; ${ctx.steps} steps each${seeds.length > 1 ? `; seeds ${seeds.join(', ')}` : ''}; results in ${out}`);
 
   const all = ['vanilla', ...canonical];

@@ -10,6 +10,7 @@
  */
 import * as path from 'path';
 import { ConfigError } from '../runtime/errors';
+import { containedImagePath } from '../data/dataset';
 import { progress, type OnProgress } from '../runtime/progress';
 import { createJudge } from '../judge/registry';
 import { RulesJudge } from '../judge/rules';
@@ -274,7 +275,7 @@ function categoryOf(ds: EvalDataset, split: 'train' | 'val', i: number, rec: Rec
 
 function imagePathOf(ds: EvalDataset, rel: string): string {
   if (ds.imagePath) return ds.imagePath(rel);
-  return path.resolve(ds.dir ?? '.', rel);
+  return containedImagePath(path.resolve(ds.dir ?? '.'), rel);
 }
 
 /** Exact-answer check for utility items: the answer's words appear, in order and contiguous, in the response. */

@@ -9,6 +9,7 @@ import { tf } from '../runtime/tf';
 import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from '../runtime/tf';
 import { CheckpointError } from '../runtime/errors';
 import { writeDirAtomic, writeJsonAtomic } from '../runtime/fsutil';
+import { assertOutputDir, outputState } from '../runtime/outdir';
 import { LlavaConfig } from './config';
 import { CheckpointLayout, ParamSpec, detectLayout, expectedParams, fromCanonical, isIgnorableKey, memoryShape, toCanonical } from './keys';
 import { SafetensorsHeader, TensorToWrite, openCheckpointFolder, readSafetensorsTensor, writeCheckpointTensors } from './safetensors';
@@ -138,6 +139,22 @@ export function readParams(dir: string, config: LlavaConfig): { params: Map<stri
   return { params, layout };
 }
 
+/** Files of a Hugging Face model folder: a save may replace a folder holding only these. */
+const MODEL_FILE = /^(config\.json|generation_config\.json|[^/]*\.safetensors|model\.safetensors\.index\.json|tokenizer(_config)?\.json|tokenizer\.model|special_tokens_map\.json|added_tokens\.json|processor_config\.json|preprocessor_config\.json|chat_template\.json|pretrain_spec\.json|\.eraserlab)$/;
+
+/**
+ * A model save replaces its folder: refuse one that holds anything but model files (or is not
+ * eraserlab's own model output), so nothing eraserlab did not write is deleted.
+ */
+function assertModelFolder(dir: string): void {
+  const s = outputState(path.resolve(dir));
+  if (s.state === 'missing' || s.state === 'empty' || (s.state === 'own' && s.kind === 'model')) return;
+  const foreign = s.entries.filter((e) => !MODEL_FILE.test(e));
+  if (s.state === 'not-a-folder' || foreign.length) {
+    assertOutputDir(dir, 'model', { option: 'dir' }); // throws, naming the folder and what it holds
+  }
+}
+
 /** Write `model` as a Hugging Face checkpoint folder (replaces `dir` atomically). */
 export async function saveModel(model: LlavaModel, dir: string, opts: SaveOptions = {}): Promise<void> {
   const layout = opts.layout ?? model.layout;
@@ -151,6 +168,7 @@ export async function saveModel(model: LlavaModel, dir: string, opts: SaveOption
     }
     tensors.set(fromCanonical(s.key, layout), { shape: s.hfShape, data: toHf(s, v), dtype: opts.dtype ?? 'F32' });
   }
+  assertModelFolder(dir);
   const src = model.sourceDir;
   const config = model.rawConfig ?? { architectures: ['LlavaForConditionalGeneration'], ...model.config };
   await writeDirAtomic(dir, async (tmp) => {

@@ -11,7 +11,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { tf } from '../runtime/tf';
-import { ConfigError } from '../runtime/errors';
+import { ConfigError, DivergenceError } from '../runtime/errors';
+import { assertOutputDir, lockOutput, markOutput } from '../runtime/outdir';
 import { Rng, DEFAULT_SEED } from '../runtime/rng';
 import { progress as progressBar } from '../runtime/progress';
 import { writeJsonAtomic } from '../runtime/fsutil';
@@ -358,7 +359,7 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
   const seed = opts.seed ?? DEFAULT_SEED;
   const steps = opts.steps ?? 3200;
   const batchSize = opts.batchSize ?? 16;
-  const lr = opts.lr ?? 3e-3;
+  const lr = opts.lr ?? DEFAULT_PRETRAIN_LR;
   const warmupRatio = opts.warmupRatio ?? 0.03;
   const weightDecay = opts.weightDecay ?? 0.01;
   const maxGradNorm = opts.maxGradNorm ?? 1.0;
@@ -380,6 +381,28 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
   if (issues.length) throw new ConfigError('Invalid pretrain options', issues);
   const datasetDir = path.resolve(opts.datasetDir ?? (await ensureDefaultDataset()));
   const outDir = path.resolve(opts.outDir ?? defaultModelDir());
+  // the output folder: eraserlab's own model (or new / empty), one writer at a time
+  const lock = lockOutput(outDir, { beside: true, option: 'outDir', command: 'pretrain' });
+  try {
+    assertOutputDir(outDir, 'model', { option: 'outDir' });
+    return await pretrainInto(opts, { seed, steps, batchSize, lr, warmupRatio, weightDecay, maxGradNorm, kindWeights, datasetDir, outDir });
+  } finally {
+    lock.release();
+  }
+}
+
+/** The default peak learning rate of pretraining. */
+export const DEFAULT_PRETRAIN_LR = 3e-3;
+/** Loss above this (per answer token) stops pretraining: the log-vocabulary is about 6. */
+export const PRETRAIN_MAX_LOSS = 1e3;
+/** This many updates in a row with a zero gradient norm stop pretraining (the model collapsed). */
+export const COLLAPSE_STEPS = 3;
+
+async function pretrainInto(
+  opts: PretrainOptions,
+  r: { seed: number; steps: number; batchSize: number; lr: number; warmupRatio: number; weightDecay: number; maxGradNorm: number; kindWeights: KindWeights; datasetDir: string; outDir: string },
+): Promise<PretrainResult> {
+  const { seed, steps, batchSize, lr, warmupRatio, weightDecay, maxGradNorm, kindWeights, datasetDir, outDir } = r;
   const ds = await loadSafeEraser(datasetDir);
   const exs = vanillaExamples(ds);
 
@@ -430,6 +453,7 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
   const cpu0 = process.cpuUsage();
   let lossEma = NaN;
   let finalLoss = NaN;
+  let zeroGradSteps = 0;
   try {
     for (let s = 0; s < steps; s++) {
       const idx = nextBatch();
@@ -446,12 +470,20 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
       } finally {
         pv?.dispose();
       }
-      if (!Number.isFinite(loss)) {
+      if (!Number.isFinite(loss) || loss > PRETRAIN_MAX_LOSS) {
         disposeGrads(grads);
-        throw new ConfigError(`pretrain diverged at step ${s}: loss ${loss}`, [{ path: 'lr', message: `try a lower learning rate than ${lr}` }]);
+        throw new DivergenceError(
+          `Pretraining diverged at step ${s}: loss ${Number.isFinite(loss) ? `${loss.toPrecision(4)} > ${PRETRAIN_MAX_LOSS}` : loss}; nothing was saved to ${outDir}. Lower --lr (now ${lr}; the default is ${DEFAULT_PRETRAIN_LR}).`,
+        );
       }
       const info = opt.applyGradients(grads);
       disposeGrads(grads);
+      zeroGradSteps = info.gradNorm === 0 ? zeroGradSteps + 1 : 0;
+      if (zeroGradSteps >= COLLAPSE_STEPS) {
+        throw new DivergenceError(
+          `Pretraining collapsed at step ${s}: the gradient norm has been 0 for ${COLLAPSE_STEPS} updates (dead activations, nothing left to learn from); nothing was saved to ${outDir}. Lower --lr (now ${lr}; the default is ${DEFAULT_PRETRAIN_LR}).`,
+        );
+      }
       lossEma = Number.isNaN(lossEma) ? loss : 0.95 * lossEma + 0.05 * loss;
       finalLoss = loss;
       bar?.update(s + 1, `loss ${lossEma.toFixed(3)}`);
@@ -511,6 +543,7 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
   };
   await model.save(outDir);
   writeJsonAtomic(path.join(outDir, 'pretrain_spec.json'), spec);
+  markOutput(outDir, 'model', 'pretrain');
   const numParameters = model.numParameters();
   model.dispose();
   return { dir: outDir, steps, trainSeconds, evalSeconds, finalLoss, numParameters, accuracy, spec };

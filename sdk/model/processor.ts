@@ -10,7 +10,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { CheckpointError, ConfigError } from '../runtime/errors';
+import { CheckpointError, ConfigError, DatasetError } from '../runtime/errors';
 import { writeJsonAtomic } from '../runtime/fsutil';
 import { loadImages } from '../data/images';
 import type { Example } from '../data/examples';
@@ -57,6 +57,12 @@ export interface ProcessorOptions {
   template?: Partial<PromptTemplate>;
   /** Default: data.loadImages (sharp, bicubic, CLIP mean/std, cached). */
   imageLoader?: ImageLoader;
+  /**
+   * The most tokens one example may have (text_config.max_position_embeddings with
+   * `forConfig`): a longer prompt is a DatasetError naming the question, never silently run
+   * past the model's positions or cut.
+   */
+  maxLength?: number;
 }
 
 export interface ProcessorEncodeOptions {
@@ -93,6 +99,8 @@ export class LlavaProcessor {
   readonly numImageTokens: number;
   readonly imageTokenId: number;
   readonly template: PromptTemplate;
+  /** The most tokens one example may have (undefined: no limit). */
+  readonly maxLength?: number;
   private readonly imageLoader: ImageLoader;
 
   constructor(o: ProcessorOptions) {
@@ -106,6 +114,7 @@ export class LlavaProcessor {
     this.imageTokenId = imageTokenId;
     this.template = { ...LLAVA_V1_TEMPLATE, ...(o.template ?? {}) };
     this.imageLoader = o.imageLoader ?? ((p, s) => loadImages(p, s));
+    this.maxLength = o.maxLength;
   }
 
   /** The processor for a model config: image size and token count from the config, ids checked against it. */
@@ -125,6 +134,7 @@ export class LlavaProcessor {
       imageTokenId: config.image_token_index,
       template: opts.template,
       imageLoader: opts.imageLoader,
+      maxLength: config.text_config.max_position_embeddings,
     });
   }
 
@@ -169,12 +179,24 @@ export class LlavaProcessor {
     return out;
   }
 
+  private checkLength(ids: number[], ex: ProcessorInput, what: string): number[] {
+    if (this.maxLength === undefined || ids.length <= this.maxLength) return ids;
+    const q = ex.question.length > 60 ? `${ex.question.slice(0, 60)}…` : ex.question;
+    throw new DatasetError(`An example is too long for the model: its ${what} take${what === 'prompt' ? 's' : ''} ${ids.length} tokens, the model has ${this.maxLength} positions (max_position_embeddings)`, [
+      {
+        path: 'question',
+        field: 'question',
+        message: `${JSON.stringify(q)} (${ex.question.length.toLocaleString('en')} characters${ex.image !== undefined ? `, plus ${this.numImageTokens} image tokens` : ''}): shorten it, or use a model with more positions`,
+      },
+    ]);
+  }
+
   /** Unpadded ids (and labels) of one example. */
   encodeOne(ex: ProcessorInput, withAnswer: boolean): { ids: number[]; labels: number[] } {
     const hasImage = ex.image !== undefined;
-    const prompt = this.expand(this.tokenizer.encode(this.promptText(ex.question, hasImage)));
+    const prompt = this.checkLength(this.expand(this.tokenizer.encode(this.promptText(ex.question, hasImage))), ex, 'prompt');
     if (!withAnswer) return { ids: prompt, labels: prompt.map(() => IGNORE_INDEX) };
-    const full = this.expand(this.tokenizer.encode(this.fullText(ex.question, ex.answer, hasImage)));
+    const full = this.checkLength(this.expand(this.tokenizer.encode(this.fullText(ex.question, ex.answer, hasImage))), ex, 'prompt and answer');
     // The prompt's ids are a prefix of the full text's (the answer starts a new "▁" word);
     // fall back to the common prefix for tokenizers where they are not.
     let k = 0;

@@ -8,7 +8,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import { CheckpointError, ConfigError } from '../runtime/errors';
+import { CheckpointError, ConfigError, DatasetError } from '../runtime/errors';
+import { MAX_TEXT_CHARS } from '../data/schema';
 import { writeJsonAtomic } from '../runtime/fsutil';
 
 /** Names of the special tokens a tokenizer knows (undefined where it has none). */
@@ -118,10 +119,15 @@ export class Tokenizer {
 
   /** Text → ids. Added tokens written in the text (`<image>`, `</s>`) become their ids. */
   encode(text: string, opts: TokenizerEncodeOptions = {}): number[] {
+    if (text.length > MAX_TEXT_CHARS) {
+      throw new DatasetError(`Text too long to tokenize: ${text.length.toLocaleString('en')} characters, the limit is ${MAX_TEXT_CHARS.toLocaleString('en')}`, [
+        { path: 'text', message: `starts ${JSON.stringify(text.slice(0, 40))}…; a question or answer is a sentence or a paragraph, and no model here has positions for more` },
+      ]);
+    }
     const ids = this.hf.encode(text, { add_special_tokens: false }).ids;
     const out: number[] = [];
     if ((opts.addBos ?? true) && this.bosId !== undefined) out.push(this.bosId);
-    out.push(...ids);
+    for (const id of ids) out.push(id); // no spread: a long text must not overflow the call stack
     if (opts.addEos && this.eosId !== undefined) out.push(this.eosId);
     return out;
   }

@@ -83,10 +83,24 @@ export class DivergenceError extends EraserError {}
 
 /** Convert a zod-like issue list ({path: (string|number)[], message}) into our Issue list. */
 export function issuesFromZod(
-  zodIssues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+  zodIssues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string; code?: string; expected?: unknown; input?: unknown }>,
   prefix = '',
 ): Issue[] {
-  return zodIssues.map((i) => ({ path: joinPath(prefix, i.path), message: i.message }));
+  return zodIssues.map((i) => ({ path: joinPath(prefix, i.path), message: zodMessage(i) }));
+}
+
+/**
+ * A zod issue in the project's words: a wrong type is a type error (`expected number, got
+ * string`), an absent field is `missing (expected number)`; other issues keep zod's message.
+ */
+export function zodMessage(issue: { message: string; code?: string; expected?: unknown; input?: unknown }): string {
+  if (issue.code !== 'invalid_type') return issue.message;
+  let got: string | undefined;
+  if ('input' in issue) got = issue.input === undefined ? 'undefined' : issue.input === null ? 'null' : Array.isArray(issue.input) ? 'array' : typeof issue.input;
+  else got = /received (\w+)/.exec(issue.message)?.[1];
+  const expected = issue.expected !== undefined ? String(issue.expected) : /expected (\w+)/.exec(issue.message)?.[1];
+  if (!got || !expected) return issue.message;
+  return got === 'undefined' ? `missing (expected ${expected})` : `expected ${expected}, got ${got}`;
 }
 
 /** `joinPath('a', ['b', 0, 'c'])` → `a.b[0].c` */

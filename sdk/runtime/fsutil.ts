@@ -10,8 +10,18 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    throw e;
+    throw annotateWriteError(e, path.dirname(path.resolve(file)));
   }
+}
+
+/**
+ * Record on a file-system error (disk full, no permission) which output folder was being
+ * written, as `folder`, so the CLI can say it in one line; the error is returned.
+ */
+export function annotateWriteError(e: unknown, folder: string): unknown {
+  const err = e as NodeJS.ErrnoException & { folder?: string };
+  if (err && typeof err === 'object' && typeof err.code === 'string' && err.folder === undefined) err.folder = folder;
+  return e;
 }
 
 /**
@@ -34,7 +44,7 @@ export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => void
     }
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    throw annotateWriteError(e, path.resolve(dir));
   }
 }
 

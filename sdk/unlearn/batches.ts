@@ -10,6 +10,7 @@
  * `(idx + randint(len(retain))) % len(retain)`).
  */
 import type { UnlearnDataset, UnlearnExample } from './types';
+import { containedImagePath } from '../data/dataset';
 import * as path from 'path';
 
 import { UNHARM_FIELDS as UNHARM, type SafeEraserRecord, type UnharmPair as UnharmLike, type UnsafePair as UnsafePairLike } from '../data/schema';
@@ -17,7 +18,7 @@ import { UNHARM_FIELDS as UNHARM, type SafeEraserRecord, type UnharmPair as Unha
 function abs(ds: UnlearnDataset, rel: unknown): string | undefined {
   if (typeof rel !== 'string' || rel === '') return undefined;
   const d = ds as UnlearnDataset & { imagePath?: (r: string) => string };
-  return typeof d.imagePath === 'function' ? d.imagePath(rel) : path.resolve(ds.dir, rel);
+  return typeof d.imagePath === 'function' ? d.imagePath(rel) : containedImagePath(path.resolve(ds.dir), rel);
 }
 
 export type ViewSplit = 'train' | 'val';

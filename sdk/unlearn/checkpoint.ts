@@ -42,6 +42,63 @@ export interface TrainerState {
   optimizerStep: number;
 }
 
+/** Read a JSON file of a checkpoint; a missing or corrupted one is a CheckpointError naming it. */
+export function readCheckpointJson<T>(file: string): T {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CheckpointError(`Cannot read checkpoint file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it is missing' : (e as Error).message}`, { file });
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new CheckpointError(`Checkpoint file ${file} is corrupted (not JSON: ${(e as Error).message}); resume from an earlier checkpoint or remove this one`, { file });
+  }
+}
+
+/**
+ * The checkpoint folder (`checkpoint-N` or `final`) under `outDir` that holds the furthest
+ * point of the same experiment as `spec` (method, training options, data, model), or undefined.
+ * A command resumes from it; checkpoints whose files cannot be read are skipped.
+ */
+export function latestCheckpoint(outDir: string, spec: RunSpec): { dir: string; step: number } | undefined {
+  if (!fs.existsSync(outDir)) return undefined;
+  const mine = JSON.stringify(runIdentity(spec));
+  let best: { dir: string; step: number } | undefined;
+  for (const name of fs.readdirSync(outDir)) {
+    if (!/^(checkpoint-\d+|final)$/.test(name)) continue;
+    const dir = path.join(outDir, name);
+    try {
+      const theirs = readCheckpointJson<RunSpec>(path.join(dir, 'run.json'));
+      if (JSON.stringify(runIdentity(theirs)) !== mine) continue;
+      const ts = readCheckpointJson<TrainerState>(path.join(dir, 'trainer_state.json'));
+      for (const f of ['trainable.safetensors', 'optimizer.safetensors', 'history.json']) if (!fs.existsSync(path.join(dir, f))) throw new Error(f);
+      if (!best || ts.step > best.step || (ts.step === best.step && name === 'final')) best = { dir, step: ts.step };
+    } catch {
+      continue;
+    }
+  }
+  return best;
+}
+
+/** The checkpoint folders under `outDir` that belong to another experiment than `spec`. */
+export function otherRunCheckpoints(outDir: string, spec: RunSpec): string[] {
+  if (!fs.existsSync(outDir)) return [];
+  const mine = JSON.stringify(runIdentity(spec));
+  return fs
+    .readdirSync(outDir)
+    .filter((name) => /^(checkpoint-\d+|final)$/.test(name))
+    .filter((name) => {
+      try {
+        return JSON.stringify(runIdentity(JSON.parse(fs.readFileSync(path.join(outDir, name, 'run.json'), 'utf8')) as RunSpec)) !== mine;
+      } catch {
+        return false;
+      }
+    })
+    .sort();
+}
+
 /** Options that do not change what a run trains (probing, checkpointing, where it writes). */
 const NON_TRAINING_OPTIONS = new Set(['evalEvery', 'probe', 'checkpointEvery', 'outDir', 'meta']);
 
@@ -151,7 +208,7 @@ export function readCheckpoint(dir: string, trainable: ReadonlyMap<string, Varia
   if (issues.length) throw new CheckpointError(`Checkpoint ${file} holds tensor '${issues[0]}' that this model does not train (another model or LoRA setting?)`, { key: issues[0], file });
   const optFile = path.join(dir, 'optimizer.safetensors');
   const om = readSafetensors(optFile).tensors;
-  const trainer: TrainerState = JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8'));
+  const trainer = readCheckpointJson<TrainerState>(path.join(dir, 'trainer_state.json'));
   const m = new Map<string, Tensor>();
   const v = new Map<string, Tensor>();
   try {
@@ -166,7 +223,7 @@ export function readCheckpoint(dir: string, trainable: ReadonlyMap<string, Varia
     for (const t of [...m.values(), ...v.values()]) t.dispose();
     throw e;
   }
-  const hist = JSON.parse(fs.readFileSync(path.join(dir, 'history.json'), 'utf8')) as Array<Record<string, number | null>>;
+  const hist = readCheckpointJson<Array<Record<string, number | null>>>(path.join(dir, 'history.json'));
   const history = hist.map((r) => Object.fromEntries(Object.entries(r).map(([k, x]) => [k, x === null ? NaN : x])));
   return { weights: w, m, v, trainer, history };
 }

@@ -6,7 +6,8 @@ export { BUILTIN_METHODS, registerMethod, getMethod, methodNames, resolveMethod,
 export type { BuiltinMethodName } from './methods';
 export { DEFAULTS, OFFICIAL_DEFAULTS, OFFICIAL_LORA_TARGETS, resolveConfig } from './options';
 export type { UnlearnLoraOptions, UnlearnLoraOptions as LoraOptions, ProbeOptions, UnlearnConfig, UnlearnOptionsInput } from './options';
-export { Unlearner, create, resume } from './unlearner';
+export { Unlearner, create, resume, COLLAPSE_STEPS } from './unlearner';
+export { latestCheckpoint, otherRunCheckpoints } from './checkpoint';
 export type { StepRecord, EvalRecord, EndRecord, UnlearnerEvents, RunOptions, CreateOptions, RunSpec } from './unlearner';
 export { forgetExamples, pdExamples, retainExamples, utilityExamples, pyCapitalize, officialText, dropEosLabels } from './batches';
 export { defaultScorer, rougeLRecall, probeSample, runProbe } from './probe';

@@ -147,9 +147,47 @@ export function toOfficialConfig(spec: RunSpec, opts: ExportOptions = {}): Offic
 /** Write `<outDir>/config/forget_lora.yaml` (+ the run spec beside it); returns the config. */
 export function exportOfficial(spec: RunSpec, outDir: string, opts: ExportOptions = {}): OfficialConfig {
   const c = toOfficialConfig(spec, opts);
-  writeFileAtomic(path.join(outDir, 'config', 'forget_lora.yaml'), officialYaml(c));
-  writeFileAtomic(path.join(outDir, 'eraserlab_run.json'), JSON.stringify(spec, null, 2) + '\n');
+  const yamlFile = path.join(outDir, 'config', 'forget_lora.yaml');
+  const runFile = path.join(outDir, 'eraserlab_run.json');
+  // never replace what eraserlab did not write: the repository's own forget_lora.yaml is kept
+  // beside ours as forget_lora.yaml.orig; a foreign eraserlab_run.json is refused
+  if (fs.existsSync(runFile)) {
+    let kind: unknown;
+    try {
+      kind = (JSON.parse(fs.readFileSync(runFile, 'utf8')) as { kind?: unknown }).kind;
+    } catch {
+      kind = undefined;
+    }
+    if (kind !== 'eraserlab.unlearn') {
+      throw new ConfigError(`Refusing to replace ${runFile}: eraserlab did not write it`, [{ path: '--out', message: 'move that file away, or export into another folder' }]);
+    }
+  }
+  const backup = officialYamlBackup(outDir);
+  if (backup) {
+    if (fs.existsSync(backup)) {
+      throw new ConfigError(`Refusing to replace ${yamlFile}: eraserlab did not write it and ${backup} exists already`, [
+        { path: '--out', message: 'move one of the two away (eraserlab keeps a foreign forget_lora.yaml as forget_lora.yaml.orig)' },
+      ]);
+    }
+    fs.renameSync(yamlFile, backup);
+  }
+  writeFileAtomic(yamlFile, `${OFFICIAL_YAML_HEADER}\n${officialYaml(c)}`);
+  writeFileAtomic(runFile, JSON.stringify(spec, null, 2) + '\n');
   return c;
+}
+
+/** The first line of every forget_lora.yaml eraserlab writes. */
+export const OFFICIAL_YAML_HEADER = '# written by eraserlab export-official (the run spec is eraserlab_run.json)';
+
+/**
+ * Where `exportOfficial` keeps an existing `config/forget_lora.yaml` that eraserlab did not
+ * write (the official repository's own), or undefined when there is none to keep.
+ */
+export function officialYamlBackup(outDir: string): string | undefined {
+  const yamlFile = path.join(outDir, 'config', 'forget_lora.yaml');
+  if (!fs.existsSync(yamlFile)) return undefined;
+  const head = fs.readFileSync(yamlFile, 'utf8').split('\n', 1)[0];
+  return head === OFFICIAL_YAML_HEADER ? undefined : `${yamlFile}.orig`;
 }
 
 /**

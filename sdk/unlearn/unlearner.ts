@@ -23,7 +23,7 @@ import { OPTION_KEYS, resolveConfig, UnlearnConfig, UnlearnOptionsInput } from '
 import { dropEosLabels, forgetExamples, officialText, pdExamples, recordsWithoutSdImage, retainExamples } from './batches';
 import { defaultScorer, probeSample, runProbe, ProbeResult, ProbeScorer, ProbeSample } from './probe';
 import { attachLora, AttachedAdapters, encode, generateTexts, processorOf } from './seams';
-import { assertOutDirFree, readCheckpoint, writeCheckpoint, type RunSpec, type TrainerState } from './checkpoint';
+import { assertOutDirFree, readCheckpoint, readCheckpointJson, writeCheckpoint, type RunSpec, type TrainerState } from './checkpoint';
 import { learningRateSchedule, warmupStepsOf } from './schedules';
 import type { MethodBatch, MethodBatches, MethodDefinition, MethodSpec, UnlearnDataset, UnlearnExample, UnlearnableModel } from './types';
 
@@ -152,6 +152,9 @@ function isDefinition(m: unknown): boolean {
 /** One unlearning run. Create with `unlearn.create(model, dataset, {method, ...})`. */
 export type { RunSpec } from './checkpoint';
 
+/** A run whose gradient norm is exactly 0 for this many steps in a row has collapsed (DivergenceError). */
+export const COLLAPSE_STEPS = 3;
+
 export class Unlearner {
   readonly model: UnlearnableModel;
   readonly dataset: UnlearnDataset;
@@ -176,6 +179,7 @@ export class Unlearner {
   private state: { step: number; micro: number; epoch: number; stopped: boolean } = { step: 0, micro: 0, epoch: 0, stopped: false };
   private disposed = false;
   private lastEvalStep = -1;
+  private zeroGradSteps = 0;
   /** Total optimiser steps of the schedule. */
   readonly totalSteps: number;
   readonly stepsPerEpoch: number;
@@ -475,6 +479,15 @@ export class Unlearner {
   /** Non-finite or exploding loss / gradient: stop before the update, naming step and term. */
   private guard(step: number, loss: number, terms: Record<string, number>, gradNorm: number): void {
     const o = this.options;
+    // collapse: a gradient norm of exactly 0 for COLLAPSE_STEPS updates in a row (dead units;
+    // every further step is a no-op while the weights stay broken)
+    this.zeroGradSteps = gradNorm === 0 ? this.zeroGradSteps + 1 : 0;
+    if (this.zeroGradSteps >= COLLAPSE_STEPS) {
+      throw new DivergenceError(
+        `Unlearning collapsed at step ${step} (method '${this.method.name}'): the gradient norm has been 0 for ${COLLAPSE_STEPS} steps, so the model no longer learns (utility is gone). ` +
+          `Lower 'lr' (now ${o.lr}; --lr on the command line), or set 'stopForgetNll' to end gradient ascent at a bound.`,
+      );
+    }
     const bad = Object.entries(terms).find(([, v]) => !Number.isFinite(v) || Math.abs(v) > o.maxLoss);
     const what = !Number.isFinite(loss) ? 'loss' : bad ? `term '${bad[0]}'` : Math.abs(loss) > o.maxLoss ? 'loss' : !Number.isFinite(gradNorm) ? 'gradient norm' : undefined;
     if (!what) return;
@@ -536,6 +549,8 @@ export class Unlearner {
     let reason: EndRecord['reason'] = 'done';
     try {
       while (this.state.step < target && !this.state.stopped) {
+        // a step may never wait on real I/O: let pending events (Ctrl-C) run before the next one
+        if (opts.signal) await new Promise<void>((resolve) => setImmediate(resolve));
         if (opts.signal?.aborted) {
           reason = 'aborted';
           break;
@@ -698,7 +713,7 @@ export function create(model: UnlearnableModel, dataset: UnlearnDataset, opts: C
 export function resume(dir: string, model: UnlearnableModel, dataset: UnlearnDataset, opts: { scorer?: ProbeScorer } = {}): Unlearner {
   const specFile = path.join(dir, 'run.json');
   if (!fs.existsSync(specFile)) throw new CheckpointError(`Not an unlearning checkpoint: ${specFile} is missing`, { file: specFile });
-  const spec = JSON.parse(fs.readFileSync(specFile, 'utf8')) as RunSpec;
+  const spec = readCheckpointJson<RunSpec>(specFile);
   if (spec.kind !== 'eraserlab.unlearn') throw new CheckpointError(`${specFile} is not an eraserlab unlearning run spec (kind '${String(spec.kind)}')`, { file: specFile });
   getMethod(spec.method.name);
   const fp = fingerprint(dataset);

@@ -41,7 +41,7 @@ test('bad input: unknown attack, k < 1 and an empty slice are refused before any
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'eraserlab-attack-bad-'));
   let r = await cli(['attack', '--attacks', 'loss,bogus', '--out', out]);
   assert.is(r.code, 1);
-  assert.match(r.err, `ConfigError: Invalid options for eraserlab attack (1 problem):\n  - --attacks: Unknown attack 'bogus'. Must be one of [${attacks.attackNames().join(', ')}]`);
+  assert.match(r.err, `ConfigError: Invalid arguments for eraserlab attack (1 problem):\n  - --attacks: Unknown attack 'bogus'. Must be one of [${attacks.attackNames().join(', ')}]`);
   r = await cli(['attack', '--param', 'relearn-forget.steps=0', '--param', 'relearn-benign.fraction=0.001', '--reference', 'none', '--out', out]);
   assert.is(r.code, 1);
   assert.match(r.err, 'params.relearn-forget.steps: expected a list of integers ≥ 1 (each ≥ 1), got [0]');

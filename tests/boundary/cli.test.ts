@@ -13,10 +13,10 @@ test('eraserlab babert: bad arguments are one ConfigError listing each problem',
       (e as Error).message,
       [
         'Invalid arguments for eraserlab babert (4 problems):',
+        "  - --scale: must be one of [test, default], got 'huge'",
+        "  - --seeds: must be comma-separated integers ≥ 0, got '1,x'",
+        "  - --pretrain-steps: must be an integer ≥ 1, got '-3'",
         '  - --bogus: unknown option. Must be one of [--scale, --seeds, --out, --pretrain-steps, --finetune-steps, --ba-layer, --ba-weight, --json]',
-        "  - --seeds: expected comma-separated integers, got '1,x'",
-        "  - --pretrain-steps: expected a non-negative integer, got '-3'",
-        "  - --scale: 'huge' must be one of [test, default]",
       ].join('\n'),
     );
   }

@@ -25,7 +25,7 @@ test('evaluate --official imports the official outputs into the same tables', as
 test('evaluate rejects bad options before any work', async () => {
   const r = await capture(['evaluate', '--split', 'test', '--limit', '0']);
   assert.is(r.rc, 1);
-  assert.match(r.err, "ConfigError: Invalid arguments for eraserlab evaluate (2 problems):\n  - --split: 'test' is not one of [train, val, both]\n  - --limit: must be a positive integer, got '0'");
+  assert.match(r.err, "ConfigError: Invalid arguments for eraserlab evaluate (2 problems):\n  - --split: must be one of [train, val, both], got 'test'\n  - --limit: must be an integer ≥ 1, got '0'");
 });
 
 const RUN = path.join(ROOT, 'tests/fixtures/official/run10');
@@ -75,10 +75,19 @@ test('evaluate --help describes every option', () => {
 test('judge options are checked before any work', async () => {
   const r = await capture(['evaluate', '--judge-timeout', '0', '--judge-protocol', 'gpt', '--protocol', 'fast']);
   assert.is(r.rc, 1);
-  assert.match(r.err, "  - --protocol: 'fast' is not one of [greedy, official]");
-  assert.match(r.err, "  - --judge-protocol: 'gpt' is not one of [eraserlab, official]");
-  assert.match(r.err, '  - --judge-protocol: applies to --judge openai (the rules judge has no prompts)');
-  assert.match(r.err, "  - --judge-timeout: must be a positive number of seconds, got '0'");
+  assert.is(
+    r.err,
+    [
+      'ConfigError: Invalid arguments for eraserlab evaluate (3 problems):',
+      "  - --judge-timeout: must be a number > 0, got '0'",
+      "  - --judge-protocol: must be one of [eraserlab, official], got 'gpt'",
+      "  - --protocol: must be one of [greedy, official], got 'fast'",
+    ].join('\n') + '\n',
+  );
+  // a valid --judge-protocol with the rules judge: the combination is refused
+  const c = await capture(['evaluate', '--judge-protocol', 'official']);
+  assert.is(c.rc, 1);
+  assert.is(c.err, 'ConfigError: Invalid arguments for eraserlab evaluate (1 problem):\n  - --judge-protocol: applies to --judge openai (the rules judge has no prompts)\n');
 });
 
 test('evaluate --write-official writes the model\'s answers in the official inference format', async () => {

@@ -30,7 +30,7 @@ function listFiles(dir: string): string[] {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else out.push(path.relative(dir, p));
+      else if (e.name !== '.eraserlab') out.push(path.relative(dir, p)); // the output marker is not generated content
     }
   };
   walk(dir);
@@ -209,7 +209,7 @@ test('eraserlab generate prints a summary; bad arguments are listed', async () =
   } catch (e) {
     assert.is(
       (e as Error).message,
-      "Invalid arguments for eraserlab generate (2 problems):\n  - --scale: unknown scale 'huge'. Must be one of [tiny, default, paper]\n  - --seed: must be an integer, got 'x'",
+      "Invalid arguments for eraserlab generate (2 problems):\n  - --scale: must be one of [tiny, default, paper], got 'huge'\n  - --seed: must be an integer ≥ 0, got 'x'",
     );
   }
   cleanup(root);

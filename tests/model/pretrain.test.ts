@@ -197,7 +197,7 @@ test('eraserlab pretrain --kind-weights: bad entries are a ConfigError before an
     assert.instance(e, runtime.ConfigError);
     assert.is(
       (e as Error).message,
-      "Invalid options for eraserlab pretrain (3 problems):\n  - --kind-weights: unknown kind 'shapes'. Must be one of [forget, sd, retain_text, retain_image, utility, aligned]\n  - --kind-weights: weight of sd must be a number ≥ 0, got '-1'\n  - --kind-weights: expected KIND=WEIGHT, got 'oops'",
+      "Invalid arguments for eraserlab pretrain (3 problems):\n  - --kind-weights: unknown kind 'shapes'. Must be one of [forget, sd, retain_text, retain_image, utility, aligned]\n  - --kind-weights: weight of sd must be a number ≥ 0, got '-1'\n  - --kind-weights: expected KIND=WEIGHT, got 'oops'",
     );
   }
 });
@@ -208,7 +208,7 @@ test('eraserlab pretrain --loss-norm: only token or example', async () => {
     assert.unreachable('should throw');
   } catch (e) {
     assert.instance(e, runtime.ConfigError);
-    assert.is((e as Error).message, "Invalid options for eraserlab pretrain (1 problem):\n  - --loss-norm: expected token or example, got 'sum'");
+    assert.is((e as Error).message, "Invalid arguments for eraserlab pretrain (1 problem):\n  - --loss-norm: must be one of [token, example], got 'sum'");
   }
 });
 

@@ -106,7 +106,7 @@ test('unlearn CLI: bad arguments are reported together before anything loads', a
   const r = await capture(['unlearn', '--method', 'erase', '--steps', 'ten']);
   assert.is(r.rc, 1);
   assert.match(r.err, "ConfigError: Invalid arguments for eraserlab unlearn (2 problems):\n  - --method: unknown method 'erase'. Must be one of [ga, gd, kl, po, npo, ga+pd, gd+pd, kl+pd, po+pd, npo+pd");
-  assert.match(r.err, "  - --steps: must be an integer, got 'ten'");
+  assert.match(r.err, "  - --steps: must be an integer ≥ 1, got 'ten'");
   // --methods names are checked up front too (aliases accepted), before any training
   const m = await capture(['unlearn', '--all', '--methods', 'ga,idkpd,bogus,erase', '--out', path.join(tmp, 'never')]);
   assert.is(m.rc, 1);

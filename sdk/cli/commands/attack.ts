@@ -8,8 +8,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { CliCommand } from '../main';
-import { parseArgs } from '../main';
-import { ConfigError, type Issue } from '../../runtime/errors';
+import { helpText, invalidArguments, parseOptions, type CommandSpec } from '../options';
+import { type Issue } from '../../runtime/errors';
 import { init } from '../../runtime/backend';
 import { writeFileAtomic } from '../../runtime/fsutil';
 import { ensureDefaultDataset, generatedDir, packageRoot, DEFAULT_SEED } from '../../data/defaults';
@@ -48,48 +48,33 @@ export const ATTACK_SCALES: Readonly<Record<AttackScale, AttackScaleDefaults>> =
   test: { methods: ['po', 'po+pd'], steps: 2, limit: 2, miaLimit: 4, maxNewTokens: 8, dataset: 'tiny', relearnSteps: [1, 2], referenceSteps: 8 },
 };
 
-const USAGE = () => `Usage: eraserlab attack [--model DIR | --results R] [--out DIR] [--dataset DIR] [--methods M,...]
-                        [--attacks A,...] [--param ATTACK.NAME=VALUE ...] [--steps N] [--limit N]
-                        [--mia-limit N] [--max-new-tokens N] [--seed S] [--reference DIR|none]
-                        [--reference-steps N] [--scale default|test] [--no-figures] [--json]
-
-Unlearn the model with each method, then attack every unlearned model, the vanilla model and
-the retrained reference (the same recipe without the forget data): relearning, prompt and image
-attacks and membership inference. Writes attacks.csv and attacks.json (method, pd, attack,
-family, metric, split, value, n) and figures/robustness.{png,svg}, figures/relearning.{png,svg}.
-
-  --model DIR        the vanilla model (default data/models/vanilla)
-  --results R        a finished \`eraserlab run\` folder: its methods, dataset, model, seed and
-                     steps (results go into R unless --out is given)
-  --out DIR          where to write (default results-attacks, or R)
-  --dataset DIR      SafeEraser folder (default: the scale's synthetic benchmark)
-  --methods M,...    unlearning methods (default: every method with and without PD)
-  --attacks A,...    attacks to run (default: all, listed below)
-  --param A.P=V      an attack parameter, e.g. --param relearn-forget.steps=5,10,20
-                     --param relearn-forget.category=Weapon --param gaussian-noise.sigma=40
-  --steps N          unlearning steps per method (default 72, one epoch)
-  --limit N          records evaluated per split under each attack (default ${RUN_DEFAULTS.limit})
-  --mia-limit N      records per split whose answers membership inference scores (default ${RUN_DEFAULTS.miaLimit})
-  --max-new-tokens N tokens generated per response (default ${RUN_DEFAULTS.maxNewTokens})
-  --seed S           seed (default 233)
-  --reference DIR    the retrained reference model (default: made once with
-                     \`pretrain --exclude forget\` and the model's recipe, kept under
-                     data/generated/models); 'none' for no reference
-  --reference-steps N  pretraining steps of the made reference (default: the model's recipe)
-  --scale S          default | test (ERASERLAB_SCALE; test: tiny data, po ± PD, 2 steps)
-  --no-figures       skip PNG/SVG export (needs Chromium)
-  --json             print the rows as JSON
-
-Attacks (name, family, what it does, parameters with defaults):
-${describeAttacks().join('\n')}`;
-
-function listArg(v: unknown): string[] | undefined {
-  if (v === undefined) return undefined;
-  return String(v)
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
+export const spec: CommandSpec = {
+  name: 'attack',
+  synopsis: ['[--model DIR | --results R] [--out DIR] [--dataset DIR] [--methods M,...] [--attacks A,...] [--param ATTACK.NAME=VALUE ...] [options]'],
+  description:
+    'Unlearn the model with each method, then attack every unlearned model, the vanilla model and the retrained reference (the same recipe without the forget data): ' +
+    'relearning, prompt and image attacks and membership inference. Writes attacks.csv and attacks.json (method, pd, attack, family, metric, split, value, n) and ' +
+    'figures/robustness.{png,svg}, figures/relearning.{png,svg}.',
+  options: [
+    { name: 'model', type: 'path', doc: 'The vanilla model.', default: 'data/models/vanilla' },
+    { name: 'results', type: 'path', metavar: 'R', doc: 'A finished `eraserlab run` folder: its methods, dataset, model, seed and steps (results go into R unless --out is given).' },
+    { name: 'out', type: 'path', doc: 'Where to write (default results-attacks, or R).' },
+    { name: 'dataset', type: 'path', doc: "SafeEraser folder (default: the scale's synthetic benchmark)." },
+    { name: 'methods', type: 'list', metavar: 'M,...', doc: 'Unlearning methods (default: every method with and without PD).' },
+    { name: 'attacks', type: 'list', metavar: 'A,...', doc: 'Attacks to run (default: all, listed below).' },
+    { name: 'param', type: 'string', metavar: 'A.P=V', repeat: true, doc: 'An attack parameter, e.g. --param relearn-forget.steps=5,10,20 --param relearn-forget.category=Weapon --param gaussian-noise.sigma=40.' },
+    { name: 'steps', type: 'int', min: 1, doc: 'Unlearning steps per method (default 72, one epoch).' },
+    { name: 'limit', type: 'int', min: 1, doc: 'Records evaluated per split under each attack.', default: RUN_DEFAULTS.limit },
+    { name: 'mia-limit', type: 'int', min: 1, doc: 'Records per split whose answers membership inference scores.', default: RUN_DEFAULTS.miaLimit },
+    { name: 'max-new-tokens', type: 'int', min: 1, doc: 'Tokens generated per response.', default: RUN_DEFAULTS.maxNewTokens },
+    { name: 'seed', type: 'int', min: 0, metavar: 'S', doc: 'Seed.', default: DEFAULT_SEED },
+    { name: 'reference', type: 'string', metavar: 'DIR|none', doc: "The retrained reference model (default: made once with `pretrain --exclude forget` and the model's recipe, kept under data/generated/models); 'none' for no reference." },
+    { name: 'reference-steps', type: 'int', min: 1, doc: "Pretraining steps of the made reference (default: the model's recipe)." },
+    { name: 'scale', type: 'enum', choices: ['default', 'test'], metavar: 'S', doc: 'default | test (ERASERLAB_SCALE; test: tiny data, po ± PD, 2 steps).' },
+    { name: 'no-figures', type: 'flag', doc: 'Skip PNG/SVG export (needs Chromium).' },
+    { name: 'json', type: 'flag', doc: 'Print the rows as JSON.' },
+  ],
+};
 
 /** `--param a.p=v` values: numbers, lists of integers, booleans or strings. */
 function parseParams(raw: string[], issues: Issue[]): Record<string, Record<string, unknown>> {
@@ -157,23 +142,14 @@ export async function writeRobustnessFigures(out: string, rows: readonly AttackR
 export const command: CliCommand = {
   name: 'attack',
   summary: 'Attack unlearned models: relearning, prompt and image attacks, membership inference, retrained reference',
+  spec,
   get usage() {
-    return USAGE();
+    return `${helpText(spec)}\n\nAttacks (name, family, what it does, parameters with defaults):\n${describeAttacks().join('\n')}`;
   },
   async run(argv) {
-    // --param may repeat: collect it before the generic parser
-    const params: string[] = [];
-    const rest: string[] = [];
-    for (let i = 0; i < argv.length; i++) {
-      if (argv[i] === '--param') params.push(argv[++i] ?? '');
-      else if (argv[i].startsWith('--param=')) params.push(argv[i].slice(8));
-      else rest.push(argv[i]);
-    }
-    const a = parseArgs(rest, ['no-figures', 'json']);
-    const known = ['_', 'model', 'results', 'out', 'dataset', 'methods', 'attacks', 'steps', 'limit', 'mia-limit', 'max-new-tokens', 'seed', 'reference', 'reference-steps', 'scale', 'no-figures', 'json'];
+    const a = parseOptions(spec, argv);
+    const params = (a.param as string[] | undefined) ?? [];
     const issues: Issue[] = [];
-    for (const k of Object.keys(a)) if (!known.includes(k)) issues.push({ path: `--${k}`, message: `unknown option. Must be one of [${[...known.slice(1), 'param'].map((x) => `--${x}`).join(', ')}]` });
-    if (a._.length) issues.push({ path: a._[0], message: 'unexpected argument' });
     // the scale of a finished run folder, unless given
     let runScale: string | undefined;
     if (typeof a.results === 'string') {
@@ -184,30 +160,21 @@ export const command: CliCommand = {
       }
     }
     const scaleName = String(a.scale ?? runScale ?? process.env.ERASERLAB_SCALE ?? 'default');
-    if (scaleName !== 'default' && scaleName !== 'test') issues.push({ path: '--scale', message: `unknown scale '${scaleName}'. Must be one of [default, test]` });
+    if (scaleName !== 'default' && scaleName !== 'test') issues.push({ path: '--scale', message: `must be one of [default, test], got '${scaleName}'` });
     const scale = ATTACK_SCALES[(scaleName === 'test' ? 'test' : 'default') as AttackScale];
-    const int = (k: string, min: number): number | undefined => {
-      if (a[k] === undefined) return undefined;
-      const v = Number(a[k]);
-      if (!Number.isInteger(v) || v < min) {
-        issues.push({ path: `--${k}`, message: `expected an integer ≥ ${min}, got '${String(a[k])}'` });
-        return undefined;
-      }
-      return v;
-    };
-    const steps = int('steps', 1);
-    const limit = int('limit', 1);
-    const miaLimit = int('mia-limit', 1);
-    const maxNewTokens = int('max-new-tokens', 1);
-    const seed = int('seed', 0);
-    const referenceSteps = int('reference-steps', 1);
+    const steps = a.steps as number | undefined;
+    const limit = a.limit as number | undefined;
+    const miaLimit = a['mia-limit'] as number | undefined;
+    const maxNewTokens = a['max-new-tokens'] as number | undefined;
+    const seed = a.seed as number | undefined;
+    const referenceSteps = a['reference-steps'] as number | undefined;
     if (a.model !== undefined && a.results !== undefined) issues.push({ path: '--results', message: 'give --model or --results, not both' });
-    const attacks = listArg(a.attacks);
+    const attacks = a.attacks as string[] | undefined;
     if (attacks) {
       const bad = attacks.filter((n) => !attackNames().includes(n));
       if (bad.length) issues.push({ path: '--attacks', message: `Unknown attack${bad.length > 1 ? 's' : ''} ${bad.map((b) => `'${b}'`).join(', ')}. Must be one of [${attackNames().join(', ')}]` });
     }
-    let methods = listArg(a.methods);
+    let methods = a.methods as string[] | undefined;
     for (const m of methods ?? []) {
       try {
         getMethod(m);
@@ -238,7 +205,7 @@ export const command: CliCommand = {
         out ??= r;
       }
     }
-    if (issues.length) throw new ConfigError('Invalid options for eraserlab attack', issues);
+    invalidArguments(spec, issues);
 
     const quiet = process.env.ERASERLAB_QUIET === '1';
     const log = (s: string) => (quiet ? undefined : process.stderr.write(`eraserlab attack: ${s}\n`));

@@ -4,60 +4,51 @@
  */
 import * as path from 'path';
 import type { CliCommand } from '../main';
-import { parseArgs } from '../main';
-import { ConfigError, type Issue } from '../../runtime/errors';
+import { helpText, parseOptions, type CommandSpec } from '../options';
+import { assertOutputDir, lockOutput, markOutput } from '../../runtime/outdir';
 import { writeJsonAtomic } from '../../runtime/fsutil';
 import { runExperiment, type ExperimentConfig, type ExperimentScale } from '../../boundary/experiment';
 import { comparisonFigure } from '../../boundary/plots';
 
-const USAGE = `Usage: eraserlab babert [--scale test|default] [--seeds 1,2,3] [--out DIR] [--pretrain-steps N]
-                      [--finetune-steps N] [--ba-layer K] [--ba-weight W] [--json]
-
-Pretrain the same small BERT with MLM only and with MLM + L_BA (boundary-aware loss), fine-tune
-each with a CRF for Chinese word segmentation, and report span F1 on silver (jieba) and gold
-(data/babert/gold.txt) sentences as mean ± std over seeds. Raw text comes from the Debian
-packages manpages-zh and fortunes-zh. ERASERLAB_SCALE=test is the same as --scale test.
-
-  --scale S            test (seconds) or default (minutes; the documented experiment)
-  --seeds LIST         comma-separated seeds (default 1,2,3; test: 1)
-  --out DIR            write result.json and comparison.json (a Plotly spec) here
-  --pretrain-steps N   pretraining steps per run
-  --finetune-steps N   fine-tuning steps per run
-  --ba-layer K         hidden state L_BA reads (0 = embeddings, k = after layer k)
-  --ba-weight W        weight of L_BA
-  --json               print the result as JSON instead of a table`;
+export const spec: CommandSpec = {
+  name: 'babert',
+  description:
+    'Pretrain the same small BERT with MLM only and with MLM + L_BA (boundary-aware loss), fine-tune each with a CRF for Chinese word segmentation, and report span F1 ' +
+    'on silver (jieba) and gold (data/babert/gold.txt) sentences as mean ± std over seeds. Raw text comes from the Debian packages manpages-zh and fortunes-zh. ' +
+    'ERASERLAB_SCALE=test is the same as --scale test.',
+  options: [
+    { name: 'scale', type: 'enum', choices: ['test', 'default'], metavar: 'S', doc: 'test (seconds) or default (minutes; the documented experiment).' },
+    {
+      name: 'seeds',
+      type: 'list',
+      doc: 'Comma-separated seeds (default 1,2,3; test: 1).',
+      check: (v) => ((v as string[]).every((x) => /^\d+$/.test(x)) ? undefined : `must be comma-separated integers ≥ 0, got '${(v as string[]).join(',')}'`),
+    },
+    { name: 'out', type: 'path', doc: 'Write result.json and comparison.json (a Plotly spec) here.' },
+    { name: 'pretrain-steps', type: 'int', min: 1, doc: 'Pretraining steps per run.' },
+    { name: 'finetune-steps', type: 'int', min: 1, doc: 'Fine-tuning steps per run.' },
+    { name: 'ba-layer', type: 'int', min: 0, metavar: 'K', doc: 'Hidden state L_BA reads (0 = embeddings, k = after layer k).' },
+    { name: 'ba-weight', type: 'number', min: 0, metavar: 'W', doc: 'Weight of L_BA.' },
+    { name: 'json', type: 'flag', doc: 'Print the result as JSON instead of a table.' },
+  ],
+};
 
 export const command: CliCommand = {
   name: 'babert',
   summary: 'BABERT: MLM vs MLM + boundary-aware pretraining, word segmentation F1',
-  usage: USAGE,
+  spec,
+  get usage() {
+    return helpText(spec);
+  },
   async run(argv) {
-    const a = parseArgs(argv, ['json']);
-    const known = ['_', 'scale', 'seeds', 'out', 'pretrain-steps', 'finetune-steps', 'ba-layer', 'ba-weight', 'json'];
-    const issues: Issue[] = [];
-    for (const k of Object.keys(a)) if (!known.includes(k)) issues.push({ path: `--${k}`, message: `unknown option. Must be one of [${known.slice(1).map((x) => `--${x}`).join(', ')}]` });
-    const num = (k: string, int: boolean): number | undefined => {
-      if (a[k] === undefined) return undefined;
-      const v = Number(a[k]);
-      if (!Number.isFinite(v) || (int && (!Number.isInteger(v) || v < 0))) {
-        issues.push({ path: `--${k}`, message: `expected ${int ? 'a non-negative integer' : 'a number'}, got '${String(a[k])}'` });
-        return undefined;
-      }
-      return v;
-    };
+    const a = parseOptions(spec, argv);
     const overrides: Partial<ExperimentConfig> = {};
-    if (typeof a.seeds === 'string') {
-      const seeds = a.seeds.split(',').map(Number);
-      if (seeds.some((s) => !Number.isInteger(s))) issues.push({ path: '--seeds', message: `expected comma-separated integers, got '${a.seeds}'` });
-      else overrides.seeds = seeds;
-    }
-    const ps = num('pretrain-steps', true);
-    const fs_ = num('finetune-steps', true);
-    const bl = num('ba-layer', true);
-    const bw = num('ba-weight', false);
+    if (a.seeds !== undefined) overrides.seeds = (a.seeds as string[]).map(Number);
+    const ps = a['pretrain-steps'] as number | undefined;
+    const fs_ = a['finetune-steps'] as number | undefined;
+    const bl = a['ba-layer'] as number | undefined;
+    const bw = a['ba-weight'] as number | undefined;
     const scale = a.scale as string | undefined;
-    if (scale !== undefined && scale !== 'test' && scale !== 'default') issues.push({ path: '--scale', message: `'${String(scale)}' must be one of [test, default]` });
-    if (issues.length) throw new ConfigError('Invalid arguments for eraserlab babert', issues);
     const pre: Record<string, number> = {};
     if (ps !== undefined) pre.steps = ps;
     if (bl !== undefined) pre.baLayer = bl;
@@ -65,8 +56,18 @@ export const command: CliCommand = {
     if (Object.keys(pre).length) overrides.pretrain = pre as never;
     if (fs_ !== undefined) overrides.finetune = { steps: fs_ } as never;
     const out = typeof a.out === 'string' ? path.resolve(a.out) : undefined;
-    const result = await runExperiment({ scale: scale as ExperimentScale | undefined, overrides, outDir: out });
-    if (out) writeJsonAtomic(path.join(out, 'comparison.json'), comparisonFigure(result));
+    if (out) assertOutputDir(out, 'babert', { command: 'eraserlab babert' });
+    const lock = out ? lockOutput(out, { command: 'eraserlab babert' }) : undefined;
+    let result: Awaited<ReturnType<typeof runExperiment>>;
+    try {
+      result = await runExperiment({ scale: scale as ExperimentScale | undefined, overrides, outDir: out });
+      if (out) {
+        writeJsonAtomic(path.join(out, 'comparison.json'), comparisonFigure(result));
+        markOutput(out, 'babert', 'eraserlab babert');
+      }
+    } finally {
+      lock?.release();
+    }
     if (a.json) {
       process.stdout.write(JSON.stringify(result, (_k, v) => (v === Infinity ? 'Infinity' : v), 2) + '\n');
       return 0;

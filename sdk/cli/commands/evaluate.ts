@@ -6,8 +6,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { CliCommand } from '../main';
-import { parseArgs } from '../main';
-import { ConfigError } from '../../runtime/errors';
+import { helpText, invalidArguments, parseOptions, type CommandSpec, type ParsedOptions } from '../options';
+import { type Issue } from '../../runtime/errors';
+import { assertOutputDir, lockOutput, markOutput } from '../../runtime/outdir';
 import { init } from '../../runtime/backend';
 import { loadSafeEraser } from '../../data/dataset';
 import { ensureDefaultDataset } from '../../data/defaults';
@@ -18,56 +19,55 @@ import { importOfficial, readOfficialStats, writeOfficial, parsePythonJson, type
 import { columnsOf, Row, writeTable } from '../../experiment/report';
 import { DEFAULT_SEED } from '../../runtime/rng';
 
-const USAGE = `Usage: eraserlab evaluate [--model DIR] [--dataset DIR] [--split train|val|both] [--protocol greedy|official]
-                          [--judge rules|openai] [--judge-protocol eraserlab|official] [--safeeraser DIR]
-                          [--judge-timeout SECONDS] [--limit N] [--seed S] [--max-new-tokens N] [--out DIR]
-       eraserlab evaluate --write-official DIR [--model DIR] [--dataset DIR] [--split ...] [--limit N] [--seed S]
-       eraserlab evaluate --official LABELS.json [--scores SCORES.json] [--reference DATASET.json] [--split train|val] [--out DIR]
-       eraserlab evaluate --official DIR [--out DIR]
-
-Evaluate a model on a SafeEraser dataset (ASR, RR, SARR, ROUGE-L, judge score, specificity,
-forget rate) and write summary, samples and byCategory tables (CSV and JSON) to --out
-(default results/evaluate).
-
-  --model DIR            a Hugging Face LLaVA folder (default: the committed vanilla model)
-  --dataset DIR          a SafeEraser folder (default: the synthetic benchmark, generated if missing)
-  --split NAME           train (efficacy), val (generality, ROUGE-L, SARR) or both (default both)
-  --protocol NAME        greedy (1 greedy answer per query, default) or official: the official evaluation
-                         protocol (3 sampled answers per harmful query at temperature 1.0, top-p 0.9, 512 new
-                         tokens, retain text questions asked with the harmful image, the vicuna_v1 inference
-                         template, the official skips; with --judge openai also the official judge prompts)
-  --preset NAME          the same as --protocol
-  --judge NAME           rules (offline, default) or openai: an OpenAI-compatible endpoint from
-                         ERASERLAB_JUDGE_BASE_URL, ERASERLAB_JUDGE_MODEL, ERASERLAB_JUDGE_API_KEY
-  --judge-protocol NAME  for --judge openai: eraserlab (our prompts, default) or official (the official
-                         SafeEraser prompts and reply rules, read from a SafeEraser checkout; the default
-                         with --protocol official)
-  --safeeraser DIR       the SafeEraser checkout for --judge-protocol official (default ERASERLAB_SAFEERASER_DIR)
-  --judge-timeout SEC    seconds one judge request may take (default 60)
-  --limit N              only the first N records of each split
-  --seed S               sampling seed (default 233)
-  --max-new-tokens N     new tokens per answer (default 128; 512 with --protocol official)
-  --out DIR              output folder (default results/evaluate)
-  --backend NAME         tfjs backend (default: the fastest available)
-
-  --write-official DIR   instead of judging, write the model's answers in the format of the official
-                         ckpt_infer.py (DIR/all_<split>_responses.json: sd_response, UnharmPair Prediction
-                         and model_response1..3 replaced, model_response removed), for the official
-                         eval_all.py; read its outputs back with --official.
-
-  --official PATH        read the official evaluation's outputs instead of generating: the file eval_all.py
-                         writes as --output_file_rr (per-pair labels: ASR, RR, SARR), or a folder holding
-                         it, its *_with_scores.json file and the dataset file (found by content)
-  --scores FILE          the *_with_scores.json file eval_all.py writes (ROUGE-L, GPT-Score per UnharmPair)
-  --reference FILE       the dataset file given to eval_all.py as --file_refer (all_train.json / all_val.json):
-                         skips exactly as eval_all.py does, and adds the forget rate and ROUGE-L F
-  The official figures (ASR, RR, SARR, average ROUGE-L, average GPT score) are printed as eval_all.py
-  computes them, and checked against its .txt when that file lies beside the labels file.`;
-
-const KNOWN = [
-  '_', 'model', 'dataset', 'split', 'judge', 'preset', 'protocol', 'judge-protocol', 'safeeraser', 'judge-timeout', 'limit', 'seed',
-  'max-new-tokens', 'out', 'official', 'scores', 'reference', 'write-official', 'backend',
-];
+export const spec: CommandSpec = {
+  name: 'evaluate',
+  synopsis: [
+    '[--model DIR] [--dataset DIR] [--split train|val|both] [--protocol greedy|official] [--judge rules|openai] [options]',
+    '--write-official DIR [--model DIR] [--dataset DIR] [--split ...] [--limit N] [--seed S]',
+    '--official LABELS.json [--scores SCORES.json] [--reference DATASET.json] [--split train|val] [--out DIR]',
+    '--official DIR [--out DIR]',
+  ],
+  description:
+    'Evaluate a model on a SafeEraser dataset (ASR, RR, SARR, ROUGE-L, judge score, specificity, forget rate) and write summary, samples and byCategory tables ' +
+    "(CSV and JSON) to --out. --write-official writes the model's answers in the official inference format for the official eval_all.py; --official reads the " +
+    "official evaluation's outputs back into the same tables (the official figures, ASR, RR, SARR, average ROUGE-L and GPT score, are printed as eval_all.py " +
+    'computes them, and checked against its .txt when that file lies beside the labels file).',
+  options: [
+    { name: 'model', type: 'path', doc: 'A Hugging Face LLaVA folder (default: the committed vanilla model).' },
+    { name: 'dataset', type: 'path', doc: 'A SafeEraser folder (default: the synthetic benchmark, generated if missing).' },
+    { name: 'split', type: 'enum', choices: ['train', 'val', 'both'], doc: 'train (efficacy), val (generality, ROUGE-L, SARR) or both.', default: 'both' },
+    {
+      name: 'protocol',
+      type: 'enum',
+      choices: ['greedy', 'official'],
+      doc: 'greedy (1 greedy answer per query) or official: the official evaluation protocol (3 sampled answers per harmful query at temperature 1.0, top-p 0.9, 512 new tokens, retain text questions asked with the harmful image, the vicuna_v1 inference template, the official skips; with --judge openai also the official judge prompts).',
+      default: 'greedy',
+    },
+    { name: 'preset', type: 'enum', choices: ['greedy', 'official'], doc: 'The same as --protocol.' },
+    { name: 'judge', type: 'string', metavar: 'NAME', doc: 'rules (offline, default) or openai: an OpenAI-compatible endpoint from ERASERLAB_JUDGE_BASE_URL, ERASERLAB_JUDGE_MODEL, ERASERLAB_JUDGE_API_KEY.' },
+    { name: 'judge-protocol', type: 'enum', choices: ['eraserlab', 'official'], doc: 'For --judge openai: eraserlab (our prompts, default) or official (the official SafeEraser prompts and reply rules, read from a SafeEraser checkout; the default with --protocol official).' },
+    { name: 'safeeraser', type: 'path', doc: 'The SafeEraser checkout for --judge-protocol official (default ERASERLAB_SAFEERASER_DIR).' },
+    { name: 'judge-timeout', type: 'number', min: 0, exclusiveMin: true, metavar: 'SEC', doc: 'Seconds one judge request may take.', default: 60 },
+    { name: 'limit', type: 'int', min: 1, doc: 'Only the first N records of each split.' },
+    { name: 'seed', type: 'int', min: 0, metavar: 'S', doc: 'Sampling seed.', default: DEFAULT_SEED },
+    { name: 'max-new-tokens', type: 'int', min: 1, doc: 'New tokens per answer (default 128; 512 with --protocol official).' },
+    { name: 'out', type: 'path', doc: 'Output folder.', default: 'results/evaluate' },
+    { name: 'backend', type: 'string', metavar: 'NAME', doc: 'tfjs backend (default: the fastest available).' },
+    {
+      name: 'write-official',
+      type: 'path',
+      doc: "Instead of judging, write the model's answers in the format of the official ckpt_infer.py (DIR/all_<split>_responses.json: sd_response, UnharmPair Prediction and model_response1..3 replaced, model_response removed), for the official eval_all.py; read its outputs back with --official.",
+    },
+    {
+      name: 'official',
+      type: 'path',
+      metavar: 'PATH',
+      doc: "Read the official evaluation's outputs instead of generating: the file eval_all.py writes as --output_file_rr (per-pair labels: ASR, RR, SARR), or a folder holding it, its *_with_scores.json file and the dataset file (found by content).",
+    },
+    { name: 'scores', type: 'path', metavar: 'FILE', doc: 'The *_with_scores.json file eval_all.py writes (ROUGE-L, GPT-Score per UnharmPair).' },
+    { name: 'reference', type: 'path', metavar: 'FILE', doc: 'The dataset file given to eval_all.py as --file_refer (all_train.json / all_val.json): skips exactly as eval_all.py does, and adds the forget rate and ROUGE-L F.' },
+  ],
+};
 
 function frameRows(df: { columns: string[]; values: unknown[] }): Row[] {
   const cols = df.columns;
@@ -75,7 +75,7 @@ function frameRows(df: { columns: string[]; values: unknown[] }): Row[] {
 }
 
 function writeAll(out: string, tables: Record<string, Row[]>): void {
-  fs.mkdirSync(out, { recursive: true });
+  markOutput(out, 'evaluate', 'eraserlab evaluate');
   for (const [name, rows] of Object.entries(tables)) writeTable(out, name, rows, columnsOf(rows));
 }
 
@@ -125,7 +125,7 @@ function isMergedFile(file: string): boolean {
   }
 }
 
-function runImport(a: Record<string, unknown>, out: string): number {
+function runImport(a: ParsedOptions, out: string): number {
   const official = path.resolve(String(a.official));
   const split = a.split === 'train' || a.split === 'val' ? (a.split as 'train' | 'val') : undefined;
   let r: ImportOfficialResult;
@@ -161,97 +161,104 @@ function runImport(a: Record<string, unknown>, out: string): number {
 export const command: CliCommand = {
   name: 'evaluate',
   summary: 'Evaluate a model, write its answers for the official eval_all.py, or import official evaluation outputs',
-  usage: USAGE,
+  spec,
+  get usage() {
+    return helpText(spec);
+  },
   async run(argv) {
-    const a = parseArgs(argv);
-    const issues: { path: string; message: string }[] = [];
-    for (const k of Object.keys(a)) if (!KNOWN.includes(k)) issues.push({ path: `--${k}`, message: `unknown option. Must be one of [${KNOWN.slice(1).map((x) => `--${x}`).join(', ')}]` });
-    const split = String(a.split ?? 'both');
-    if (!['train', 'val', 'both'].includes(split)) issues.push({ path: '--split', message: `'${split}' is not one of [train, val, both]` });
+    const a = parseOptions(spec, argv);
+    const issues: Issue[] = [];
+    const split = (a.split as string | undefined) ?? 'both';
     if (a.preset !== undefined && a.protocol !== undefined && a.preset !== a.protocol) issues.push({ path: '--protocol', message: `--preset ${a.preset} and --protocol ${a.protocol} disagree; give one` });
     const preset = String(a.protocol ?? a.preset ?? 'greedy');
-    if (!['greedy', 'official'].includes(preset)) issues.push({ path: a.protocol !== undefined ? '--protocol' : '--preset', message: `'${preset}' is not one of [greedy, official]` });
     const judgeName = typeof a.judge === 'string' ? a.judge : 'rules';
-    const jp = a['judge-protocol'];
-    if (jp !== undefined && jp !== 'eraserlab' && jp !== 'official') issues.push({ path: '--judge-protocol', message: `'${String(jp)}' is not one of [eraserlab, official]` });
+    const jp = a['judge-protocol'] as string | undefined;
     if ((jp !== undefined || a.safeeraser !== undefined) && judgeName === 'rules') issues.push({ path: '--judge-protocol', message: 'applies to --judge openai (the rules judge has no prompts)' });
-    const timeout = a['judge-timeout'] === undefined ? undefined : Number(a['judge-timeout']);
-    if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) issues.push({ path: '--judge-timeout', message: `must be a positive number of seconds, got '${String(a['judge-timeout'])}'` });
-    const limit = a.limit === undefined ? undefined : Number(a.limit);
-    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) issues.push({ path: '--limit', message: `must be a positive integer, got '${String(a.limit)}'` });
-    const seed = a.seed === undefined ? DEFAULT_SEED : Number(a.seed);
-    if (!Number.isInteger(seed)) issues.push({ path: '--seed', message: `must be an integer, got '${String(a.seed)}'` });
-    const mnt = a['max-new-tokens'] === undefined ? undefined : Number(a['max-new-tokens']);
-    if (mnt !== undefined && !(Number.isInteger(mnt) && mnt > 0)) issues.push({ path: '--max-new-tokens', message: `must be a positive integer, got '${String(a['max-new-tokens'])}'` });
-    for (const k of ['official', 'scores', 'reference', 'write-official', 'safeeraser', 'out', 'model', 'dataset']) {
-      if (a[k] === true) issues.push({ path: `--${k}`, message: 'needs a value' });
-    }
+    const timeout = a['judge-timeout'] as number | undefined;
+    const limit = a.limit as number | undefined;
+    const seed = (a.seed as number | undefined) ?? DEFAULT_SEED;
+    const mnt = a['max-new-tokens'] as number | undefined;
     if ((a.scores !== undefined || a.reference !== undefined) && a.official === undefined) issues.push({ path: '--scores/--reference', message: 'go with --official' });
     if (a.official !== undefined && a['write-official'] !== undefined) issues.push({ path: '--write-official', message: 'cannot be combined with --official' });
-    if (issues.length) throw new ConfigError('Invalid arguments for eraserlab evaluate', issues);
+    invalidArguments(spec, issues);
     const out = path.resolve(typeof a.out === 'string' ? a.out : path.join('results', 'evaluate'));
-
-    if (typeof a.official === 'string') return runImport(a, out);
-
-    const info = await init({ backend: typeof a.backend === 'string' ? (a.backend as never) : undefined, seed });
-    const dsDir = typeof a.dataset === 'string' ? path.resolve(a.dataset) : await ensureDefaultDataset();
-    const ds = await loadSafeEraser(dsDir);
-    const m = await loadPretrained(typeof a.model === 'string' ? path.resolve(a.model) : defaultModelDir());
-    const splits = split === 'both' ? (['train', 'val'] as const) : [split as 'train' | 'val'];
-
-    if (typeof a['write-official'] === 'string') {
-      const dir = path.resolve(a['write-official']);
-      try {
-        for (const s of splits) {
-          const r = await writeOfficial(m, ds, { split: s, dir, limit, seed });
-          process.stdout.write(`Wrote ${r.responses} answers (${r.records.length} records, ${s}) in ckpt_infer.py's format → ${r.file}\n`);
-          process.stdout.write(
-            `  judge it with the official code:  python eval_all.py --api_key KEY --input_file ${r.file} ` +
-              `--output_file_rr ${path.join(dir, `all_${s}_predictions.json`)} --file_refer ${path.join(dsDir, s === 'train' ? 'all_train.json' : 'all_val.json')}\n` +
-              `  then read it back:                eraserlab evaluate --official ${dir}\n`,
-          );
-        }
-      } finally {
-        m.dispose();
-      }
-      return 0;
+    assertOutputDir(out, 'evaluate', { command: 'eraserlab evaluate' });
+    const lock = lockOutput(out, { command: 'eraserlab evaluate' });
+    try {
+      return await evaluateInto(a, argv, out, { split, preset, judgeName, jp, timeout, limit, seed, mnt });
+    } finally {
+      lock.release();
     }
+  },
+};
 
-    const judgeOptions: Record<string, unknown> = {};
-    if (judgeName === 'openai') {
-      const protocol = jp ?? (preset === 'official' ? 'official' : 'eraserlab');
-      judgeOptions.protocol = protocol;
-      if (typeof a.safeeraser === 'string') judgeOptions.safeEraserDir = path.resolve(a.safeeraser);
-      if (timeout !== undefined) judgeOptions.timeoutMs = Math.round(timeout * 1000);
-    }
-    const tables: Record<string, Row[]> = { summary: [], samples: [], byCategory: [] };
-    let judgeSpec: Record<string, unknown> = { name: judgeName };
+async function evaluateInto(
+  a: ParsedOptions,
+  argv: string[],
+  out: string,
+  o: { split: string; preset: string; judgeName: string; jp?: string; timeout?: number; limit?: number; seed: number; mnt?: number },
+): Promise<number> {
+  const { split, preset, judgeName, jp, timeout, limit, seed, mnt } = o;
+  if (typeof a.official === 'string') return runImport(a, out);
+
+  const info = await init({ backend: typeof a.backend === 'string' ? (a.backend as never) : undefined, seed });
+  const dsDir = typeof a.dataset === 'string' ? path.resolve(a.dataset) : await ensureDefaultDataset();
+  const ds = await loadSafeEraser(dsDir);
+  const m = await loadPretrained(typeof a.model === 'string' ? path.resolve(a.model) : defaultModelDir());
+  const splits = split === 'both' ? (['train', 'val'] as const) : [split as 'train' | 'val'];
+
+  if (typeof a['write-official'] === 'string') {
+    const dir = path.resolve(a['write-official']);
     try {
       for (const s of splits) {
-        const r = await evaluate(m, ds, {
-          split: s,
-          judge: judgeName,
-          judgeOptions,
-          preset: preset as 'greedy' | 'official',
-          limit,
-          seed,
-          maxNewTokens: mnt,
-        });
-        judgeSpec = { name: r.spec.judge, ...(judgeName === 'openai' ? { protocol: judgeOptions.protocol } : {}) };
-        tables.summary.push(...frameRows(r.summary as never));
-        tables.samples.push(...frameRows(r.samples as never));
-        tables.byCategory.push(...frameRows(r.byCategory as never));
+        const r = await writeOfficial(m, ds, { split: s, dir, limit, seed });
+        process.stdout.write(`Wrote ${r.responses} answers (${r.records.length} records, ${s}) in ckpt_infer.py's format → ${r.file}\n`);
+        process.stdout.write(
+          `  judge it with the official code:  python eval_all.py --api_key KEY --input_file ${r.file} ` +
+            `--output_file_rr ${path.join(dir, `all_${s}_predictions.json`)} --file_refer ${path.join(dsDir, s === 'train' ? 'all_train.json' : 'all_val.json')}\n` +
+            `  then read it back:                eraserlab evaluate --official ${dir}\n`,
+        );
       }
     } finally {
       m.dispose();
     }
-    writeAll(out, tables);
-    fs.writeFileSync(
-      path.join(out, 'spec.json'),
-      JSON.stringify({ command: ['eraserlab', 'evaluate', ...argv].join(' '), dataset: dsDir, model: m.sourceDir, split, protocol: preset, judge: judgeSpec, limit, seed, backend: info.backend }, null, 2) + '\n',
-    );
-    process.stdout.write(`Evaluated on ${info.backend}: ${tables.samples.length} responses → ${out}\n`);
-    process.stdout.write(tables.summary.map((x) => `  ${String(x.metric).padEnd(16)} ${String(x.split).padEnd(6)} ${Number(x.value).toFixed(3)} (n ${x.n})`).join('\n') + '\n');
     return 0;
-  },
-};
+  }
+
+  const judgeOptions: Record<string, unknown> = {};
+  if (judgeName === 'openai') {
+    const protocol = jp ?? (preset === 'official' ? 'official' : 'eraserlab');
+    judgeOptions.protocol = protocol;
+    if (typeof a.safeeraser === 'string') judgeOptions.safeEraserDir = path.resolve(a.safeeraser);
+    if (timeout !== undefined) judgeOptions.timeoutMs = Math.round(timeout * 1000);
+  }
+  const tables: Record<string, Row[]> = { summary: [], samples: [], byCategory: [] };
+  let judgeSpec: Record<string, unknown> = { name: judgeName };
+  try {
+    for (const s of splits) {
+      const r = await evaluate(m, ds, {
+        split: s,
+        judge: judgeName,
+        judgeOptions,
+        preset: preset as 'greedy' | 'official',
+        limit,
+        seed,
+        maxNewTokens: mnt,
+      });
+      judgeSpec = { name: r.spec.judge, ...(judgeName === 'openai' ? { protocol: judgeOptions.protocol } : {}) };
+      tables.summary.push(...frameRows(r.summary as never));
+      tables.samples.push(...frameRows(r.samples as never));
+      tables.byCategory.push(...frameRows(r.byCategory as never));
+    }
+  } finally {
+    m.dispose();
+  }
+  writeAll(out, tables);
+  fs.writeFileSync(
+    path.join(out, 'spec.json'),
+    JSON.stringify({ command: ['eraserlab', 'evaluate', ...argv].join(' '), dataset: dsDir, model: m.sourceDir, split, protocol: preset, judge: judgeSpec, limit, seed, backend: info.backend }, null, 2) + '\n',
+  );
+  process.stdout.write(`Evaluated on ${info.backend}: ${tables.samples.length} responses → ${out}\n`);
+  process.stdout.write(tables.summary.map((x) => `  ${String(x.metric).padEnd(16)} ${String(x.split).padEnd(6)} ${Number(x.value).toFixed(3)} (n ${x.n})`).join('\n') + '\n');
+  return 0;
+}

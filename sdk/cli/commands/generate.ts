@@ -4,54 +4,44 @@
  */
 import * as path from 'path';
 import type { CliCommand } from '../main';
-import { parseArgs } from '../main';
-import { ConfigError } from '../../runtime/errors';
+import { helpText, parseOptions, type CommandSpec } from '../options';
+import { assertOutputDir } from '../../runtime/outdir';
 import { generateSynthetic, SCALES, SyntheticScale } from '../../data/synthetic';
 import { generatedDir } from '../../data/defaults';
 import { loadSafeEraser } from '../../data/dataset';
 import { DEFAULT_SEED } from '../../runtime/rng';
 
-const USAGE = `Usage: eraserlab generate [--out DIR] [--scale tiny|default|paper] [--images N] [--seed S] [--image-size PX]
-
-Generate a synthetic SafeEraser-shaped dataset (all_train.json, all_val.json, prompt.json,
-utility.json and PNG images under <Category>/, sd/ and utility/).
-
-  --out DIR         output folder, replaced atomically (default: data/generated/<scale>, with
-                    -s<seed>, -n<images>, -px<size> appended for overrides, e.g. default-s5)
-  --scale NAME      preset: tiny (24 images), default (180 images, 32×32), paper (3,000 images, 64×64)
-  --images N        harmful images (= records), overriding the preset
-  --seed S          seed (default 233); the same seed gives byte-identical files
-  --image-size PX   side of the square images, overriding the preset`;
-
-function int(v: unknown, name: string, issues: { path: string; message: string }[]): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (typeof v !== 'string' || !Number.isInteger(n)) {
-    issues.push({ path: `--${name}`, message: `must be an integer, got '${String(v)}'` });
-    return undefined;
-  }
-  return n;
-}
+export const spec: CommandSpec = {
+  name: 'generate',
+  description:
+    'Generate a synthetic SafeEraser-shaped dataset (all_train.json, all_val.json, prompt.json, utility.json and PNG images under <Category>/, sd/ and utility/). ' +
+    'The output folder is replaced atomically when it is an earlier generated dataset; a folder holding anything else is refused.',
+  options: [
+    { name: 'out', type: 'path', doc: 'Output folder (default: data/generated/<scale>, with -s<seed>, -n<images>, -px<size> appended for overrides, e.g. default-s5).' },
+    { name: 'scale', type: 'enum', choices: () => Object.keys(SCALES), doc: 'Preset: tiny (24 images), default (180 images, 32×32), paper (3,000 images, 64×64).', default: 'default' },
+    { name: 'images', type: 'int', min: 1, doc: 'Harmful images (= records), overriding the preset.' },
+    { name: 'seed', type: 'int', min: 0, metavar: 'S', doc: 'Seed; the same seed gives byte-identical files.', default: DEFAULT_SEED },
+    { name: 'image-size', type: 'int', min: 1, metavar: 'PX', doc: 'Side of the square images, overriding the preset.' },
+  ],
+};
 
 export const command: CliCommand = {
   name: 'generate',
   summary: 'Generate a synthetic SafeEraser dataset and print its summary',
-  usage: USAGE,
+  spec,
+  get usage() {
+    return helpText(spec);
+  },
   async run(argv) {
-    const a = parseArgs(argv);
-    const issues: { path: string; message: string }[] = [];
-    const known = new Set(['_', 'out', 'scale', 'images', 'seed', 'image-size']);
-    for (const k of Object.keys(a)) if (!known.has(k)) issues.push({ path: `--${k}`, message: `unknown option. Must be one of [--out, --scale, --images, --seed, --image-size]` });
-    const scale = (a.scale ?? 'default') as SyntheticScale;
-    if (typeof scale !== 'string' || !(scale in SCALES)) issues.push({ path: '--scale', message: `unknown scale '${String(a.scale)}'. Must be one of [${Object.keys(SCALES).join(', ')}]` });
-    const images = int(a.images, 'images', issues);
-    const seed = int(a.seed, 'seed', issues);
-    const imageSize = int(a['image-size'], 'image-size', issues);
-    if (a.out !== undefined && typeof a.out !== 'string') issues.push({ path: '--out', message: 'needs a folder path' });
-    if (issues.length) throw new ConfigError('Invalid arguments for eraserlab generate', issues);
+    const a = parseOptions(spec, argv);
+    const scale = (a.scale as SyntheticScale | undefined) ?? 'default';
+    const images = a.images as number | undefined;
+    const seed = a.seed as number | undefined;
+    const imageSize = a['image-size'] as number | undefined;
     // Overrides get their own folder, so `generate --seed 5` never replaces the default dataset.
     const name = `${scale}${seed !== undefined && seed !== DEFAULT_SEED ? `-s${seed}` : ''}${images !== undefined ? `-n${images}` : ''}${imageSize !== undefined ? `-px${imageSize}` : ''}`;
     const outDir = typeof a.out === 'string' ? path.resolve(a.out) : generatedDir(name);
+    assertOutputDir(outDir, 'dataset', { command: 'eraserlab generate' });
     const s = await generateSynthetic({ outDir, scale, images, seed, imageSize });
     const ds = await loadSafeEraser(outDir);
     const c = ds.counts();

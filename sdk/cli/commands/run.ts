@@ -4,128 +4,95 @@
  * folder (docs/quickstart.md).
  */
 import type { CliCommand } from '../main';
-import { parseArgs } from '../main';
-import { ConfigError, type Issue } from '../../runtime/errors';
+import * as path from 'path';
+import { helpText, invalidArguments, parseOptions, type CommandSpec } from '../options';
+import { type Issue } from '../../runtime/errors';
+import { assertOutputDir } from '../../runtime/outdir';
+import { DEFAULT_SEED } from '../../runtime/rng';
 import type { BackendName } from '../../runtime/backend';
 import { ALL_METHODS, JOB_SCALES, type JobScale } from '../../experiment/scales';
 import { runMainJob, JobInterrupted, type MainJobOptions } from '../../experiment/job';
 import { interruptOnSigint } from '../../experiment/interrupt';
 
-// ---------------------------------------------------------------------------------------------
-// The command
-
-const USAGE = `Usage: eraserlab run [--dataset DIR] [--model DIR] [--methods a,b,...] [--protocol greedy|official]
-                    [--judge rules|openai] [--judge-protocol eraserlab|official] [--safeeraser DIR] [--judge-timeout SEC]
-                    [--out DIR] [--seed S | --seeds S1,S2,...] [--steps N] [--scale default|test] [--limit N]
-                    [--max-new-tokens N] [--eval-every N] [--no-figures] [--backend B]
-
-The main job (also what \`eraserlab\` runs with no command): unlearn the forget split with every
-method with and without the Prompt Decouple loss, evaluate each against the vanilla model, and
-write a results folder: run specs, per-sample and summary tables (CSV + JSON), figures (PNG +
-SVG) and report.html (self-contained, opens offline). Interrupted (Ctrl-C), finished methods
-stay; the same command again resumes.
-
-  --dataset DIR      a SafeEraser folder (default: the synthetic benchmark, generated if missing)
-  --model DIR        a Hugging Face LLaVA folder (default: data/models/vanilla)
-  --methods LIST     comma-separated (default: ${ALL_METHODS.join(',')})
-  --protocol NAME    evaluation protocol: greedy (1 greedy answer per query, default) or official (the official
-                     evaluation: 3 sampled answers per harmful query at temperature 1.0, top-p 0.9, 512 new tokens
-                     unless --max-new-tokens, retain text questions with the harmful image, the vicuna_v1
-                     inference template, the official skips; with --judge openai also the official judge prompts)
-  --judge NAME       rules (default, offline) or openai (ERASERLAB_JUDGE_BASE_URL, ERASERLAB_JUDGE_MODEL,
-                     ERASERLAB_JUDGE_API_KEY)
-  --judge-protocol P for --judge openai: eraserlab (our prompts; the default with --protocol greedy) or official
-                     (the official SafeEraser prompts and reply rules, read from a SafeEraser checkout)
-  --safeeraser DIR   the SafeEraser checkout for the official judge prompts (default ERASERLAB_SAFEERASER_DIR)
-  --judge-timeout S  seconds one judge request may take (default 60)
-  --out DIR          results folder (default: results)
-  --seed S           seed of unlearning and evaluation (default 233)
-  --seeds LIST       run everything once per seed (e.g. 1,2,3; each seed resumable, results in
-                     OUT/seeds/<s>/): tables gain per-seed values, mean ± sd and t intervals
-                     (summary_seeds.csv), and the ±PD comparison pairs items across seeds
-  --steps N          optimiser steps per method (default ${JOB_SCALES.default.steps}; test scale ${JOB_SCALES.test.steps})
-  --scale S          default, or test: tiny dataset, po and po+pd, ${JOB_SCALES.test.steps} steps (also ERASERLAB_SCALE=test)
-  --limit N          records evaluated per split (default ${JOB_SCALES.default.limit}; test ${JOB_SCALES.test.limit})
-  --max-new-tokens N tokens generated per response (default ${JOB_SCALES.default.maxNewTokens})
-  --eval-every N     probe every N steps for the forgetting curves (default ${JOB_SCALES.default.evalEvery}; 0 = off)
-  --no-figures       skip PNG/SVG export (report.html then draws the figures with plotly.js)
-  --backend B        tfjs backend: auto, wasm, cpu, tensorflow, tensorflow-gpu`;
-
-const KNOWN = ['_', 'dataset', 'model', 'methods', 'protocol', 'judge', 'judge-protocol', 'safeeraser', 'judge-timeout', 'out', 'seed', 'seeds', 'steps', 'scale', 'limit', 'max-new-tokens', 'eval-every', 'no-figures', 'backend'];
+export const spec: CommandSpec = {
+  name: 'run',
+  description:
+    'The main job (also what `eraserlab` runs with no command): unlearn the forget split with every method with and without the Prompt Decouple loss, evaluate each ' +
+    'against the vanilla model, and write a results folder: run specs, per-sample and summary tables (CSV + JSON), figures (PNG + SVG) and report.html ' +
+    '(self-contained, opens offline). Interrupted (Ctrl-C), finished methods stay; the same command again resumes. A results folder of a different experiment ' +
+    '(another seed, steps, data, model, judge) is refused unless --force; a folder holding anything eraserlab did not write is always refused.',
+  options: [
+    { name: 'dataset', type: 'path', doc: 'A SafeEraser folder (default: the synthetic benchmark, generated if missing).' },
+    { name: 'model', type: 'path', doc: 'A Hugging Face LLaVA folder.', default: 'data/models/vanilla' },
+    { name: 'methods', type: 'list', doc: `Comma-separated methods (default: ${ALL_METHODS.join(',')}).` },
+    {
+      name: 'protocol',
+      type: 'enum',
+      choices: ['greedy', 'official'],
+      doc: 'Evaluation protocol: greedy (1 greedy answer per query) or official (the official evaluation: 3 sampled answers per harmful query at temperature 1.0, top-p 0.9, 512 new tokens unless --max-new-tokens, retain text questions with the harmful image, the vicuna_v1 inference template, the official skips; with --judge openai also the official judge prompts).',
+      default: 'greedy',
+    },
+    { name: 'judge', type: 'string', metavar: 'NAME', doc: 'rules (default, offline) or openai (ERASERLAB_JUDGE_BASE_URL, ERASERLAB_JUDGE_MODEL, ERASERLAB_JUDGE_API_KEY).' },
+    { name: 'judge-protocol', type: 'enum', choices: ['eraserlab', 'official'], metavar: 'P', doc: 'For --judge openai: eraserlab (our prompts; the default with --protocol greedy) or official (the official SafeEraser prompts and reply rules, read from a SafeEraser checkout).' },
+    { name: 'safeeraser', type: 'path', doc: 'The SafeEraser checkout for the official judge prompts (default ERASERLAB_SAFEERASER_DIR).' },
+    { name: 'judge-timeout', type: 'number', min: 0, exclusiveMin: true, metavar: 'SEC', doc: 'Seconds one judge request may take.', default: 60 },
+    { name: 'out', type: 'path', doc: 'Results folder.', default: 'results' },
+    { name: 'seed', type: 'int', min: 0, metavar: 'S', doc: 'Seed of unlearning and evaluation.', default: DEFAULT_SEED },
+    {
+      name: 'seeds',
+      type: 'list',
+      metavar: 'S1,S2,...',
+      doc: 'Run everything once per seed (e.g. 1,2,3; each seed resumable, results in OUT/seeds/<s>/): tables gain per-seed values, mean ± sd and t intervals (summary_seeds.csv), and the ±PD comparison pairs items across seeds.',
+      check: (v) => ((v as string[]).every((x) => /^\d+$/.test(x)) ? undefined : `must be comma-separated non-negative integers (e.g. 1,2,3), got '${(v as string[]).join(',')}'`),
+    },
+    { name: 'steps', type: 'int', min: 1, doc: `Optimiser steps per method (default ${JOB_SCALES.default.steps}; test scale ${JOB_SCALES.test.steps}).` },
+    { name: 'scale', type: 'enum', choices: ['default', 'test'], metavar: 'S', doc: `default, or test: tiny dataset, po and po+pd, ${JOB_SCALES.test.steps} steps (also ERASERLAB_SCALE=test).` },
+    { name: 'limit', type: 'int', min: 1, doc: `Records evaluated per split (default ${JOB_SCALES.default.limit}; test ${JOB_SCALES.test.limit}).` },
+    { name: 'max-new-tokens', type: 'int', min: 1, doc: `Tokens generated per response (default ${JOB_SCALES.default.maxNewTokens}).` },
+    { name: 'eval-every', type: 'int', min: 0, doc: `Probe every N steps for the forgetting curves (default ${JOB_SCALES.default.evalEvery}; 0 = off).` },
+    { name: 'no-figures', type: 'flag', doc: 'Skip PNG/SVG export (report.html then draws the figures with plotly.js).' },
+    { name: 'force', type: 'flag', doc: "Replace the results of a different experiment in --out (only eraserlab's own results)." },
+    { name: 'backend', type: 'string', metavar: 'B', doc: 'tfjs backend: auto, wasm, cpu, tensorflow, tensorflow-gpu.' },
+  ],
+};
 
 export const command: CliCommand = {
   name: 'run',
   summary: 'The main job: every method with and without PD, evaluated, with figures and an HTML report',
-  usage: USAGE,
+  spec,
+  get usage() {
+    return helpText(spec);
+  },
   async run(argv) {
-    const a = parseArgs(argv, ['no-figures']);
+    const a = parseOptions(spec, argv);
     const issues: Issue[] = [];
-    for (const k of Object.keys(a)) if (!KNOWN.includes(k)) issues.push({ path: `--${k}`, message: `unknown option. Must be one of [${KNOWN.slice(1).map((x) => `--${x}`).join(', ')}]` });
-    if (a._.length) issues.push({ path: a._[0], message: 'unexpected argument' });
-    const str = (k: string) => {
-      const v = a[k];
-      if (v === undefined) return undefined;
-      if (typeof v !== 'string') {
-        issues.push({ path: `--${k}`, message: 'needs a value' });
-        return undefined;
-      }
-      return v;
-    };
-    const int = (k: string) => {
-      const v = str(k);
-      if (v === undefined) return undefined;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) {
-        issues.push({ path: `--${k}`, message: `must be a non-negative integer, got '${v}'` });
-        return undefined;
-      }
-      return n;
-    };
-    const seedList = (k: string) => {
-      const v = str(k);
-      if (v === undefined) return undefined;
-      const parts = v.split(',').map((x) => x.trim());
-      const bad = parts.find((x) => !/^\d+$/.test(x));
-      if (bad !== undefined) {
-        issues.push({ path: `--${k}`, message: `must be comma-separated non-negative integers (e.g. 1,2,3), got '${v}'` });
-        return undefined;
-      }
-      return parts.map(Number);
-    };
-    const protocol = str('protocol');
-    if (protocol !== undefined && protocol !== 'greedy' && protocol !== 'official') issues.push({ path: '--protocol', message: `'${protocol}' is not one of [greedy, official]` });
     const judgeOptions: Record<string, unknown> = {};
-    const jp = str('judge-protocol');
-    if (jp !== undefined && jp !== 'eraserlab' && jp !== 'official') issues.push({ path: '--judge-protocol', message: `'${jp}' is not one of [eraserlab, official]` });
-    else if (jp !== undefined) judgeOptions.protocol = jp;
-    const se = str('safeeraser');
-    if (se !== undefined) judgeOptions.safeEraserDir = se;
-    const jt = str('judge-timeout');
-    if (jt !== undefined) {
-      const sec = Number(jt);
-      if (!(Number.isFinite(sec) && sec > 0)) issues.push({ path: '--judge-timeout', message: `must be a positive number of seconds, got '${jt}'` });
-      else judgeOptions.timeoutMs = Math.round(sec * 1000);
-    }
-    if (Object.keys(judgeOptions).length && str('judge') !== 'openai') issues.push({ path: '--judge-protocol/--safeeraser/--judge-timeout', message: 'apply to --judge openai' });
+    if (a['judge-protocol'] !== undefined) judgeOptions.protocol = a['judge-protocol'];
+    if (a.safeeraser !== undefined) judgeOptions.safeEraserDir = a.safeeraser;
+    if (a['judge-timeout'] !== undefined) judgeOptions.timeoutMs = Math.round((a['judge-timeout'] as number) * 1000);
+    if (Object.keys(judgeOptions).length && a.judge !== 'openai') issues.push({ path: '--judge-protocol/--safeeraser/--judge-timeout', message: 'apply to --judge openai' });
+    invalidArguments(spec, issues);
+    const out = path.resolve((a.out as string | undefined) ?? 'results');
+    assertOutputDir(out, 'run', { command: 'eraserlab run' });
     const opts: MainJobOptions = {
-      dataset: str('dataset'),
-      model: str('model'),
-      methods: str('methods')?.split(',').map((s) => s.trim()).filter(Boolean),
-      protocol: protocol as 'greedy' | 'official' | undefined,
-      judge: str('judge'),
+      dataset: a.dataset as string | undefined,
+      model: a.model as string | undefined,
+      methods: a.methods as string[] | undefined,
+      protocol: a.protocol as 'greedy' | 'official' | undefined,
+      judge: a.judge as string | undefined,
       judgeOptions: Object.keys(judgeOptions).length ? judgeOptions : undefined,
-      out: str('out'),
-      seed: int('seed'),
-      seeds: seedList('seeds'),
-      steps: int('steps'),
-      scale: str('scale') as JobScale | undefined,
-      limit: int('limit'),
-      maxNewTokens: int('max-new-tokens'),
-      evalEvery: int('eval-every'),
-      figures: a['no-figures'] === true ? false : true,
-      backend: str('backend') as BackendName | undefined,
+      out,
+      seed: a.seed as number | undefined,
+      seeds: (a.seeds as string[] | undefined)?.map(Number),
+      steps: a.steps as number | undefined,
+      scale: a.scale as JobScale | undefined,
+      limit: a.limit as number | undefined,
+      maxNewTokens: a['max-new-tokens'] as number | undefined,
+      evalEvery: a['eval-every'] as number | undefined,
+      figures: a['no-figures'] !== true,
+      force: a.force === true,
+      backend: a.backend as BackendName | undefined,
     };
-    if (issues.length) throw new ConfigError('Invalid arguments for eraserlab run', issues);
 
     // Ctrl-C: finish the current step, keep what is done, exit 130; a second Ctrl-C quits now.
     const sigint = interruptOnSigint('eraserlab run');
