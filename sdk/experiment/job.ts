@@ -446,6 +446,7 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
       samples,
       comparison,
       seeds,
+      intervals: seeds.length > 1 ? aggregated : summary,
     }),
   );
   return { out, methods: outcomes, headline, table, seeds, comparison, comparisonTable, figures: written, exportSkipped, report };

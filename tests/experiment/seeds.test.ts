@@ -97,6 +97,7 @@ test('eraserlab run --seeds 1,2: per-seed results, the aggregate, mean ± sd and
   assert.match(html, /Mean ± sample standard deviation across 2 seeds \(1, 2\)/);
   assert.match(html, /<h2>With and without PD: paired comparison<\/h2>/);
   assert.match(html, /<table class="comparison">/);
+  assert.match(html, /<h2>95% intervals<\/h2>\n<details><summary>\d+ rows \(mean across seeds with its t interval\)/);
 
   // figures: error bars from the t intervals, bands across seeds on the forgetting curves
   const over = JSON.parse(fs.readFileSync(path.join(out, 'figures', 'over-forgetting.plotly.json'), 'utf8'));
