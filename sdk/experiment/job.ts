@@ -15,6 +15,7 @@ import { ConfigError, EraserError, type Issue } from '../runtime/errors';
 import { init, type BackendName } from '../runtime/backend';
 import { versions } from '../runtime/versions';
 import { writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../runtime/fsutil';
+import { progress, withoutProgress } from '../runtime/progress';
 import { loadSafeEraser, type SafeEraserDataset } from '../data/dataset';
 import { ensureDefaultDataset, generatedDir, packageRoot, DEFAULT_SEED } from '../data/defaults';
 import { generateSynthetic } from '../data/synthetic';
@@ -23,8 +24,7 @@ import { loadPretrained } from '../model/load';
 import type { LlavaModel } from '../model/llava';
 import { create, type Unlearner } from '../unlearn/unlearner';
 import { getMethod } from '../unlearn/methods';
-import type { UnlearnDataset } from '../unlearn/types';
-import { evaluate, type EvalDataset, type GenerativeModelLike } from '../metrics/evaluate';
+import { evaluate, PRESETS, type PresetName } from '../metrics/evaluate';
 import { probeScorer } from '../metrics/helpers';
 import { SAMPLE_COLUMNS, SUMMARY_COLUMNS, CATEGORY_COLUMNS } from '../metrics/types';
 import { aggregateSeedRows, SEED_COLUMNS } from '../metrics/seeds';
@@ -51,6 +51,7 @@ import { hasResults, methodDir, readMethodResults, rowsOfFrame } from './results
 import { galleryMethodOf, galleryRows } from './gallery';
 import { exportFigures } from './figures';
 
+/** The options of `experiment.run` and `eraserlab run` (the CLI's options in camelCase). */
 export interface MainJobOptions {
   /** A SafeEraser folder (default: the synthetic benchmark of the scale, generated if missing). */
   dataset?: string;
@@ -61,6 +62,13 @@ export interface MainJobOptions {
   /** Judge name: 'rules' (default, offline) or 'openai' (ERASERLAB_JUDGE_BASE_URL, ..._MODEL). */
   judge?: string;
   judgeOptions?: Record<string, unknown>;
+  /**
+   * Evaluation protocol: 'greedy' (default: 1 greedy answer per query) or 'official' (the
+   * official evaluation: 3 sampled answers at temperature 1.0, top-p 0.9, 512 new tokens unless
+   * `maxNewTokens` is given, retain text questions with the harmful image, the vicuna_v1
+   * inference template, the official skips; the openai judge then defaults to the official prompts).
+   */
+  protocol?: PresetName;
   /** Results folder (default `results`). */
   out?: string;
   /** Seed of unlearning and evaluation (default 233). */
@@ -89,8 +97,15 @@ export interface MainJobOptions {
   log?: (line: string) => void;
   /** Called after each method's results are on disk (or found on disk). */
   onMethodDone?: (m: MethodOutcome) => void;
+  /**
+   * Progress display: 'all' (default: a bar per unlearning run, evaluation and export, for the
+   * terminal), 'methods' (one overall bar over the methods, the current one as its status: what
+   * a notebook wants) or false.
+   */
+  progress?: 'all' | 'methods' | false;
 }
 
+/** One method of the job: where its results are, whether they were reused, how long it took. */
 export interface MethodOutcome {
   method: string;
   pd: boolean;
@@ -102,6 +117,7 @@ export interface MethodOutcome {
   seconds: number;
 }
 
+/** What `experiment.run` returns: where the results went, the per-method outcomes and the headline table. */
 export interface MainJobResult {
   out: string;
   methods: MethodOutcome[];
@@ -136,6 +152,9 @@ interface Context {
   steps: number;
   limit: number;
   maxNewTokens: number;
+  /** The evaluation protocol and its new-token budget. */
+  protocol: PresetName;
+  evalMaxNewTokens: number;
   evalEvery: number;
   probe: number;
   backend: string;
@@ -157,7 +176,7 @@ function methodSpec(ctx: Context, method: string): Record<string, unknown> {
     model: { dir: ctx.modelDir, fingerprint: ctx.fingerprints.model },
     backend: ctx.backend,
     unlearn: vanilla ? null : { steps: ctx.steps, evalEvery: ctx.evalEvery, probe: ctx.probe },
-    evaluate: { splits: ['train', 'val'], preset: 'greedy', judge: ctx.judgeSpec, limit: ctx.limit, maxNewTokens: ctx.maxNewTokens },
+    evaluate: { splits: ['train', 'val'], preset: ctx.protocol, judge: ctx.judgeSpec, limit: ctx.limit, maxNewTokens: ctx.evalMaxNewTokens },
   };
 }
 
@@ -191,7 +210,7 @@ async function runMethod(ctx: Context, method: string): Promise<MethodOutcome> {
     if (method !== 'vanilla') {
       ctx.log(`${method}: unlearning, ${ctx.steps} steps`);
       const p = ctx.probe;
-      u = create(m, ctx.ds as unknown as UnlearnDataset, {
+      u = create(m, ctx.ds, {
         method,
         seed: ctx.seed,
         steps: ctx.steps,
@@ -210,12 +229,12 @@ async function runMethod(ctx: Context, method: string): Promise<MethodOutcome> {
     const results = [];
     for (const split of ['train', 'val'] as const) {
       ctx.log(`${method}: evaluating the ${split === 'train' ? 'forget (train)' : 'held-out (val)'} split`);
-      const r = await evaluate(m as unknown as GenerativeModelLike, ctx.ds as unknown as EvalDataset, {
+      const r = await evaluate(m, ctx.ds, {
         split,
         judge: ctx.judge,
-        preset: 'greedy',
+        preset: ctx.protocol,
         limit: ctx.limit,
-        maxNewTokens: ctx.maxNewTokens,
+        maxNewTokens: ctx.evalMaxNewTokens,
         seed: ctx.seed,
       });
       results.push(r);
@@ -304,12 +323,17 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
   posInt(opts.maxNewTokens, 'maxNewTokens', 1);
   posInt(opts.evalEvery, 'evalEvery');
   if (issues.length) throw new ConfigError('Invalid options for eraserlab run', issues);
+  const protocol: PresetName = opts.protocol ?? 'greedy';
+  if (!Object.prototype.hasOwnProperty.call(PRESETS, protocol)) throw new ConfigError('Invalid options for eraserlab run', [{ path: 'protocol', message: `must be one of [${Object.keys(PRESETS).join(', ')}] (got ${JSON.stringify(protocol)})` }]);
   const judgeName = opts.judge ?? 'rules';
-  const judge = createJudge(judgeName, opts.judgeOptions); // validates before any work
+  // the official protocol judges with the official prompts unless told otherwise
+  const judgeOptions = judgeName === 'openai' && protocol === 'official' ? { protocol: 'official', ...(opts.judgeOptions ?? {}) } : opts.judgeOptions;
+  const judge = createJudge(judgeName, judgeOptions); // validates before any work
   const judgeSpec: Record<string, unknown> = { name: judge.name };
-  for (const k of ['model', 'baseURL'] as const) if (typeof (judge as unknown as Record<string, unknown>)[k] === 'string') judgeSpec[k] = (judge as unknown as Record<string, unknown>)[k];
+  // baseURL: the judge's own, without credentials
+  for (const k of ['model', 'baseURL', 'protocol'] as const) if (typeof (judge as unknown as Record<string, unknown>)[k] === 'string') judgeSpec[k] = (judge as unknown as Record<string, unknown>)[k];
 
-  const seeds = opts.seeds ? [...opts.seeds] : [opts.seed ?? 233];
+  const seeds = opts.seeds ? [...opts.seeds] : [opts.seed ?? DEFAULT_SEED];
   const perSeedDirs = opts.seeds !== undefined;
   const info = await init({ seed: seeds[0], backend: opts.backend });
   const out = path.resolve(opts.out ?? 'results');
@@ -332,6 +356,8 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
     steps: opts.steps ?? scale.steps,
     limit: opts.limit ?? scale.limit,
     maxNewTokens: opts.maxNewTokens ?? scale.maxNewTokens,
+    protocol,
+    evalMaxNewTokens: opts.maxNewTokens ?? PRESETS[protocol].maxNewTokens ?? scale.maxNewTokens,
     evalEvery: opts.evalEvery ?? scale.evalEvery,
     probe: scale.probe,
     backend: info.backend,
@@ -361,7 +387,7 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
     dataset: { dir: datasetDir, fingerprint: ctx.fingerprints.dataset, counts: ds.counts() },
     model: { dir: modelDir, fingerprint: ctx.fingerprints.model },
     judge: judgeSpec,
-    evaluate: { preset: 'greedy', limit: ctx.limit, maxNewTokens: ctx.maxNewTokens },
+    evaluate: { preset: ctx.protocol, limit: ctx.limit, maxNewTokens: ctx.evalMaxNewTokens },
     unlearn: { evalEvery: ctx.evalEvery, probe: ctx.probe },
     backend: info,
     versions: versions(),
@@ -373,16 +399,26 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
   // one line per phase, numbered; the unlearning, evaluation and export bars show progress
   // within it (a job-level bar would fight them for the terminal line)
   const total = all.length * seeds.length;
-  for (const [si, seed] of seeds.entries()) {
-    for (const [i, name] of all.entries()) {
-      throwIfAborted({ ...ctx, out: seedOut(seed) }, name);
-      const k = si * all.length + i + 1;
-      const prefix = seeds.length > 1 ? `[${k}/${total} seed ${seed}]` : `[${k}/${total}]`;
-      const o = await runMethod({ ...ctx, out: seedOut(seed), seed, log: (s) => log(`${prefix} ${s}`) }, name);
-      outcomes.push(o);
-      opts.onMethodDone?.(o);
+  const mode = opts.progress ?? 'all';
+  const overall = mode === 'methods' ? progress(total, 'methods') : undefined;
+  const each = async (): Promise<void> => {
+    for (const [si, seed] of seeds.entries()) {
+      for (const [i, name] of all.entries()) {
+        throwIfAborted({ ...ctx, out: seedOut(seed) }, name);
+        const k = si * all.length + i + 1;
+        const prefix = seeds.length > 1 ? `[${k}/${total} seed ${seed}]` : `[${k}/${total}]`;
+        const label = seeds.length > 1 ? `${name} (seed ${seed})` : name;
+        overall?.update(k - 1, `${label}…`);
+        const o = await runMethod({ ...ctx, out: seedOut(seed), seed, log: (s) => log(`${prefix} ${s}`) }, name);
+        outcomes.push(o);
+        overall?.update(k, `${label} ${o.skipped ? 'found on disk' : `done in ${o.seconds.toFixed(0)} s`}`);
+        opts.onMethodDone?.(o);
+      }
     }
-  }
+  };
+  if (mode === 'all') await each();
+  else await withoutProgress(each);
+  overall?.done(`${total} runs`);
   const resumedN = outcomes.filter((o) => o.skipped).length;
   log(`${total} results ready (${resumedN} resumed from disk); writing tables, figures and the report`);
 
@@ -431,7 +467,7 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
         'steps per method': ctx.steps,
         [seeds.length > 1 ? 'seeds' : 'seed']: seeds.join(', '),
         judge: judgeName,
-        'evaluation': `greedy, first ${ctx.limit} records per split, ${ctx.maxNewTokens} new tokens`,
+        'evaluation': `${ctx.protocol === 'official' ? 'official protocol (3 samples, T 1.0, top-p 0.9)' : 'greedy'}, first ${ctx.limit} records per split, ${ctx.evalMaxNewTokens} new tokens`,
         backend: `${info.backend}`,
         eraserlab: versions().eraserlab ?? '',
       },
@@ -452,15 +488,10 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
   return { out, methods: outcomes, headline, table, seeds, comparison, comparisonTable, figures: written, exportSkipped, report };
 }
 
-/** The options of `experiment.run`: the CLI's `eraserlab run` options in camelCase. */
-export type ExperimentOptions = MainJobOptions;
-/** What `experiment.run` returns: where the results went, the per-method outcomes and the headline table. */
-export type ExperimentResult = MainJobResult;
-
 /**
  * Run the main job from code (a notebook, a script): the same job, files and numbers as
  * `eraserlab run` with the same options. Same as `runMainJob`.
  */
-export function run(opts: ExperimentOptions = {}): Promise<ExperimentResult> {
+export function run(opts: MainJobOptions = {}): Promise<MainJobResult> {
   return runMainJob(opts);
 }

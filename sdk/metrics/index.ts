@@ -9,7 +9,7 @@ export type { Metric, MetricResult, MetricOptions } from './contract';
 export { BUILTIN_METRICS } from './defs';
 export { summarize, summarizeRows, rowsOf, samplesFrame } from './summarize';
 export type { SummarizeOptions, SummaryTables, SummaryFrames } from './summarize';
-export { evaluate, responderFromModel, utilityCorrect, PRESETS } from './evaluate';
+export { evaluate, responderFromModel, utilityCorrect, PRESETS, OFFICIAL_INFERENCE_TEMPLATE } from './evaluate';
 export type {
   EvaluateOptions,
   EvaluateResult,
@@ -22,12 +22,13 @@ export type {
   ResponderPrompt,
   SamplingOptions,
   Preset,
+  ConversationTemplate,
   PresetName,
   GenerativeModelLike,
   ProcessorLikeForEval,
 } from './evaluate';
-export { importOfficial } from './official';
-export type { ImportOfficialOptions, ImportOfficialResult } from './official';
+export { importOfficial, writeOfficial, readOfficialStats, findOfficialFiles, parsePythonJson } from './official';
+export type { ImportOfficialOptions, ImportOfficialResult, OfficialFiles, OfficialStats, OfficialAsrRrStats, OfficialUnharmStats, WriteOfficialOptions, WriteOfficialResult } from './official';
 export { probeScorer, evalDigest, combine } from './helpers';
 export { pivot, METRIC_LABELS } from './pivot';
 export type { PivotOptions } from './pivot';

@@ -4,7 +4,7 @@
  * klpd −NLL_f + KL + PD; idkpd L_idk + PD. NPO is beyond the paper.
  */
 import { tf } from '../runtime/tf';
-import type { Scalar } from '../model/tftypes';
+import type { Scalar } from '../runtime/tf';
 import { ConfigError, Issue } from '../runtime/errors';
 import { Registry } from '../runtime/registry';
 import { answerNll, klToReference, npoLoss, pooledNll, sequenceLogProbs } from './losses';
@@ -110,13 +110,14 @@ const npo: MethodDefinition = {
 
 /**
  * Add the Prompt Decouple term L_PD = NLL(benign SDImage + same harmful query → sd_response)
- * with weight `pdWeight` to a base method; `overrides` changes the base's defaults (gd+pd uses
- * 0.5 on the retain NLL).
+ * with weight `pdWeight` (default 1.0) to a base method: `withPromptDecouple(def)`. `official`
+ * is the official pipeline's name of the combination, if it has one; `overrides` changes the
+ * base's defaults (gd+pd uses 0.5 on the retain NLL).
  */
 export function withPromptDecouple(
   base: MethodDefinition,
-  pdWeight: number,
-  official: string | undefined,
+  pdWeight = 1.0,
+  official?: string,
   overrides: Record<string, number> = {},
 ): MethodDefinition {
   const options: Record<string, OptionSpec> = {};
@@ -151,7 +152,7 @@ export const BUILTIN_METHODS = {
   'gd+pd': withPromptDecouple(gd, 0.5, 'gdpd', { retainWeight: 0.5 }),
   'kl+pd': withPromptDecouple(kl, 1.0, 'klpd'),
   'po+pd': withPromptDecouple(po, 1.0, 'idkpd'),
-  'npo+pd': withPromptDecouple(npo, 1.0, undefined),
+  'npo+pd': withPromptDecouple(npo),
 } as const;
 
 export type BuiltinMethodName = keyof typeof BUILTIN_METHODS;
@@ -224,7 +225,14 @@ function validateValue(v: unknown, s: OptionSpec, path: string): Issue | undefin
  * (`method.<option>`). Unknown method names list the valid ones.
  */
 export function resolveMethod(name: string, config: Record<string, unknown> = {}, pathPrefix = 'method'): { def: MethodDefinition; spec: MethodSpec } {
-  const def = registry.get(name);
+  return resolveDefinition(registry.get(name), config, pathPrefix);
+}
+
+/**
+ * `resolveMethod` for a definition that is not registered (a trainer for another purpose, e.g.
+ * the relearning attack's plain fine-tuning): its options checked the same way.
+ */
+export function resolveDefinition(def: MethodDefinition, config: Record<string, unknown> = {}, pathPrefix = 'method'): { def: MethodDefinition; spec: MethodSpec } {
   const issues: Issue[] = [];
   const out: MethodOptions = {};
   for (const [k, s] of Object.entries(def.options)) {

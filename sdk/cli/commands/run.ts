@@ -14,7 +14,8 @@ import { interruptOnSigint } from '../../experiment/interrupt';
 // ---------------------------------------------------------------------------------------------
 // The command
 
-const USAGE = `Usage: eraserlab run [--dataset DIR] [--model DIR] [--methods a,b,...] [--judge rules|openai]
+const USAGE = `Usage: eraserlab run [--dataset DIR] [--model DIR] [--methods a,b,...] [--protocol greedy|official]
+                    [--judge rules|openai] [--judge-protocol eraserlab|official] [--safeeraser DIR] [--judge-timeout SEC]
                     [--out DIR] [--seed S | --seeds S1,S2,...] [--steps N] [--scale default|test] [--limit N]
                     [--max-new-tokens N] [--eval-every N] [--no-figures] [--backend B]
 
@@ -27,8 +28,16 @@ stay; the same command again resumes.
   --dataset DIR      a SafeEraser folder (default: the synthetic benchmark, generated if missing)
   --model DIR        a Hugging Face LLaVA folder (default: data/models/vanilla)
   --methods LIST     comma-separated (default: ${ALL_METHODS.join(',')})
+  --protocol NAME    evaluation protocol: greedy (1 greedy answer per query, default) or official (the official
+                     evaluation: 3 sampled answers per harmful query at temperature 1.0, top-p 0.9, 512 new tokens
+                     unless --max-new-tokens, retain text questions with the harmful image, the vicuna_v1
+                     inference template, the official skips; with --judge openai also the official judge prompts)
   --judge NAME       rules (default, offline) or openai (ERASERLAB_JUDGE_BASE_URL, ERASERLAB_JUDGE_MODEL,
                      ERASERLAB_JUDGE_API_KEY)
+  --judge-protocol P for --judge openai: eraserlab (our prompts; the default with --protocol greedy) or official
+                     (the official SafeEraser prompts and reply rules, read from a SafeEraser checkout)
+  --safeeraser DIR   the SafeEraser checkout for the official judge prompts (default ERASERLAB_SAFEERASER_DIR)
+  --judge-timeout S  seconds one judge request may take (default 60)
   --out DIR          results folder (default: results)
   --seed S           seed of unlearning and evaluation (default 233)
   --seeds LIST       run everything once per seed (e.g. 1,2,3; each seed resumable, results in
@@ -42,7 +51,7 @@ stay; the same command again resumes.
   --no-figures       skip PNG/SVG export (report.html then draws the figures with plotly.js)
   --backend B        tfjs backend: auto, wasm, cpu, tensorflow, tensorflow-gpu`;
 
-const KNOWN = ['_', 'dataset', 'model', 'methods', 'judge', 'out', 'seed', 'seeds', 'steps', 'scale', 'limit', 'max-new-tokens', 'eval-every', 'no-figures', 'backend'];
+const KNOWN = ['_', 'dataset', 'model', 'methods', 'protocol', 'judge', 'judge-protocol', 'safeeraser', 'judge-timeout', 'out', 'seed', 'seeds', 'steps', 'scale', 'limit', 'max-new-tokens', 'eval-every', 'no-figures', 'backend'];
 
 export const command: CliCommand = {
   name: 'run',
@@ -83,11 +92,28 @@ export const command: CliCommand = {
       }
       return parts.map(Number);
     };
+    const protocol = str('protocol');
+    if (protocol !== undefined && protocol !== 'greedy' && protocol !== 'official') issues.push({ path: '--protocol', message: `'${protocol}' is not one of [greedy, official]` });
+    const judgeOptions: Record<string, unknown> = {};
+    const jp = str('judge-protocol');
+    if (jp !== undefined && jp !== 'eraserlab' && jp !== 'official') issues.push({ path: '--judge-protocol', message: `'${jp}' is not one of [eraserlab, official]` });
+    else if (jp !== undefined) judgeOptions.protocol = jp;
+    const se = str('safeeraser');
+    if (se !== undefined) judgeOptions.safeEraserDir = se;
+    const jt = str('judge-timeout');
+    if (jt !== undefined) {
+      const sec = Number(jt);
+      if (!(Number.isFinite(sec) && sec > 0)) issues.push({ path: '--judge-timeout', message: `must be a positive number of seconds, got '${jt}'` });
+      else judgeOptions.timeoutMs = Math.round(sec * 1000);
+    }
+    if (Object.keys(judgeOptions).length && str('judge') !== 'openai') issues.push({ path: '--judge-protocol/--safeeraser/--judge-timeout', message: 'apply to --judge openai' });
     const opts: MainJobOptions = {
       dataset: str('dataset'),
       model: str('model'),
       methods: str('methods')?.split(',').map((s) => s.trim()).filter(Boolean),
+      protocol: protocol as 'greedy' | 'official' | undefined,
       judge: str('judge'),
+      judgeOptions: Object.keys(judgeOptions).length ? judgeOptions : undefined,
       out: str('out'),
       seed: int('seed'),
       seeds: seedList('seeds'),
