@@ -66,15 +66,17 @@ export const COMPARE_COLUMNS: readonly (keyof CompareRow)[] = [
   'metric', 'split', 'a', 'b', 'valueA', 'valueB', 'diff', 'ciLow', 'ciHigh', 'pValue', 'pMcNemar', 'n', 'units', 'ciMethod', 'test',
 ];
 
-type Input = dfd.DataFrame | readonly Record<string, unknown>[] | { samples?: dfd.DataFrame | readonly Record<string, unknown>[]; summary?: dfd.DataFrame | readonly Record<string, unknown>[] };
+/** Samples or a summary: a danfo frame, plain rows, or a results object holding them. */
+export type CompareInput = dfd.DataFrame | readonly object[] | { samples?: dfd.DataFrame | readonly object[]; summary?: dfd.DataFrame | readonly object[] };
+type Input = CompareInput;
 
-function plainRows(x: dfd.DataFrame | readonly Record<string, unknown>[]): Record<string, unknown>[] {
+function plainRows(x: dfd.DataFrame | readonly object[]): Record<string, unknown>[] {
   if (Array.isArray(x)) return x as Record<string, unknown>[];
   const df = x as dfd.DataFrame;
   return df.shape[0] === 0 ? [] : (dfd.toJSON(df) as Record<string, unknown>[]);
 }
 
-function isFrameOrRows(x: unknown): x is dfd.DataFrame | readonly Record<string, unknown>[] {
+function isFrameOrRows(x: unknown): x is dfd.DataFrame | readonly object[] {
   return Array.isArray(x) || x instanceof dfd.DataFrame;
 }
 
@@ -86,7 +88,7 @@ export function compareRows(input: Input, opts: CompareOptions): CompareRow[] {
   if (!opts || typeof opts.a !== 'string' || typeof opts.b !== 'string') {
     throw new ConfigError(`${what}: which methods?`, [{ path: 'options', message: "give {a, b}: the two method names, e.g. {a: 'po', b: 'po+pd'}" }]);
   }
-  let source: dfd.DataFrame | readonly Record<string, unknown>[];
+  let source: dfd.DataFrame | readonly object[];
   if (isFrameOrRows(input)) source = input;
   else if (input && typeof input === 'object' && (input.samples || input.summary)) source = (input.samples ?? input.summary)!;
   else throw new ConfigError(`${what}: nothing to compare`, [{ path: 'input', message: 'pass a samples or summary frame (or rows), or a results object with `samples`' }]);
@@ -191,7 +193,7 @@ export function compare(input: Input, opts: CompareOptions): dfd.DataFrame {
  * the rows of `compareRows` for each pair, in the order the methods appear.
  */
 export function comparePdRows(input: Input, opts: Omit<CompareOptions, 'a' | 'b'> = {}): CompareRow[] {
-  let source: dfd.DataFrame | readonly Record<string, unknown>[] | undefined;
+  let source: dfd.DataFrame | readonly object[] | undefined;
   if (isFrameOrRows(input)) source = input;
   else source = input.samples ?? input.summary;
   const methods = source ? [...new Set(plainRows(source).map((r) => String(r.method)))] : [];
