@@ -538,6 +538,7 @@ async function runMainJobLocked(opts: MainJobOptions): Promise<MainJobResult> {
       samples,
       comparison,
       seeds,
+      intervals: seeds.length > 1 ? aggregated : summary,
     }),
   );
   return { out, methods: outcomes, headline, table, seeds, comparison, comparisonTable, figures: written, exportSkipped, report };

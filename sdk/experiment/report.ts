@@ -341,6 +341,15 @@ function headlineHtml(rows: readonly HeadlineRow[]): string {
   return `<table class="headline"><thead>${head}</thead><tbody>\n${body}\n</tbody></table>`;
 }
 
+/** The rows of the intervals table: the headline metrics, rates in percent. */
+function intervalRows(rows: readonly Row[]): Row[] {
+  const wanted = new Set(Object.values(HEADLINE_METRICS).map(([m]) => m));
+  const p = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? Number((100 * v).toFixed(1)) : v);
+  return rows
+    .filter((r) => wanted.has(String(r.metric)))
+    .map((r) => ({ ...r, value: p(r.value), ciLow: p(r.ciLow), ciHigh: p(r.ciHigh), sd: p(r.sd) }));
+}
+
 export interface ReportInput {
   title: string;
   /** Key facts shown at the top (dataset, model, seed, steps, judge, backend, ...). */
@@ -358,6 +367,8 @@ export interface ReportInput {
   comparison?: readonly Row[];
   /** The seeds the results aggregate (several: the headline shows mean ± sd across them). */
   seeds?: readonly number[];
+  /** Summary rows with intervals (ciLow, ciHigh, ciMethod): a collapsible table of every headline metric's 95% interval. */
+  intervals?: readonly Row[];
 }
 
 const CSS = `
@@ -438,6 +449,7 @@ ${comparisonHtml(inp.comparison)}`
 <h2>Figures</h2>
 ${inp.exportNote ? `<p class="note">${esc(inp.exportNote)}</p>` : ''}
 ${figs}
+${inp.intervals && inp.intervals.length ? `<h2>95% intervals</h2>\n<details><summary>${inp.intervals.length} rows (${inp.seeds && inp.seeds.length > 1 ? 'mean across seeds with its t interval' : 'Wilson for rates, record bootstrap for means'})</summary>${htmlTable(intervalRows(inp.intervals), ['method', 'metric', 'split', 'value', 'ciLow', 'ciHigh', 'ciMethod', inp.seeds && inp.seeds.length > 1 ? 'sd' : 'n'])}</details>` : ''}
 <h2>Per category</h2>
 <details><summary>${inp.byCategory.length} rows</summary>${htmlTable(inp.byCategory, catCols)}</details>
 <h2>Samples</h2>

@@ -66,12 +66,14 @@ export const COMPARE_COLUMNS: readonly (keyof CompareRow)[] = [
   'metric', 'split', 'a', 'b', 'valueA', 'valueB', 'diff', 'ciLow', 'ciHigh', 'pValue', 'pMcNemar', 'n', 'units', 'ciMethod', 'test',
 ];
 
-type Input = dfd.DataFrame | readonly object[] | ResultsLike;
 /** A results object (an evaluation result, the main job's tables) holding samples or a summary. */
 interface ResultsLike {
   samples?: dfd.DataFrame | readonly object[];
   summary?: dfd.DataFrame | readonly object[];
 }
+/** Samples or a summary: a danfo frame, plain rows, or a results object holding them. */
+export type CompareInput = dfd.DataFrame | readonly object[] | ResultsLike;
+type Input = CompareInput;
 
 function plainRows(x: dfd.DataFrame | readonly object[]): Record<string, unknown>[] {
   if (Array.isArray(x)) return x as Record<string, unknown>[];

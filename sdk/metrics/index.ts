@@ -48,6 +48,6 @@ export {
 export type { Interval, IntervalMethod, BootstrapOptions, SeedStats, PairedOptions, PairedResult } from './stats';
 export { metricInterval } from './summarize';
 export { compare, compareRows, comparePdRows, COMPARE_COLUMNS } from './compare';
-export type { CompareOptions, CompareRow } from './compare';
+export type { CompareOptions, CompareRow, CompareInput } from './compare';
 export { aggregateSeeds, aggregateSeedRows, formatMeanSd, SEED_COLUMNS } from './seeds';
 export type { SeedRow } from './seeds';

@@ -2,7 +2,8 @@
  * Across seeds: per-seed summary rows (a `seed` column) → one row per method, metric and split
  * with the mean, the sample standard deviation, a t interval and each seed's value
  * (`seed_<s>` columns). With a single seed the row keeps that seed's own interval (Wilson or
- * bootstrap), so tables and figures read the same columns either way (docs/metrics.md).
+ * bootstrap), so tables and figures read the same columns either way (docs/metrics.md). The t
+ * interval of a rate (every seed's row has a Wilson interval) is clipped to [0, 1].
  */
 import * as dfd from 'danfojs-node';
 import { ConfigError } from '../runtime/errors';
@@ -59,7 +60,10 @@ export function aggregateSeedRows(rows: readonly RowIn[], opts: { level?: number
       Object.assign(row, { value: present[0], sd: NaN, seeds: 1, ciLow: num(only.ciLow), ciHigh: num(only.ciHigh), ciMethod: String(only.ciMethod ?? 'none') });
     } else {
       const t = tInterval(values, level);
-      Object.assign(row, { value: t.mean, sd: t.sd, seeds: t.n, ciLow: t.low, ciHigh: t.high, ciMethod: t.n > 1 ? 't' : 'none' });
+      // a rate's interval stays inside [0, 1] (the t interval of a mean of proportions can overshoot)
+      const rate = rs.every((r) => r.ciMethod === 'wilson');
+      const clip = (x: number) => (rate && Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : x);
+      Object.assign(row, { value: t.mean, sd: t.sd, seeds: t.n, ciLow: clip(t.low), ciHigh: clip(t.high), ciMethod: t.n > 1 ? 't' : 'none' });
     }
     seeds.forEach((s, i) => ((row as unknown as Record<string, number>)[`seed_${s}`] = values[i]));
     out.push(row);

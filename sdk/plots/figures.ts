@@ -92,7 +92,7 @@ export function forgettingCurves(history: FrameLike, opts: ForgettingCurvesOptio
   const seeded = isSeeded(rows);
   const series = (rs: Row[], col: string) => seriesOf(rs, col, seeded);
   const band = (rs: Row[], col: string, color: string, xaxis: string, yaxis: string, group?: string) =>
-    seeded ? seedBand(rs, col, color, xaxis, yaxis, group) : undefined;
+    seeded ? seedBand(rs, col, color, xaxis, yaxis, group, yaxis === 'y2') : undefined;
   let anyEval = false;
   // Many methods: one colour per base method (ga and ga+pd share it); the +pd variant is told
   // apart by a dotted loss line and diamond markers, so 10 methods never reuse a colour.
@@ -181,12 +181,13 @@ function seriesOf(rs: Row[], col: string, seeded: boolean): { x: number[]; y: nu
 }
 
 /** The mean ± sd band across seeds as a closed, filled polygon (undefined where no step has two seeds). */
-function seedBand(rs: Row[], col: string, color: string, xaxis: string, yaxis: string, group?: string): Trace | undefined {
+function seedBand(rs: Row[], col: string, color: string, xaxis: string, yaxis: string, group?: string, rate = false): Trace | undefined {
   const st = stepValues(rs, col).filter((p) => p[1].length > 1);
   if (st.length === 0) return undefined;
+  const clip = (v: number) => (rate ? Math.min(1, Math.max(0, v)) : v);
   const stats = st.map(([x, ys]) => {
     const t = tInterval(ys);
-    return { x, lo: t.mean - t.sd, hi: t.mean + t.sd };
+    return { x, lo: clip(t.mean - t.sd), hi: clip(t.mean + t.sd) };
   });
   return {
     type: 'scatter',
@@ -233,7 +234,7 @@ function forgettingPanels(rows: Row[], methods: string[], evalCols: string[], op
       const s = seriesOf(rs, col, seeded);
       if (s.x.length === 0) return;
       const color = METRIC_COLOURS[col] ?? PALETTE[(ci + 5) % PALETTE.length];
-      const b = seeded ? seedBand(rs, col, color, `x${k}`, `y${k}`, col) : undefined;
+      const b = seeded ? seedBand(rs, col, color, `x${k}`, `y${k}`, col, true) : undefined;
       if (b) data.push({ ...b, name: `${m}: ${metricLabel(col)} ± sd` });
       data.push({
         type: 'scatter',
@@ -377,10 +378,16 @@ export function overForgetting(summaryWithMethod: FrameLike, opts: OverForgettin
         x: bases,
         y: ys,
         marker: { color: pd ? PD_COLORS.with : PD_COLORS.without },
-        text: ys.map((y) => (y === null || !Number.isFinite(y) ? '' : `${Math.round(y * 100)}`)),
-        // with error bars the value goes inside the bar, clear of the whisker
-        textposition: err ? 'inside' : 'outside',
-        ...(err ? { error_y: err, insidetextanchor: 'start' } : {}),
+        // with error bars the whisker takes the place of the printed value (it stays in the hover)
+        text: err ? undefined : ys.map((y) => (y === null || !Number.isFinite(y) ? '' : `${Math.round(y * 100)}`)),
+        textposition: err ? undefined : 'outside',
+        ...(err
+          ? {
+              error_y: err,
+              customdata: pts.map((p) => (p && Number.isFinite(p.low) ? [p.low, p.high] : [null, null])),
+              hovertemplate: '%{x}: %{y:.1%} [%{customdata[0]:.1%}, %{customdata[1]:.1%}]<extra>%{fullData.name}</extra>',
+            }
+          : {}),
         cliponaxis: false,
         xaxis: xa,
         yaxis: ya,

@@ -104,4 +104,16 @@ test('evaluate --write-official writes the model\'s answers in the official infe
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('evaluate prints each summary value with its 95% interval', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eraserlab-ev-'));
+  const r = await capture(['evaluate', '--split', 'val', '--limit', '2', '--out', dir]);
+  assert.is(r.rc, 0, r.err);
+  const summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as Array<Record<string, number | string>>;
+  const asr = summary.find((x) => x.metric === 'asr' && x.split === 'val')!;
+  assert.is(asr.ciMethod, 'wilson');
+  const line = `  ${'asr'.padEnd(16)} ${'val'.padEnd(6)} ${Number(asr.value).toFixed(3)} [${Number(asr.ciLow).toFixed(3)}, ${Number(asr.ciHigh).toFixed(3)}] (n ${asr.n})`;
+  assert.ok(r.out.includes(line), `${line}\n${r.out}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test.run();

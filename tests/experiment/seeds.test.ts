@@ -67,7 +67,8 @@ test('eraserlab run --seeds 1,2: per-seed results, the aggregate, mean ± sd and
     assert.equal([a.seed_1, a.seed_2], vals);
     const t = metrics.tInterval(vals);
     assert.ok(Math.abs(a.value - t.mean) < 1e-12 && Math.abs(a.sd - t.sd) < 1e-12, `${a.method} ${a.metric}`);
-    if (t.sd > 0) assert.ok(Math.abs(a.ciHigh - t.high) < 1e-9 && a.ciMethod === 't');
+    // rates: the t interval clipped to [0, 1]
+    if (t.sd > 0) assert.ok(Math.abs(a.ciHigh - Math.min(1, t.high)) < 1e-9 && Math.abs(a.ciLow - Math.max(0, t.low)) < 1e-9 && a.ciMethod === 't', JSON.stringify(a));
   }
 
   // headline: mean ± sd; the printed table is table.txt
@@ -97,6 +98,7 @@ test('eraserlab run --seeds 1,2: per-seed results, the aggregate, mean ± sd and
   assert.match(html, /Mean ± sample standard deviation across 2 seeds \(1, 2\)/);
   assert.match(html, /<h2>With and without PD: paired comparison<\/h2>/);
   assert.match(html, /<table class="comparison">/);
+  assert.match(html, /<h2>95% intervals<\/h2>\n<details><summary>\d+ rows \(mean across seeds with its t interval\)/);
 
   // figures: error bars from the t intervals, bands across seeds on the forgetting curves
   const over = JSON.parse(fs.readFileSync(path.join(out, 'figures', 'over-forgetting.plotly.json'), 'utf8'));

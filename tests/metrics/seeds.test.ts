@@ -27,6 +27,17 @@ test('mean, sample sd, t interval and per-seed columns', () => {
   assert.equal(df.columns, ['method', 'pd', 'metric', 'split', 'value', 'sd', 'seeds', 'ciLow', 'ciHigh', 'ciMethod', 'seed_1', 'seed_2', 'seed_3']);
 });
 
+test("a rate's t interval is clipped to [0, 1]; a mean's is not", () => {
+  const rows = [0.0, 0.02, 0.1].map((value, i) => ({ method: 'po', seed: i + 1, metric: 'forgetRate', split: 'val', value, ciMethod: 'wilson' }));
+  const [rate] = aggregateSeedRows(rows);
+  const t = tQuantile(0.975, 2);
+  assert.ok(0.04 - (t * rate.sd) / Math.sqrt(3) < 0, 'the raw interval goes below 0');
+  assert.is(rate.ciLow, 0);
+  close(rate.ciHigh, 0.04 + (t * rate.sd) / Math.sqrt(3), 'high');
+  const [mean] = aggregateSeedRows(rows.map((r) => ({ ...r, metric: 'lossDelta', ciMethod: 'bootstrap' })));
+  assert.ok(mean.ciLow < 0);
+});
+
 test('one seed keeps its own interval; a missing seed is NaN and not counted', () => {
   const w = wilson(3, 10);
   const [one] = aggregateSeedRows([{ method: 'po', seed: 7, metric: 'asr', split: 'train', value: 0.3, ciLow: w.low, ciHigh: w.high, ciMethod: 'wilson' }]);

@@ -259,6 +259,8 @@ async function evaluateInto(
     JSON.stringify({ command: ['eraserlab', 'evaluate', ...argv].join(' '), dataset: dsDir, model: m.sourceDir, split, protocol: preset, judge: judgeSpec, limit, seed, backend: info.backend }, null, 2) + '\n',
   );
   process.stdout.write(`Evaluated on ${info.backend}: ${tables.samples.length} responses → ${out}\n`);
-  process.stdout.write(tables.summary.map((x) => `  ${String(x.metric).padEnd(16)} ${String(x.split).padEnd(6)} ${Number(x.value).toFixed(3)} (n ${x.n})`).join('\n') + '\n');
+  // each value with its 95% interval (Wilson for rates, record bootstrap for means)
+  const ci = (x: Row) => (Number.isFinite(Number(x.ciLow)) && x.ciLow !== null ? ` [${Number(x.ciLow).toFixed(3)}, ${Number(x.ciHigh).toFixed(3)}]` : '');
+  process.stdout.write(tables.summary.map((x) => `  ${String(x.metric).padEnd(16)} ${String(x.split).padEnd(6)} ${Number(x.value).toFixed(3)}${ci(x)} (n ${x.n})`).join('\n') + '\n');
   return 0;
 }
