@@ -228,8 +228,11 @@ export class AdamW {
       const stepSize = lrk / bc1;
       const decay = this.decays(k) ? lrk * this.weightDecay : 0;
       if (native && g0.dtype === 'float32') {
-        // One native pass per tensor, the same float32 arithmetic in the same order as below.
-        const outs = native.update(p, m, v, g0, Float64Array.of(clip, b1, 1 - b1, b2, 1 - b2, sqrtBc2, this.eps, decay !== 0 ? 1 - decay : 1, stepSize));
+        // One native pass per tensor, the same float32 arithmetic in the same order as below;
+        // in place when nothing else shares the variables' memory.
+        const consts = Float64Array.of(clip, b1, 1 - b1, b2, 1 - b2, sqrtBc2, this.eps, decay !== 0 ? 1 - decay : 1, stepSize);
+        if (native.updateInPlace(p, m, v, g0, consts)) continue;
+        const outs = native.update(p, m, v, g0, consts);
         p.assign(outs[0]);
         m.assign(outs[1]);
         v.assign(outs[2]);

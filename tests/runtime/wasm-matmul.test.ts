@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { init } from '../../sdk/runtime/backend';
 import { tf, type Tensor, type Tensor3D } from '../../sdk/runtime/tf';
 import * as fs from 'fs';
-import { installWasmFastMatMul, uninstallWasmFastMatMul, wasmFastMatMulInstalled, wasmNativeMatMulActive } from '../../sdk/runtime/wasm-matmul';
+import { installWasmFastMatMul, uninstallWasmFastMatMul, wasmFastMatMulInstalled, wasmNativeAdamW, wasmNativeMatMulActive } from '../../sdk/runtime/wasm-matmul';
 import { loadNativeBlas, nativeBlasStatus, openblasCoreType } from '../../sdk/runtime/native-blas';
 
 /** OpenBLAS's header is here, so the install step must have built the addon. */
@@ -124,6 +124,33 @@ test('openblasCoreType: the user\'s OPENBLAS_CORETYPE wins, "auto" leaves OpenBL
       else process.env[k] = v;
     }
   }
+});
+
+test('native AdamW in place: the same values as the allocating update, and refused while another tensor shares a variable\'s memory', async () => {
+  await init({ backend: 'wasm' });
+  const native = wasmNativeAdamW();
+  if (!native) return void assert.not.ok(BLAS_EXPECTED && wasmNativeMatMulActive(), 'the addon is active but wasmNativeAdamW() is undefined');
+  const consts = Float64Array.of(0.5, 0.9, 0.1, 0.999, 0.001, Math.sqrt(0.001), 1e-8, 1 - 1e-5, 1e-3);
+  // (inside tidy: the initial values are freed, so each variable owns its memory alone)
+  const [p, m, v] = tf.tidy(() => [tf.variable(tf.tensor1d(values(1000, 1))), tf.variable(tf.tensor1d(values(1000, 2))), tf.variable(tf.abs(tf.tensor1d(values(1000, 3))))]);
+  const g = tf.tensor1d(values(1000, 4));
+  const before = tf.memory().numTensors;
+  const [p1, m1, v1] = native.update(p, m, v, g, consts);
+  const expected = [p1, m1, v1].map((t) => Array.from(t.dataSync()));
+  tf.dispose([p1, m1, v1]);
+  // a view sharing p's memory: nothing may be written, the view keeps its values
+  const view = tf.reshape(p, [10, 100]);
+  const old = Array.from(view.dataSync());
+  assert.is(native.updateInPlace(p, m, v, g, consts), false);
+  assert.equal(Array.from(view.dataSync()), old);
+  view.dispose();
+  assert.is(native.updateInPlace(p, m, v, g, consts), true);
+  assert.equal(Array.from(p.dataSync()), expected[0]);
+  assert.equal(Array.from(m.dataSync()), expected[1]);
+  assert.equal(Array.from(v.dataSync()), expected[2]);
+  assert.is(native.updateInPlace(p, m, v, p, consts), false, 'the gradient may not be one of the variables');
+  assert.is(tf.memory().numTensors, before, 'no tensor made');
+  tf.dispose([p, m, v, g]);
 });
 
 test('native gemm: strides, broadcast and transposes against the reference; bad arguments are clear errors', () => {

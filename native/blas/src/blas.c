@@ -8,7 +8,8 @@
  *   a, b and c are Float32Arrays (views into the WASM heap included: no copies). Bounds are
  *   checked against each array's length before any write.
  * sumsq(a): Σ a_i² of a Float32Array, accumulated in double.
- * adamw(p, m, v, g, pOut, mOut, vOut, c): one AdamW update of a tensor, element by element in
+ * adamw(p, m, v, g, pOut, mOut, vOut, c): one AdamW update of a tensor (the outputs may be the
+ *   inputs p, m, v themselves: an update in place), element by element in
  *   float32 in the order torch.optim.AdamW (and eraserlab's tensor path) applies it; c is a
  *   Float64Array [clip, beta1, 1-beta1, beta2, 1-beta2, sqrt(bias2), eps, 1-lr·wd, stepSize],
  *   each rounded to float32 as a tfjs scalar would be; clip 1 and keep 1 skip those products.
@@ -122,8 +123,9 @@ static napi_value SumSq(napi_env env, napi_callback_info info) {
 #define VEC_CLONES
 #endif
 
-VEC_CLONES static void adamw_loop(const float *restrict p, const float *restrict m, const float *restrict v, const float *restrict g, float *restrict po,
-                                  float *restrict mo, float *restrict vo, size_t n, float clip, float b1, float omb1, float b2, float omb2, float sqrtBc2,
+/* The outputs may be the inputs themselves (an in-place update): each element is read before
+ * it is written, and no element reads another's value. */
+VEC_CLONES static void adamw_loop(const float *p, const float *m, const float *v, const float *g, float *po, float *mo, float *vo, size_t n, float clip, float b1, float omb1, float b2, float omb2, float sqrtBc2,
                                   float eps, float keep, float step, int useClip, int useKeep) {
   for (size_t i = 0; i < n; i++) {
     const float gi = useClip ? g[i] * clip : g[i];
