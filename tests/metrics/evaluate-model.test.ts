@@ -50,7 +50,7 @@ test('evaluate() drives a real LlavaModel through responderFromModel without lea
     const rows = dfd.toJSON(res.samples) as any[];
     assert.equal(rows.map((r) => [r.kind, r.sample]), [['harmful', 0], ['harmful', 1], ['harmful', 2], ['sd', 0], ['retain', 0], ['retain', 0]]);
     assert.ok(rows.every((r) => typeof r.response === 'string'));
-    assert.is(images, 3); // harmful, sd and the image retain pair carry an image; the text pair does not
+    assert.is(images, 4); // the official protocol asks the text retain question with the harmful image too
     assert.ok((dfd.toJSON(res.summary) as any[]).some((r) => r.metric === 'asr' && r.n === 3));
   } finally {
     m.dispose();
