@@ -101,6 +101,9 @@ function importOfficialSingle(file: string | readonly unknown[], opts: ImportOff
   if (!Array.isArray(data)) {
     throw new DatasetError('Cannot import official evaluation file', [{ path: fname, file: fname, message: `expected a JSON array of records, got ${typeof data}` }]);
   }
+  if (data.length === 0) {
+    throw new DatasetError('Cannot import official evaluation file', [{ path: fname, file: fname, message: 'the file holds no records ([]); nothing was evaluated' }]);
+  }
   let refs: readonly RecordLike[] | undefined;
   if (opts.reference !== undefined) {
     const r = typeof opts.reference === 'string' ? readJson(opts.reference, 'reference split file') : opts.reference;

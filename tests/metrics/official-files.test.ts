@@ -95,6 +95,7 @@ test('mismatched files, interrupted runs, empty files and bad stats are clear er
     'labels[6].unsafe_pairs[0].gpt_result_ASR_model_response1: missing: a non-empty response without its label (an interrupted eval_all.py run?)',
   ]);
   expectError(() => importOfficial({ labels: [] }), DatasetError, ['the file holds no records ([]); nothing was evaluated']);
+  expectError(() => importOfficial([]), DatasetError, ['records: the file holds no records ([]); nothing was evaluated']);
   expectError(() => importOfficial({ reference: REF }), ConfigError, ['Nothing to import']);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'official-'));
   fs.writeFileSync(path.join(dir, 'x.txt'), JSON.stringify({ stats_asr_rr: { unsafe_rate: 'high' } }));
