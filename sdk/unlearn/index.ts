@@ -8,7 +8,7 @@ export { DEFAULTS, OFFICIAL_DEFAULTS, OFFICIAL_LORA_TARGETS, resolveConfig } fro
 export type { LoraOptions, ProbeOptions, UnlearnConfig, UnlearnOptionsInput } from './options';
 export { Unlearner, create, resume } from './unlearner';
 export type { StepRecord, EvalRecord, EndRecord, UnlearnerEvents, RunOptions, CreateOptions, RunSpec } from './unlearner';
-export { forgetExamples, pdExamples, retainExamples, utilityExamples, pyCapitalize, officialText, dropEosLabels } from './batches';
+export { forgetExamples, pdExamples, retainExamples, utilityExamples, pyCapitalize, officialText, dropEosLabels, padToCommonLength } from './batches';
 export { defaultScorer, rougeLRecall, probeSample, runProbe } from './probe';
 export type { ProbeScorer, ProbeSample, ProbeResult, ProbeSizes } from './probe';
 export { exportOfficial, OFFICIAL_FORGET_LOSS } from './official';
