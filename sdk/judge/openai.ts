@@ -360,7 +360,7 @@ export class OpenAIJudge implements Judge {
         lastStatus = res.status;
         const text = await this.readBody(res, ac);
         if (!res.ok) {
-          lastProblem = `HTTP ${res.status}: ${this.redact(text.slice(0, 200))}`;
+          lastProblem = `HTTP ${res.status}: ${this.redact(text).slice(0, 200)}`; // redacted whole, then cut: no partial key
           retryable = res.status === 429 || res.status >= 500;
           const ra = retryAfterMs(res.headers.get('retry-after'));
           if (retryable && ra !== undefined) {
@@ -372,12 +372,12 @@ export class OpenAIJudge implements Judge {
           try {
             json = JSON.parse(text);
           } catch {
-            lastProblem = `malformed JSON body: ${this.redact(JSON.stringify(text.slice(0, 120)))}`;
+            lastProblem = `malformed JSON body: ${JSON.stringify(this.redact(text).slice(0, 120))}`;
             continue;
           }
           const content = (json as { choices?: { message?: { content?: unknown } }[] })?.choices?.[0]?.message?.content;
           if (typeof content !== 'string') {
-            lastProblem = `no choices[0].message.content string in the reply: ${this.redact(JSON.stringify(text.slice(0, 120)))}`;
+            lastProblem = `no choices[0].message.content string in the reply: ${JSON.stringify(this.redact(text).slice(0, 120))}`;
             continue;
           }
           return content;
