@@ -106,6 +106,20 @@ test('mismatched files, interrupted runs, empty files and bad stats are clear er
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('the single-file form reads a merged labels + scores file of real outputs (no model_response)', () => {
+  const labels = read(LABELS);
+  const scores = read(SCORES);
+  const merged = labels.map((r: any, i: number) => ({ ...r, ...Object.fromEntries(['UnharmPair_text1', 'UnharmPair_text2', 'UnharmPair_image1', 'UnharmPair_image2'].filter((k) => k in scores[i]).map((k) => [k, scores[i][k]])) }));
+  const r = importOfficial(merged, { split: 'val' });
+  const s = summaryOf(r.summary);
+  const txt = readOfficialStats(TXT);
+  assert.is(s.asr.value, txt.asr);
+  assert.is(s.sarr.value, txt.sarr);
+  assert.is(s.forgetRate, undefined); // no model_response, no reference: absent, not 0
+  const withRef = summaryOf(importOfficial(merged, { split: 'val', reference: read(REF) }).summary);
+  assert.ok(withRef.forgetRate.value > 0);
+});
+
 test('Python json: NaN and Infinity read back', () => {
   const v = parsePythonJson('[{"GPT-Score": NaN, "s": "NaN, Infinity", "x": -Infinity, "y": Infinity}]') as any[];
   assert.ok(Number.isNaN(v[0]['GPT-Score']));
