@@ -9,6 +9,7 @@ export * as model from './model';
 export * as unlearn from './unlearn';
 export * as metrics from './metrics';
 export * as judge from './judge';
+export * as attacks from './attacks';
 export * as plots from './plots';
 export * as boundary from './boundary';
 export * as experiment from './experiment';

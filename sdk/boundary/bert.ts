@@ -14,10 +14,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../runtime/tf';
 import { CheckpointError, ConfigError } from '../runtime/errors';
-import { Rng } from '../runtime/rng';
+import { Rng, DEFAULT_SEED } from '../runtime/rng';
 import { writeJsonAtomic } from '../runtime/fsutil';
 import { readSafetensors, writeSafetensors } from './safetensors';
-import { makeVariable, type Tensor, type Tensor2D, type Tensor3D, type Variable } from './tftypes';
+import { makeVariable } from './tftypes';
+import type { Tensor, Tensor2D, Tensor3D, Variable } from '../runtime/tf';
 
 export interface BertConfig {
   vocabSize: number;
@@ -146,7 +147,7 @@ export class BertEncoder {
   readonly params = new Map<string, Variable>();
   private disposed = false;
 
-  constructor(readonly config: BertConfig, weights?: Map<string, Float32Array>, seed = 233) {
+  constructor(readonly config: BertConfig, weights?: Map<string, Float32Array>, seed = DEFAULT_SEED) {
     const rng = new Rng(seed);
     for (const [key, shape] of bertParameterShapes(config)) {
       let data = weights?.get(key);
@@ -161,7 +162,7 @@ export class BertEncoder {
   }
 
   /** Random initialisation (N(0, 0.02) matrices, LayerNorm 1/0), as BERT's initializer_range. */
-  static create(config: Partial<BertConfig> & { vocabSize: number }, seed = 233): BertEncoder {
+  static create(config: Partial<BertConfig> & { vocabSize: number }, seed = DEFAULT_SEED): BertEncoder {
     const c: BertConfig = {
       hiddenSize: 64,
       numLayers: 2,
@@ -354,7 +355,7 @@ export async function loadPretrainedBert(dir: string, opts: { seed?: number } = 
       { key: missingEncoder[0], file: stFile },
     );
   }
-  const enc = new BertEncoder(config, weights, opts.seed ?? 233) as BertEncoder & { missing: string[] };
+  const enc = new BertEncoder(config, weights, opts.seed ?? DEFAULT_SEED) as BertEncoder & { missing: string[] };
   enc.missing = missing;
   return enc;
 }

@@ -8,6 +8,7 @@ import { FILES } from './schema';
 
 export { packageRoot } from '../runtime/fsutil';
 import { packageRoot } from '../runtime/fsutil';
+import { DEFAULT_SEED } from '../runtime/rng';
 
 /** `<package root>/data/generated/<name>`. */
 export function generatedDir(name: string): string {
@@ -19,8 +20,8 @@ export function defaultDatasetDir(): string {
   return generatedDir('default');
 }
 
-/** Seed of the default synthetic dataset. */
-export const DEFAULT_SEED = 233;
+/** Seed of the default synthetic dataset: the SDK-wide default seed (runtime/rng). */
+export { DEFAULT_SEED };
 
 /**
  * Whether `dir` holds a synthetic dataset written by this version of the generator (an older

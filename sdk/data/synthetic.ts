@@ -21,7 +21,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
-import { Rng } from '../runtime/rng';
+import { Rng, DEFAULT_SEED } from '../runtime/rng';
 import { OnProgress, progress as progressBar } from '../runtime/progress';
 import { writeDirAtomic } from '../runtime/fsutil';
 import { ConfigError } from '../runtime/errors';
@@ -508,7 +508,7 @@ function resolveOptions(o: SyntheticOptions) {
   const imageSize = o.imageSize ?? preset?.imageSize ?? 32;
   const cpc = o.conceptsPerCategory ?? preset?.conceptsPerCategory ?? 3;
   const valFraction = o.valFraction ?? 0.2;
-  const seed = o.seed ?? 233;
+  const seed = o.seed ?? DEFAULT_SEED;
   const utility = o.utility ?? Math.round(images * 1.6);
   const alignedPerConcept = o.alignedPerConcept ?? Math.max(1, Math.round(images / (CATEGORIES.length * cpc)));
   if (typeof o.outDir !== 'string' || o.outDir === '') issues.push({ path: 'outDir', message: 'must be a folder path' });

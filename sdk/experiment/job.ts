@@ -15,6 +15,7 @@ import { ConfigError, EraserError, type Issue } from '../runtime/errors';
 import { init, type BackendName } from '../runtime/backend';
 import { versions } from '../runtime/versions';
 import { writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../runtime/fsutil';
+import { progress, withoutProgress } from '../runtime/progress';
 import { loadSafeEraser, type SafeEraserDataset } from '../data/dataset';
 import { ensureDefaultDataset, generatedDir, packageRoot, DEFAULT_SEED } from '../data/defaults';
 import { generateSynthetic } from '../data/synthetic';
@@ -23,13 +24,27 @@ import { loadPretrained } from '../model/load';
 import type { LlavaModel } from '../model/llava';
 import { create, type Unlearner } from '../unlearn/unlearner';
 import { getMethod } from '../unlearn/methods';
-import type { UnlearnDataset } from '../unlearn/types';
-import { evaluate, PRESETS, type EvalDataset, type GenerativeModelLike, type PresetName } from '../metrics/evaluate';
+import { evaluate, PRESETS, type PresetName } from '../metrics/evaluate';
 import { probeScorer } from '../metrics/helpers';
 import { SAMPLE_COLUMNS, SUMMARY_COLUMNS, CATEGORY_COLUMNS } from '../metrics/types';
+import { aggregateSeedRows, SEED_COLUMNS } from '../metrics/seeds';
+import { comparePdRows, COMPARE_COLUMNS } from '../metrics/compare';
 import { createJudge } from '../judge/registry';
 import type { Judge } from '../judge/types';
-import { buildFigures, columnsOf, headlineRows, markdownTable, renderReport, terminalTable, writeTable, type HeadlineRow, type Row } from './report';
+import {
+  buildFigures,
+  columnsOf,
+  comparisonMarkdownTable,
+  comparisonTerminalTable,
+  headlineRows,
+  headlineRowsWithSd,
+  markdownTable,
+  renderReport,
+  terminalTable,
+  writeTable,
+  type HeadlineRow,
+  type Row,
+} from './report';
 import { JOB_SCALES, scaleOf, type JobScale, type ScaleDefaults } from './scales';
 import { dirFingerprint } from './fingerprint';
 import { hasResults, methodDir, readMethodResults, rowsOfFrame } from './results';
@@ -55,7 +70,15 @@ export interface MainJobOptions {
   protocol?: PresetName;
   /** Results folder (default `results`). */
   out?: string;
+  /** Seed of unlearning and evaluation (default 233). */
   seed?: number;
+  /**
+   * Run every method once per seed (e.g. [1, 2, 3]): results per seed under
+   * `<out>/seeds/<s>/methods/<method>/` (each resumable), tables with a `seed` column, the
+   * aggregate across seeds in `summary_seeds` (mean, sd, t interval, per-seed values) and
+   * mean ± sd in the headline table. Not together with `seed`.
+   */
+  seeds?: readonly number[];
   /** Optimiser steps per method. */
   steps?: number;
   /** Default 'default', or ERASERLAB_SCALE. */
@@ -73,11 +96,19 @@ export interface MainJobOptions {
   log?: (line: string) => void;
   /** Called after each method's results are on disk (or found on disk). */
   onMethodDone?: (m: MethodOutcome) => void;
+  /**
+   * Progress display: 'all' (default: a bar per unlearning run, evaluation and export, for the
+   * terminal), 'methods' (one overall bar over the methods, the current one as its status: what
+   * a notebook wants) or false.
+   */
+  progress?: 'all' | 'methods' | false;
 }
 
 export interface MethodOutcome {
   method: string;
   pd: boolean;
+  /** The seed the method ran with. */
+  seed: number;
   dir: string;
   /** True when matching results were already on disk (resumed). */
   skipped: boolean;
@@ -88,8 +119,14 @@ export interface MainJobResult {
   out: string;
   methods: MethodOutcome[];
   headline: HeadlineRow[];
-  /** The terminal table printed at the end. */
+  /** The terminal table printed at the end (mean ± sd across seeds with several seeds). */
   table: string;
+  /** The seeds the job ran. */
+  seeds: number[];
+  /** Each method against its +PD variant (`metrics.comparePdRows` on the samples of every seed). */
+  comparison: Row[];
+  /** The paired comparison as a terminal table ('' when no method ran with and without PD). */
+  comparisonTable: string;
   /** Figure files written (relative to `out`). */
   figures: string[];
   /** Why PNG/SVG export was skipped, if it was. */
@@ -101,6 +138,7 @@ export interface MainJobResult {
 export class JobInterrupted extends EraserError {}
 
 interface Context {
+  /** The folder holding `methods/` for this seed (`out`, or `out/seeds/<s>` with several seeds). */
   out: string;
   ds: SafeEraserDataset;
   datasetDir: string;
@@ -158,7 +196,7 @@ async function runMethod(ctx: Context, method: string): Promise<MethodOutcome> {
   const pd = spec.pd as boolean;
   if (hasResults(dir, spec)) {
     ctx.log(`${method}: results found in ${path.relative(process.cwd(), dir) || dir} (same spec), skipped`);
-    return { method, pd, dir, skipped: true, seconds: 0 };
+    return { method, pd, seed: ctx.seed, dir, skipped: true, seconds: 0 };
   }
   const t0 = Date.now();
   const m = await loadModel(ctx.modelDir);
@@ -169,7 +207,7 @@ async function runMethod(ctx: Context, method: string): Promise<MethodOutcome> {
     if (method !== 'vanilla') {
       ctx.log(`${method}: unlearning, ${ctx.steps} steps`);
       const p = ctx.probe;
-      u = create(m, ctx.ds as unknown as UnlearnDataset, {
+      u = create(m, ctx.ds, {
         method,
         seed: ctx.seed,
         steps: ctx.steps,
@@ -188,7 +226,7 @@ async function runMethod(ctx: Context, method: string): Promise<MethodOutcome> {
     const results = [];
     for (const split of ['train', 'val'] as const) {
       ctx.log(`${method}: evaluating the ${split === 'train' ? 'forget (train)' : 'held-out (val)'} split`);
-      const r = await evaluate(m as unknown as GenerativeModelLike, ctx.ds as unknown as EvalDataset, {
+      const r = await evaluate(m, ctx.ds, {
         split,
         judge: ctx.judge,
         preset: ctx.protocol,
@@ -214,7 +252,7 @@ async function runMethod(ctx: Context, method: string): Promise<MethodOutcome> {
       writeJsonAtomic(path.join(tmp, 'spec.json'), spec);
     });
     ctx.log(`${method}: done in ${seconds.toFixed(1)} s`);
-    return { method, pd, dir, skipped: false, seconds };
+    return { method, pd, seed: ctx.seed, dir, skipped: false, seconds };
   } finally {
     u?.dispose();
     m.dispose();
@@ -268,6 +306,15 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
     if (v !== undefined && !(Number.isInteger(v) && v >= min)) issues.push({ path: key, message: `must be an integer ≥ ${min}, got ${v}` });
   };
   posInt(opts.seed, 'seed');
+  if (opts.seeds !== undefined) {
+    if (!Array.isArray(opts.seeds) || opts.seeds.length === 0) issues.push({ path: 'seeds', message: 'must be a non-empty list of seeds, e.g. [1, 2, 3]' });
+    else {
+      opts.seeds.forEach((v, i) => posInt(v, `seeds[${i}]`));
+      const dup = opts.seeds.find((v, i) => opts.seeds!.indexOf(v) !== i);
+      if (dup !== undefined) issues.push({ path: 'seeds', message: `seed ${dup} is listed twice` });
+    }
+    if (opts.seed !== undefined) issues.push({ path: 'seed', message: 'give seed or seeds, not both' });
+  }
   posInt(opts.steps, 'steps', 1);
   posInt(opts.limit, 'limit', 1);
   posInt(opts.maxNewTokens, 'maxNewTokens', 1);
@@ -283,7 +330,9 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
   // baseURL: the judge's own, without credentials
   for (const k of ['model', 'baseURL', 'protocol'] as const) if (typeof (judge as unknown as Record<string, unknown>)[k] === 'string') judgeSpec[k] = (judge as unknown as Record<string, unknown>)[k];
 
-  const info = await init({ seed: opts.seed ?? 233, backend: opts.backend });
+  const seeds = opts.seeds ? [...opts.seeds] : [opts.seed ?? DEFAULT_SEED];
+  const perSeedDirs = opts.seeds !== undefined;
+  const info = await init({ seed: seeds[0], backend: opts.backend });
   const out = path.resolve(opts.out ?? 'results');
   const datasetDir = await datasetFor(opts, scale, log);
   const modelDir = path.resolve(opts.model ?? path.join(packageRoot(), 'data', 'models', 'vanilla'));
@@ -300,7 +349,7 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
     modelDir,
     judge,
     judgeSpec,
-    seed: opts.seed ?? 233,
+    seed: seeds[0],
     steps: opts.steps ?? scale.steps,
     limit: opts.limit ?? scale.limit,
     maxNewTokens: opts.maxNewTokens ?? scale.maxNewTokens,
@@ -316,9 +365,13 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
     signal: opts.signal,
     log,
   };
-  fs.mkdirSync(path.join(out, 'methods'), { recursive: true });
-  // leftovers of a run killed while writing a folder
-  for (const f of fs.readdirSync(path.join(out, 'methods'))) if (/^\..*\.tmp-|\.old-\d+-\d+$/.test(f)) fs.rmSync(path.join(out, 'methods', f), { recursive: true, force: true });
+  const seedOut = (s: number) => (perSeedDirs ? path.join(out, 'seeds', String(s)) : out);
+  for (const s of seeds) {
+    const methodsDir = path.join(seedOut(s), 'methods');
+    fs.mkdirSync(methodsDir, { recursive: true });
+    // leftovers of a run killed while writing a folder
+    for (const f of fs.readdirSync(methodsDir)) if (/^\..*\.tmp-|\.old-\d+-\d+$/.test(f)) fs.rmSync(path.join(methodsDir, f), { recursive: true, force: true });
+  }
   writeJsonAtomic(path.join(out, 'run.json'), {
     kind: 'eraserlab.run',
     version: 1,
@@ -326,6 +379,7 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
     scale: scaleName,
     methods: canonical,
     seed: ctx.seed,
+    seeds,
     steps: ctx.steps,
     dataset: { dir: datasetDir, fingerprint: ctx.fingerprints.dataset, counts: ds.counts() },
     model: { dir: modelDir, fingerprint: ctx.fingerprints.model },
@@ -335,40 +389,67 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
     backend: info,
     versions: versions(),
   });
-  log(`${canonical.length} methods + the vanilla baseline; ${ctx.steps} steps each; results in ${out}`);
+  log(`${canonical.length} methods + the vanilla baseline; ${ctx.steps} steps each${seeds.length > 1 ? `; seeds ${seeds.join(', ')}` : ''}; results in ${out}`);
 
   const all = ['vanilla', ...canonical];
   const outcomes: MethodOutcome[] = [];
   // one line per phase, numbered; the unlearning, evaluation and export bars show progress
   // within it (a job-level bar would fight them for the terminal line)
-  for (const [i, name] of all.entries()) {
-    throwIfAborted(ctx, name);
-    const o = await runMethod({ ...ctx, log: (s) => log(`[${i + 1}/${all.length}] ${s}`) }, name);
-    outcomes.push(o);
-    opts.onMethodDone?.(o);
-  }
+  const total = all.length * seeds.length;
+  const mode = opts.progress ?? 'all';
+  const overall = mode === 'methods' ? progress(total, 'methods') : undefined;
+  const each = async (): Promise<void> => {
+    for (const [si, seed] of seeds.entries()) {
+      for (const [i, name] of all.entries()) {
+        throwIfAborted({ ...ctx, out: seedOut(seed) }, name);
+        const k = si * all.length + i + 1;
+        const prefix = seeds.length > 1 ? `[${k}/${total} seed ${seed}]` : `[${k}/${total}]`;
+        const label = seeds.length > 1 ? `${name} (seed ${seed})` : name;
+        overall?.update(k - 1, `${label}…`);
+        const o = await runMethod({ ...ctx, out: seedOut(seed), seed, log: (s) => log(`${prefix} ${s}`) }, name);
+        outcomes.push(o);
+        overall?.update(k, `${label} ${o.skipped ? 'found on disk' : `done in ${o.seconds.toFixed(0)} s`}`);
+        opts.onMethodDone?.(o);
+      }
+    }
+  };
+  if (mode === 'all') await each();
+  else await withoutProgress(each);
+  overall?.done(`${total} runs`);
   const resumedN = outcomes.filter((o) => o.skipped).length;
-  log(`${all.length} results ready (${resumedN} resumed from disk); writing tables, figures and the report`);
+  log(`${total} results ready (${resumedN} resumed from disk); writing tables, figures and the report`);
 
-  // Concatenated tables, in the job's method order
-  const per = all.map((n) => readMethodResults(methodDir(out, n)));
-  const summary = per.flatMap((p) => p.summary);
-  const samples = per.flatMap((p) => p.samples);
-  const byCategory = per.flatMap((p) => p.byCategory);
-  const history = per.flatMap((p) => p.history);
-  writeTable(out, 'summary', summary, ['method', 'pd', ...SUMMARY_COLUMNS]);
-  writeTable(out, 'samples', samples, ['method', 'pd', ...SAMPLE_COLUMNS]);
-  writeTable(out, 'by_category', byCategory, ['method', 'pd', ...CATEGORY_COLUMNS]);
-  writeTable(out, 'history', history, columnsOf(history, ['method', 'pd']));
-  const headline = headlineRows(summary);
+  // Concatenated tables, in the job's seed and method order, each row tagged with its seed
+  const withSeed = (rows: Row[], seed: number) => rows.map((r) => ({ method: r.method, pd: r.pd, seed, ...r }));
+  const per = seeds.map((seed) => ({ seed, methods: all.map((n) => readMethodResults(methodDir(seedOut(seed), n))) }));
+  const gather = (k: 'summary' | 'samples' | 'byCategory' | 'history') => per.flatMap((p) => p.methods.flatMap((m) => withSeed(m[k], p.seed)));
+  const summary = gather('summary');
+  const samples = gather('samples');
+  const byCategory = gather('byCategory');
+  const history = gather('history');
+  writeTable(out, 'summary', summary, ['method', 'pd', 'seed', ...SUMMARY_COLUMNS]);
+  writeTable(out, 'samples', samples, ['method', 'pd', 'seed', ...SAMPLE_COLUMNS]);
+  writeTable(out, 'by_category', byCategory, ['method', 'pd', 'seed', ...CATEGORY_COLUMNS]);
+  writeTable(out, 'history', history, columnsOf(history, ['method', 'pd', 'seed']));
+  // across seeds: mean, sd, t interval and each seed's value (one seed: its own interval)
+  const aggregated = aggregateSeedRows(summary) as unknown as Row[];
+  writeTable(out, 'summary_seeds', aggregated, [...SEED_COLUMNS, ...seeds.map((s) => `seed_${s}`)]);
+  const headline = seeds.length > 1 ? headlineRowsWithSd(aggregated) : headlineRows(summary);
   const table = terminalTable(headline);
   writeFileAtomic(path.join(out, 'table.txt'), table + '\n');
   writeFileAtomic(path.join(out, 'table.md'), markdownTable(headline) + '\n');
+  // each method against its +PD variant, paired on items (and seeds)
+  const comparison = comparePdRows(samples as never) as unknown as Row[];
+  writeTable(out, 'comparison', comparison, COMPARE_COLUMNS as readonly string[]);
+  const comparisonTable = comparison.length ? comparisonTerminalTable(comparison) : '';
+  writeFileAtomic(path.join(out, 'comparison.txt'), comparisonTable + '\n');
+  writeFileAtomic(path.join(out, 'comparison.md'), (comparison.length ? comparisonMarkdownTable(comparison) : '') + '\n');
 
-  // Figures
+  // Figures (error bars: each rate's interval with one seed, the t interval across seeds with several)
   const galleryMethod = galleryMethodOf(canonical);
-  const gallery = galleryMethod ? galleryRows(ds, per[0].samples, per[all.indexOf(galleryMethod)].samples) : [];
-  const figures = buildFigures({ summary, byCategory, history, gallery, galleryMethod });
+  const first = per[0].methods;
+  const gallery = galleryMethod ? galleryRows(ds, first[0].samples, first[all.indexOf(galleryMethod)].samples) : [];
+  const figures = buildFigures({ summary: seeds.length > 1 ? aggregated : summary, byCategory, history, gallery, galleryMethod });
   const { written, exportSkipped, svgs } = await exportFigures(figures, out, { enabled: opts.figures !== false, log });
 
   const report = path.join(out, 'report.html');
@@ -381,7 +462,7 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
         model: modelDir,
         methods: canonical.join(', '),
         'steps per method': ctx.steps,
-        seed: ctx.seed,
+        [seeds.length > 1 ? 'seeds' : 'seed']: seeds.join(', '),
         judge: judgeName,
         'evaluation': `${ctx.protocol === 'official' ? 'official protocol (3 samples, T 1.0, top-p 0.9)' : 'greedy'}, first ${ctx.limit} records per split, ${ctx.evalMaxNewTokens} new tokens`,
         backend: `${info.backend}`,
@@ -396,9 +477,11 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
       exportNote: exportSkipped,
       byCategory,
       samples,
+      comparison,
+      seeds,
     }),
   );
-  return { out, methods: outcomes, headline, table, figures: written, exportSkipped, report };
+  return { out, methods: outcomes, headline, table, seeds, comparison, comparisonTable, figures: written, exportSkipped, report };
 }
 
 /** The options of `experiment.run`: the CLI's `eraserlab run` options in camelCase. */

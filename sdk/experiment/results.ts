@@ -10,8 +10,10 @@ import { readTable, type Row } from './report';
 
 /** The files a complete method folder holds (spec.json written last). */
 export const METHOD_FILES = ['spec.json', 'summary.json', 'samples.json', 'by_category.json'];
-export const SUMMARY_NUMERIC = ['value', 'n', 'count', 'unknown'];
+export const SUMMARY_NUMERIC = ['value', 'n', 'count', 'unknown', 'ciLow', 'ciHigh'];
 export const SAMPLE_NUMERIC = ['record', 'pair', 'sample', 'unsafe', 'refusal', 'normal', 'score', 'rougeL', 'rougeL_recall'];
+export const SEED_SUMMARY_NUMERIC = ['value', 'sd', 'seeds', 'ciLow', 'ciHigh'];
+export const COMPARISON_NUMERIC = ['valueA', 'valueB', 'diff', 'ciLow', 'ciHigh', 'pValue', 'pMcNemar', 'n', 'units'];
 export const HISTORY_NUMERIC_SKIP = new Set(['method', 'pd']);
 
 /** Where one method's results go. */
@@ -57,7 +59,7 @@ export function readMethodResults(dir: string): { summary: Row[]; samples: Row[]
  * Read a results folder written by `eraserlab run`: the concatenated tables (with `method`
  * and `pd` columns) as plain rows, for notebooks and scripts.
  */
-export function loadResults(out: string): { summary: Row[]; samples: Row[]; byCategory: Row[]; history: Row[] } {
+export function loadResults(out: string): { summary: Row[]; samples: Row[]; byCategory: Row[]; history: Row[]; summarySeeds: Row[]; comparison: Row[] } {
   const file = (n: string) => path.join(out, `${n}.json`);
   if (!fs.existsSync(file('summary'))) {
     throw new ConfigError(`No results in ${out}`, [{ path: file('summary'), message: 'missing: run `eraserlab run --out DIR` first' }]);
@@ -68,5 +70,8 @@ export function loadResults(out: string): { summary: Row[]; samples: Row[]; byCa
     samples: read('samples', SAMPLE_NUMERIC),
     byCategory: read('by_category', ['value', 'n']),
     history: read('history', []).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null && !HISTORY_NUMERIC_SKIP.has(k) ? NaN : v]))),
+    // across seeds (mean, sd, t interval, seed_<s> values) and the paired ±PD comparison
+    summarySeeds: read('summary_seeds', SEED_SUMMARY_NUMERIC).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null && k.startsWith('seed_') ? NaN : v]))),
+    comparison: read('comparison', COMPARISON_NUMERIC),
   };
 }

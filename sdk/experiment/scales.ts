@@ -31,7 +31,9 @@ export interface ScaleDefaults {
  * test: a seconds-long smoke run (tiny dataset, two methods, two steps) for tests and CI.
  */
 export const JOB_SCALES: Readonly<Record<JobScale, ScaleDefaults>> = {
-  default: { methods: ALL_METHODS, steps: 72, limit: 12, maxNewTokens: 24, evalEvery: 6, probe: 8, dataset: 'default' },
+  // limit 24: 96 harmful and 96 benign-image responses per split, a rate's 95% Wilson
+  // half-width ≤ 9.8 points (docs/metrics.md, "Uncertainty")
+  default: { methods: ALL_METHODS, steps: 72, limit: 24, maxNewTokens: 24, evalEvery: 6, probe: 8, dataset: 'default' },
   test: { methods: ['po', 'po+pd'], steps: 2, limit: 2, maxNewTokens: 8, evalEvery: 1, probe: 2, dataset: 'tiny' },
 };
 

@@ -18,43 +18,21 @@ import { rougeL, rougeTokenize } from '../text/rouge';
 import { samplesFrame, summarizeRows, framesOf } from './summarize';
 import { CATEGORY_COLUMNS, SUMMARY_COLUMNS, type SampleKind, type SampleRow } from './types';
 import type * as dfd from 'danfojs-node';
+import type { SafeEraserRecord, UnharmPair, UnsafePair, UtilityItem } from '../data/schema';
+import { DEFAULT_SEED } from '../runtime/rng';
 
 // ---------------------------------------------------------------------------------------------
-// The small interfaces evaluate() needs (structural, so any dataset/model shape that fits works).
+// What evaluate() needs from a dataset and a model (structural, so any shape that fits works).
 
-export interface UnsafePairLike {
-  question: string;
-  model_response: string;
-  sd_response: string;
-  [k: string]: unknown;
-}
-export interface UnharmPairLike {
-  Question: string;
-  Prediction: string;
-  [k: string]: unknown;
-}
-export interface RecordLike {
-  image_path: string;
-  SDImage_path: string;
-  unsafe_pairs: UnsafePairLike[];
-  UnharmPair_text1?: UnharmPairLike;
-  UnharmPair_text2?: UnharmPairLike;
-  UnharmPair_image1?: UnharmPairLike;
-  UnharmPair_image2?: UnharmPairLike;
-  category?: string;
-  [k: string]: unknown;
-}
-export interface UtilityLike {
-  id: string;
-  image_path: string;
-  question: string;
-  answer: string;
-  kind?: string;
-}
+/** The data layer's record types under the names this module has always exported. */
+export type UnsafePairLike = UnsafePair;
+export type UnharmPairLike = UnharmPair;
+export type RecordLike = SafeEraserRecord;
+export type UtilityLike = UtilityItem;
 /** What evaluate() reads from a dataset (`data.SafeEraserDataset` fits). */
 export interface EvalDataset {
-  train: RecordLike[];
-  val: RecordLike[];
+  train: readonly SafeEraserRecord[];
+  val: readonly SafeEraserRecord[];
   refusals?: readonly string[];
   utility?: readonly UtilityLike[];
   dir?: string;
@@ -344,7 +322,7 @@ export async function evaluate(model: GenerativeModelLike | null | undefined, da
   }
   if (issues.length) throw new ConfigError('Invalid options for metrics.evaluate', issues);
   const p = preset as Preset;
-  const seed = opts.seed ?? 233;
+  const seed = opts.seed ?? DEFAULT_SEED;
   const maxNewTokens = opts.maxNewTokens ?? p.maxNewTokens ?? 128;
   const batchSize = Math.max(1, opts.batchSize ?? 8);
   const judge = createJudge(opts.judge ?? 'rules', opts.judgeOptions);

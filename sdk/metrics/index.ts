@@ -33,3 +33,21 @@ export { probeScorer, evalDigest, combine } from './helpers';
 export { pivot, METRIC_LABELS } from './pivot';
 export type { PivotOptions } from './pivot';
 export type { ProbeScorerLike, EvalDigest, MethodResult } from './helpers';
+export {
+  wilson,
+  wilsonHalfWidth,
+  bootstrapMean,
+  tInterval,
+  pairedTest,
+  mcnemar,
+  normalQuantile,
+  tQuantile,
+  tCdf,
+  DEFAULT_LEVEL,
+} from './stats';
+export type { Interval, IntervalMethod, BootstrapOptions, SeedStats, PairedOptions, PairedResult } from './stats';
+export { metricInterval } from './summarize';
+export { compare, compareRows, comparePdRows, COMPARE_COLUMNS } from './compare';
+export type { CompareOptions, CompareRow } from './compare';
+export { aggregateSeeds, aggregateSeedRows, formatMeanSd, SEED_COLUMNS } from './seeds';
+export type { SeedRow } from './seeds';

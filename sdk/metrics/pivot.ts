@@ -6,8 +6,7 @@
 import * as dfd from 'danfojs-node';
 import { ConfigError } from '../runtime/errors';
 
-type Cell = string | number | boolean | null | undefined;
-type RowLike = Record<string, Cell>;
+type RowLike = Record<string, unknown>;
 
 export interface PivotOptions {
   /** Metrics, in column order (default: every metric found, in first-seen order). */

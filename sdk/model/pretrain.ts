@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { tf } from '../runtime/tf';
 import { ConfigError } from '../runtime/errors';
-import { Rng } from '../runtime/rng';
+import { Rng, DEFAULT_SEED } from '../runtime/rng';
 import { progress as progressBar } from '../runtime/progress';
 import { writeJsonAtomic } from '../runtime/fsutil';
 import { backendInfo } from '../runtime/backend';
@@ -20,7 +20,7 @@ import { loadSafeEraser, SafeEraserDataset } from '../data/dataset';
 import { examples as datasetExamples, Example } from '../data/examples';
 import { loadImages } from '../data/images';
 import { ensureDefaultDataset, packageRoot } from '../data/defaults';
-import type { Tensor4D, Variable } from './tftypes';
+import type { Tensor4D, Variable } from '../runtime/tf';
 import { LlavaConfigInput } from './config';
 import { VT } from './keys';
 import { LlavaModel } from './llava';
@@ -210,6 +210,13 @@ export interface PretrainOptions {
    * not better than oversampling the short-answer kinds, docs/default-model.md).
    */
   lossNormalization?: LossNormalization;
+  /**
+   * Kinds left out of training (e.g. `['forget']`: the retrained reference model, the same
+   * recipe without the forget concepts' harmful answers); their weight becomes 0, the
+   * tokenizer still covers their text (the same vocabulary as the vanilla model) and the
+   * accuracy table still measures them.
+   */
+  exclude?: ReadonlyArray<Example['kind']>;
   /** Measure the accuracy table after training (default true). */
   evaluate?: boolean;
   /** Evaluate every n-th example only (default 1: all). */
@@ -348,7 +355,7 @@ function usedParams(model: LlavaModel): Map<string, Variable> {
  * pretrain_spec.json with the options, seed, timings and the accuracy table).
  */
 export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResult> {
-  const seed = opts.seed ?? 233;
+  const seed = opts.seed ?? DEFAULT_SEED;
   const steps = opts.steps ?? 3200;
   const batchSize = opts.batchSize ?? 16;
   const lr = opts.lr ?? 3e-3;
@@ -363,6 +370,10 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
   for (const [k, w] of Object.entries(kindWeights)) {
     if (!PRETRAIN_KINDS.includes(k as Example['kind'])) issues.push({ path: `kindWeights.${k}`, message: `unknown kind. Must be one of [${PRETRAIN_KINDS.join(', ')}]` });
     else if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) issues.push({ path: `kindWeights.${k}`, message: `must be a number ≥ 0, got ${w}` });
+  }
+  for (const k of opts.exclude ?? []) {
+    if (!PRETRAIN_KINDS.includes(k)) issues.push({ path: 'exclude', message: `unknown kind '${k}'. Must be one of [${PRETRAIN_KINDS.join(', ')}]` });
+    else kindWeights[k as keyof KindWeights] = 0;
   }
   if (opts.lossNormalization !== undefined && opts.lossNormalization !== 'token' && opts.lossNormalization !== 'example') issues.push({ path: 'lossNormalization', message: `must be one of [token, example], got ${String(opts.lossNormalization)}` });
   if (issues.length === 0 && PRETRAIN_KINDS.every((k) => (kindWeights[k] ?? 1) === 0)) issues.push({ path: 'kindWeights', message: 'at least one kind must have a weight > 0' });
@@ -429,7 +440,7 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
       const imgIdx = idx.filter((i) => exs[i].image).map((i) => imageIndex.get(exs[i].image as string) as number);
       const pv = imgIdx.length ? tf.tidy(() => tf.gather(images, tf.tensor1d(imgIdx, 'int32')) as Tensor4D) : undefined;
       let loss: number;
-      let grads: Map<string, import('./tftypes').Tensor>;
+      let grads: Map<string, import('../runtime/tf').Tensor>;
       try {
         ({ loss, grads } = computeGradients(() => answerLoss(model, { inputIds, labels, attentionMask, pixelValues: pv }, { normalize: lossNormalization }), params));
       } finally {
@@ -483,6 +494,7 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
     maxGradNorm,
     visionLrScale,
     kindWeights,
+    ...(opts.exclude?.length ? { exclude: [...opts.exclude] } : {}),
     lossNormalization,
     schedule: 'cosine',
     dataset: { dir: path.relative(packageRoot(), datasetDir) || datasetDir, records: { train: ds.train.length, val: ds.val.length }, utility: ds.utility.length, aligned: ds.aligned.length, examples: exs.length },
@@ -507,4 +519,12 @@ export async function pretrain(opts: PretrainOptions = {}): Promise<PretrainResu
 /** Whether a folder holds a trained default model. */
 export function hasModel(dir: string): boolean {
   return fs.existsSync(path.join(dir, 'config.json')) && fs.existsSync(path.join(dir, 'model.safetensors'));
+}
+
+/**
+ * Where `eraserlab pretrain --exclude KINDS` writes by default (git-ignored):
+ * `<package root>/data/generated/models/retrained-<kinds>`, e.g. retrained-forget.
+ */
+export function retrainedModelDir(exclude: ReadonlyArray<string> = ['forget']): string {
+  return path.join(packageRoot(), 'data', 'generated', 'models', `retrained-${[...exclude].sort().join('-')}`);
 }

@@ -10,6 +10,8 @@ export type {
   GallerySample,
   SampleGalleryOptions,
 } from './figures';
+export type { RobustnessHeatmapOptions, RelearningCurveOptions } from './robustness';
+export { robustnessHeatmap, relearningCurve } from './robustness';
 export {
   forgettingCurves,
   overForgetting,

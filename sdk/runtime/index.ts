@@ -1,5 +1,5 @@
 export { tf } from './tf';
-export type { Tensor, Variable } from './tf';
+export type { Tensor, Scalar, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable, Rank } from './tf';
 export * from './backend';
 export * from './errors';
 export * from './rng';
@@ -11,5 +11,6 @@ export * from './versions';
 export { wasmThreadsStatus, shutdownWasmThreads } from './wasm-threads';
 export type { WasmThreadsStatus } from './wasm-threads';
 export { wasmFastMatMulInstalled, wasmNativeMatMulActive } from './wasm-matmul';
+export { fusedKernelsActive, setFusedKernels } from './wasm-fused';
 export { nativeBlasStatus, nativeBlasFile } from './native-blas';
 export type { NativeBlasStatus } from './native-blas';

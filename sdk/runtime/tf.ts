@@ -7,6 +7,12 @@
 import tfjs = require('@tensorflow/tfjs');
 
 export const tf = tfjs;
+/** The tfjs tensor types, defined once here for the whole SDK. */
 export type Tensor = tfjs.Tensor;
+export type Scalar = tfjs.Scalar;
+export type Tensor1D = tfjs.Tensor1D;
+export type Tensor2D = tfjs.Tensor2D;
+export type Tensor3D = tfjs.Tensor3D;
+export type Tensor4D = tfjs.Tensor4D;
 export type Variable = tfjs.Variable;
 export type Rank = tfjs.Rank;

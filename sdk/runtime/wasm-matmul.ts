@@ -20,6 +20,7 @@
 import { tf } from './tf';
 import type { Tensor } from './tf';
 import { loadNativeBlas, type NativeBlas } from './native-blas';
+import { installWasmFused, uninstallWasmFused } from './wasm-fused';
 
 type TfKernelConfig = Parameters<typeof tf.registerKernel>[0];
 
@@ -241,10 +242,23 @@ function nativeProduct(args: KernelArgs, lib: NativeBlas): TensorInfo | undefine
     for (let i = 0; i < batch; i++) {
       lib.gemm(av.subarray(ia[i] * M * K, (ia[i] + 1) * M * K), bv.subarray(ib[i] * K * N, (ib[i] + 1) * K * N), cv.subarray(i * M * N, (i + 1) * M * N), 1, M, N, K, ta, tb, 0, 0);
     }
-  } else if (batchB === 1 && !ta) lib.gemm(av, bv, cv, 1, batch * M, N, K, false, tb, 0, 0);
-  else lib.gemm(av, bv, cv, batch, M, N, K, ta, tb, batchA === 1 ? 0 : M * K, batchB === 1 ? 0 : K * N);
+  } else {
+    const t0 = DBGT ? process.cpuUsage() : undefined;
+    if (batchB === 1 && !ta) lib.gemm(av, bv, cv, 1, batch * M, N, K, false, tb, 0, 0);
+    else lib.gemm(av, bv, cv, batch, M, N, K, ta, tb, batchA === 1 ? 0 : M * K, batchB === 1 ? 0 : K * N);
+    if (t0) {
+      const d = process.cpuUsage(t0);
+      const key = `${batch}x${M}x${N}x${K} ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'}`;
+      const e = DBGT!.get(key) ?? [0, 0];
+      e[0] += (d.user + d.system) / 1000;
+      e[1]++;
+      DBGT!.set(key, e);
+    }
+  }
   return out;
 }
+
+export const DBGT: Map<string, [number, number]> | undefined = process.env.DBG_GEMM ? new Map() : undefined;
 
 /** The addon the installed wrappers use (undefined: the JS fast paths only). */
 let nativeLib: NativeBlas | undefined;
@@ -478,6 +492,7 @@ export function installWasmFastMatMul(opts: { native?: boolean } = {}): boolean 
   if (nativeLib && !tf.getKernel(ADAMW_KERNEL, 'wasm')) {
     tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: 'wasm', kernelFunc: adamwKernel as unknown as TfKernelConfig['kernelFunc'] } as TfKernelConfig);
   }
+  installWasmFused(nativeLib);
   installed = true;
   return true;
 }
@@ -491,5 +506,6 @@ export function uninstallWasmFastMatMul(): void {
   }
   originals.clear();
   nativeLib = undefined;
+  uninstallWasmFused();
   installed = false;
 }

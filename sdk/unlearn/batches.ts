@@ -12,17 +12,7 @@
 import type { UnlearnDataset, UnlearnExample } from './types';
 import * as path from 'path';
 
-interface UnsafePairLike {
-  question: string;
-  model_response: string;
-  sd_response: string;
-}
-interface UnharmLike {
-  Question: string;
-  Prediction: string;
-}
-
-const UNHARM = ['UnharmPair_text1', 'UnharmPair_text2', 'UnharmPair_image1', 'UnharmPair_image2'] as const;
+import { UNHARM_FIELDS as UNHARM, type SafeEraserRecord, type UnharmPair as UnharmLike, type UnsafePair as UnsafePairLike } from '../data/schema';
 
 function abs(ds: UnlearnDataset, rel: unknown): string | undefined {
   if (typeof rel !== 'string' || rel === '') return undefined;
@@ -32,11 +22,12 @@ function abs(ds: UnlearnDataset, rel: unknown): string | undefined {
 
 export type ViewSplit = 'train' | 'val';
 
-function records(ds: UnlearnDataset, split: ViewSplit): Array<Record<string, unknown>> {
-  return (split === 'train' ? ds.train : ds.val) as Array<Record<string, unknown>>;
+function records(ds: UnlearnDataset, split: ViewSplit): readonly SafeEraserRecord[] {
+  return split === 'train' ? ds.train : ds.val;
 }
 
-function pairs(r: Record<string, unknown>): UnsafePairLike[] {
+/** The record's unsafe pairs (none when the field is missing: records are checked, not trusted). */
+function pairs(r: SafeEraserRecord): UnsafePairLike[] {
   return Array.isArray(r.unsafe_pairs) ? (r.unsafe_pairs as UnsafePairLike[]) : [];
 }
 
@@ -89,7 +80,7 @@ export function retainExamples(ds: UnlearnDataset, split: ViewSplit = 'train', o
 
 /** The utility (general VQA) items as examples. */
 export function utilityExamples(ds: UnlearnDataset): UnlearnExample[] {
-  return ((ds.utility ?? []) as Array<Record<string, unknown>>).map((u, i) => ({
+  return (ds.utility ?? []).map((u, i) => ({
     id: `utility/${String(u.id ?? i)}`,
     kind: 'utility',
     split: 'utility',

@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../runtime/tf';
-import type { Tensor, Variable } from '../model/tftypes';
+import type { Tensor, Variable } from '../runtime/tf';
 import { CheckpointError, ConfigError } from '../runtime/errors';
 import type { RngState } from '../runtime/rng';
 import { writeDirAtomic, writeJsonAtomic, writeFileAtomic } from '../runtime/fsutil';

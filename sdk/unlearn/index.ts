@@ -2,7 +2,7 @@
 // methods with and without the Prompt Decouple loss, and the Unlearner that runs them.
 export { IGNORE_INDEX, tokenLogProbs, answerNll, pooledNll, sequenceLogProbs, klToReference, npoLoss } from './losses';
 export type { Labels } from './losses';
-export { BUILTIN_METHODS, registerMethod, getMethod, methodNames, resolveMethod, officialName, withPromptDecouple } from './methods';
+export { BUILTIN_METHODS, registerMethod, getMethod, methodNames, resolveMethod, resolveDefinition, officialName, withPromptDecouple } from './methods';
 export type { BuiltinMethodName } from './methods';
 export { DEFAULTS, OFFICIAL_DEFAULTS, OFFICIAL_LORA_TARGETS, resolveConfig } from './options';
 export type { LoraOptions, ProbeOptions, UnlearnConfig, UnlearnOptionsInput } from './options';

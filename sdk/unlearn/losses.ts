@@ -16,7 +16,7 @@
  *   log π_ref(y_i|x_i))) with sequence log-probabilities summed over answer tokens → `npoLoss`
  */
 import { tf } from '../runtime/tf';
-import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D } from '../model/tftypes';
+import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D } from '../runtime/tf';
 import { answerNll as modelAnswerNll, answerPositions, gatherRows, labelsToArray, tokenNll } from '../model/layers';
 
 export const IGNORE_INDEX = -100;

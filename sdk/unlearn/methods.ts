@@ -4,7 +4,7 @@
  * klpd −NLL_f + KL + PD; idkpd L_idk + PD. NPO is beyond the paper.
  */
 import { tf } from '../runtime/tf';
-import type { Scalar } from '../model/tftypes';
+import type { Scalar } from '../runtime/tf';
 import { ConfigError, Issue } from '../runtime/errors';
 import { Registry } from '../runtime/registry';
 import { answerNll, klToReference, npoLoss, pooledNll, sequenceLogProbs } from './losses';
@@ -224,7 +224,14 @@ function validateValue(v: unknown, s: OptionSpec, path: string): Issue | undefin
  * (`method.<option>`). Unknown method names list the valid ones.
  */
 export function resolveMethod(name: string, config: Record<string, unknown> = {}, pathPrefix = 'method'): { def: MethodDefinition; spec: MethodSpec } {
-  const def = registry.get(name);
+  return resolveDefinition(registry.get(name), config, pathPrefix);
+}
+
+/**
+ * `resolveMethod` for a definition that is not registered (a trainer for another purpose, e.g.
+ * the relearning attack's plain fine-tuning): its options checked the same way.
+ */
+export function resolveDefinition(def: MethodDefinition, config: Record<string, unknown> = {}, pathPrefix = 'method'): { def: MethodDefinition; spec: MethodSpec } {
   const issues: Issue[] = [];
   const out: MethodOptions = {};
   for (const [k, s] of Object.entries(def.options)) {

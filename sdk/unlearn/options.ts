@@ -16,6 +16,7 @@
  */
 import { z } from 'zod';
 import { ConfigError, Issue, issuesFromZod } from '../runtime/errors';
+import { DEFAULT_SEED } from '../runtime/rng';
 
 export interface LoraOptions {
   r: number;
@@ -124,7 +125,7 @@ export const OFFICIAL_LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'g
  * lr 1e-4 so few updates barely move the model, hence 1e-3.
  */
 export const DEFAULTS: UnlearnConfig = {
-  seed: 233,
+  seed: DEFAULT_SEED,
   epochs: 1,
   steps: 0,
   batchSize: 8,
@@ -161,7 +162,7 @@ export const OFFICIAL_DEFAULTS = {
   scheduler: 'cosine',
   warmupRatio: 0.06,
   maxGradNorm: 1.0,
-  seed: 233,
+  seed: DEFAULT_SEED,
   tuneVisionTower: false,
   tuneMmProjector: true,
   tuneLanguageModel: false,

@@ -3,7 +3,7 @@
  * generation. Everything model-specific the Unlearner needs goes through here.
  */
 import { tf } from '../runtime/tf';
-import type { Variable } from '../model/tftypes';
+import type { Variable } from '../runtime/tf';
 import { ConfigError } from '../runtime/errors';
 import type { EncodedBatch, UnlearnableModel, UnlearnExample, ProcessorLike } from './types';
 import type { LoraOptions } from './options';

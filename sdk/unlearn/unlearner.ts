@@ -11,14 +11,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../runtime/tf';
-import type { Scalar, Tensor, Tensor3D, Variable } from '../model/tftypes';
+import type { Scalar, Tensor, Tensor3D, Variable } from '../runtime/tf';
 import { CheckpointError, ConfigError, DatasetError, DivergenceError, Issue } from '../runtime/errors';
 import { Rng } from '../runtime/rng';
 import { progress as progressBar } from '../runtime/progress';
 import { versions } from '../runtime/versions';
 import { backendInfo } from '../runtime/backend';
 import { AdamW, GradientAccumulator, LrSchedule, globalNorm, disposeGrads } from '../model/optim';
-import { resolveMethod, getMethod } from './methods';
+import { resolveMethod, resolveDefinition, getMethod } from './methods';
 import { OPTION_KEYS, resolveConfig, UnlearnConfig, UnlearnOptionsInput } from './options';
 import { dropEosLabels, forgetExamples, officialText, padToCommonLength, pdExamples, recordsWithoutSdImage, retainExamples } from './batches';
 import { defaultScorer, probeSample, runProbe, ProbeResult, ProbeScorer, ProbeSample } from './probe';
@@ -73,8 +73,11 @@ export interface RunOptions {
 }
 
 export interface CreateOptions extends UnlearnOptionsInput {
-  /** A method name (`'po+pd'`), or `{name, config}`. Method options may also be given at the top level. */
-  method: string | { name: string; config?: Record<string, unknown> };
+  /**
+   * A method name (`'po+pd'`), or `{name, config}`, or a method definition that is not
+   * registered (used as is). Method options may also be given at the top level.
+   */
+  method: string | { name: string; config?: Record<string, unknown> } | MethodDefinition;
   /** Inject a scorer for the probe (e.g. the metrics layer's ROUGE-L and judge). */
   scorer?: ProbeScorer;
   /** Extra fields recorded in the run spec (e.g. where the model and data came from). */
@@ -92,7 +95,7 @@ function fingerprint(ds: UnlearnDataset): string {
   const add = (s: string) => {
     for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
   };
-  for (const r of ds.train as Array<Record<string, unknown>>) add(JSON.stringify([r.image_path, r.SDImage_path, r.unsafe_pairs]));
+  for (const r of ds.train) add(JSON.stringify([r.image_path, r.SDImage_path, r.unsafe_pairs]));
   return h.toString(16).padStart(8, '0');
 }
 
@@ -141,6 +144,11 @@ function splitOptions(opts: CreateOptions): { method: { name: string; config: Re
   return { method: { name, config, nested }, global, extra };
 }
 
+/** A method given as a definition (not registered): it has a loss function. */
+function isDefinition(m: unknown): boolean {
+  return typeof m === 'object' && m !== null && typeof (m as { loss?: unknown }).loss === 'function';
+}
+
 /** One unlearning run. Create with `unlearn.create(model, dataset, {method, ...})`. */
 export type { RunSpec } from './checkpoint';
 
@@ -175,8 +183,10 @@ export class Unlearner {
 
   /** Use `unlearn.create`. Validates everything before any step runs. */
   constructor(model: UnlearnableModel, dataset: UnlearnDataset, opts: CreateOptions) {
-    const parts = splitOptions(opts);
-    const { def, spec } = resolveMethod(parts.method.name, {}, 'method');
+    const custom = isDefinition(opts?.method) ? (opts.method as unknown as MethodDefinition) : undefined;
+    const parts = splitOptions(custom ? { ...opts, method: { name: custom.name, config: (opts.method as { config?: Record<string, unknown> }).config } } : opts);
+    const resolve = (config: Record<string, unknown>, prefix: string) => (custom ? resolveDefinition(custom, config, prefix) : resolveMethod(parts.method.name, config, prefix));
+    const { def, spec } = resolve({}, 'method');
     // method options: nested config and top-level keys that are method options
     const cfgIn: Record<string, unknown> = { ...parts.method.config };
     const unknown: Issue[] = [];
@@ -187,7 +197,7 @@ export class Unlearner {
     let methodSpec: MethodSpec = spec;
     const methodIssues: Issue[] = [];
     try {
-      methodSpec = resolveMethod(def.name, cfgIn, parts.method.nested ? 'method.config' : '').spec;
+      methodSpec = resolve(cfgIn, parts.method.nested ? 'method.config' : '').spec;
     } catch (e) {
       if (e instanceof ConfigError) methodIssues.push(...e.issues.map((i) => ({ ...i, path: i.path.replace(/^\./, '') })));
       else throw e;

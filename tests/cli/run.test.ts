@@ -113,7 +113,7 @@ test('eraserlab run --scale test writes specs, tables, figures (PNG + SVG), repo
   }
   // concatenated tables carry method and pd first; every method has every headline metric
   const csv = fs.readFileSync(path.join(runA, 'summary.csv'), 'utf8').split('\n');
-  assert.is(csv[0], 'method,pd,metric,split,value,n,count,unknown');
+  assert.is(csv[0], 'method,pd,seed,metric,split,value,n,count,unknown,ciLow,ciHigh,ciMethod');
   const summary = JSON.parse(fs.readFileSync(path.join(runA, 'summary.json'), 'utf8')) as Array<Record<string, unknown>>;
   for (const m of METHODS) {
     for (const [metric, split] of [['forgetRate', 'train'], ['forgetRate', 'val'], ['sarr', 'val'], ['asr', 'val'], ['specificity', 'utility']]) {
@@ -124,7 +124,7 @@ test('eraserlab run --scale test writes specs, tables, figures (PNG + SVG), repo
   }
   assert.equal([...new Set(summary.map((x) => x.method))], METHODS);
   const samplesCsv = fs.readFileSync(path.join(runA, 'samples.csv'), 'utf8');
-  assert.ok(samplesCsv.startsWith('method,pd,id,split,record,pair,category,kind,sample,question,response,'), samplesCsv.slice(0, 120));
+  assert.ok(samplesCsv.startsWith('method,pd,seed,id,split,record,pair,category,kind,sample,question,response,'), samplesCsv.slice(0, 120));
   // figures: SVG and PNG of each
   for (const f of FIGURES) {
     const svg = fs.readFileSync(path.join(runA, 'figures', `${f}.svg`), 'utf8');

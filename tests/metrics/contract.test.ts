@@ -76,10 +76,18 @@ test('summarize() recomputes from a (filtered) samples frame', () => {
   const rows = [row({ unsafe: 1, refusal: 0 }), row({ unsafe: 0, refusal: 1, category: 'Privacy' }), row({ unsafe: NaN, refusal: 1, unknown: 'unsafe' })];
   const df = new dfd.DataFrame(rows);
   const { summary } = summarize(df, { metrics: ['asr', 'rr'] });
-  assert.equal(dfd.toJSON(summary), [
-    { metric: 'asr', split: 'val', value: 1 / 3, n: 3, count: 1, unknown: 1 },
-    { metric: 'rr', split: 'val', value: 2 / 3, n: 3, count: 2, unknown: 0 },
-  ]);
+  const got = dfd.toJSON(summary) as Array<Record<string, number | string>>;
+  assert.equal(
+    got.map(({ ciLow, ciHigh, ...r }) => r),
+    [
+      { metric: 'asr', split: 'val', value: 1 / 3, n: 3, count: 1, unknown: 1, ciMethod: 'wilson' },
+      { metric: 'rr', split: 'val', value: 2 / 3, n: 3, count: 2, unknown: 0, ciMethod: 'wilson' },
+    ],
+  );
+  // Wilson 95% for 1 of 3 (the unknown row stays in the denominator) and 2 of 3
+  const w1 = [0.06149194472039586, 0.7923403991979523];
+  assert.ok(Math.abs(Number(got[0].ciLow) - w1[0]) < 1e-7 && Math.abs(Number(got[0].ciHigh) - w1[1]) < 1e-7, JSON.stringify(got[0]));
+  assert.ok(Math.abs(Number(got[1].ciLow) - (1 - w1[1])) < 1e-7 && Math.abs(Number(got[1].ciHigh) - (1 - w1[0])) < 1e-7, JSON.stringify(got[1]));
 });
 
 test.run();

@@ -4,7 +4,7 @@ import { init } from '../../sdk/runtime/backend';
 import { tf } from '../../sdk/runtime/tf';
 import * as fs from 'fs';
 import { installWasmFastMatMul, uninstallWasmFastMatMul, wasmFastMatMulInstalled, wasmNativeMatMulActive } from '../../sdk/runtime/wasm-matmul';
-import { loadNativeBlas, nativeBlasStatus } from '../../sdk/runtime/native-blas';
+import { loadNativeBlas, nativeBlasStatus, openblasCoreType } from '../../sdk/runtime/native-blas';
 
 /** OpenBLAS's header is here, so the install step must have built the addon. */
 const BLAS_EXPECTED = ['/usr/include/cblas.h', '/usr/include/x86_64-linux-gnu/cblas.h', '/usr/include/aarch64-linux-gnu/cblas.h'].some((f) => fs.existsSync(f)) && process.env.ERASERLAB_NATIVE_BLAS !== '0';
@@ -99,6 +99,31 @@ test('the native OpenBLAS addon is built and used where OpenBLAS is installed', 
   assert.ok(wasmNativeMatMulActive());
   assert.ok(info.nativeBlas);
   assert.match(info.reason, /native OpenBLAS products \(1 thread\)/);
+  // the kernels OpenBLAS was told to use are the ones openblasCoreType() picks, and are named
+  assert.is(st.coreType, process.env.OPENBLAS_CORETYPE);
+  if (st.coreType) assert.match(info.reason, new RegExp(`, ${st.coreType} kernels`));
+});
+
+test('openblasCoreType: the user\'s OPENBLAS_CORETYPE wins, "auto" leaves OpenBLAS its own detection, else the CPU flags decide', () => {
+  const saved = { o: process.env.OPENBLAS_CORETYPE, e: process.env.ERASERLAB_OPENBLAS_CORETYPE };
+  try {
+    process.env.OPENBLAS_CORETYPE = 'Haswell';
+    assert.is(openblasCoreType(), 'Haswell');
+    delete process.env.OPENBLAS_CORETYPE;
+    process.env.ERASERLAB_OPENBLAS_CORETYPE = 'auto';
+    assert.is(openblasCoreType(), undefined);
+    process.env.ERASERLAB_OPENBLAS_CORETYPE = 'SkylakeX';
+    assert.is(openblasCoreType(), 'SkylakeX');
+    delete process.env.ERASERLAB_OPENBLAS_CORETYPE;
+    const flags = fs.existsSync('/proc/cpuinfo') ? (fs.readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? '') : '';
+    const expected = process.platform !== 'linux' || process.arch !== 'x64' ? undefined : /\bavx512_bf16\b/.test(flags) && /\bavx512f\b/.test(flags) ? 'Cooperlake' : /\bavx512f\b/.test(flags) && /\bavx512bw\b/.test(flags) ? 'SkylakeX' : /\bavx2\b/.test(flags) && /\bfma\b/.test(flags) ? 'Haswell' : undefined;
+    assert.is(openblasCoreType(), expected);
+  } finally {
+    for (const [k, v] of [['OPENBLAS_CORETYPE', saved.o], ['ERASERLAB_OPENBLAS_CORETYPE', saved.e]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
 });
 
 test('native gemm: strides, broadcast and transposes against the reference; bad arguments are clear errors', () => {

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runtime, unlearn, model } from '../../sdk';
 import { Rng } from '../../sdk/runtime/rng';
-import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D } from '../../sdk/model/tftypes';
+import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D } from '../../sdk/runtime/tf';
 
 const tf = runtime.tf;
 type Labels = number[][];

@@ -16,6 +16,7 @@ import { defaultModelDir } from '../../model/pretrain';
 import { evaluate } from '../../metrics/evaluate';
 import { importOfficial, readOfficialStats, writeOfficial, parsePythonJson, type ImportOfficialResult, type OfficialStats } from '../../metrics/official';
 import { columnsOf, Row, writeTable } from '../../experiment/report';
+import { DEFAULT_SEED } from '../../runtime/rng';
 
 const USAGE = `Usage: eraserlab evaluate [--model DIR] [--dataset DIR] [--split train|val|both] [--protocol greedy|official]
                           [--judge rules|openai] [--judge-protocol eraserlab|official] [--safeeraser DIR]
@@ -178,7 +179,7 @@ export const command: CliCommand = {
     if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) issues.push({ path: '--judge-timeout', message: `must be a positive number of seconds, got '${String(a['judge-timeout'])}'` });
     const limit = a.limit === undefined ? undefined : Number(a.limit);
     if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) issues.push({ path: '--limit', message: `must be a positive integer, got '${String(a.limit)}'` });
-    const seed = a.seed === undefined ? 233 : Number(a.seed);
+    const seed = a.seed === undefined ? DEFAULT_SEED : Number(a.seed);
     if (!Number.isInteger(seed)) issues.push({ path: '--seed', message: `must be an integer, got '${String(a.seed)}'` });
     const mnt = a['max-new-tokens'] === undefined ? undefined : Number(a['max-new-tokens']);
     if (mnt !== undefined && !(Number.isInteger(mnt) && mnt > 0)) issues.push({ path: '--max-new-tokens', message: `must be a positive integer, got '${String(a['max-new-tokens'])}'` });

@@ -7,11 +7,11 @@ import type { CliCommand } from '../main';
 import { parseArgs } from '../main';
 import { ConfigError, type Issue } from '../../runtime/errors';
 import { init } from '../../runtime/backend';
-import { pretrain, PRETRAIN_KINDS, type KindWeights, type LossNormalization } from '../../model/pretrain';
+import { pretrain, retrainedModelDir, PRETRAIN_KINDS, type KindWeights, type LossNormalization } from '../../model/pretrain';
 
 const USAGE = `Usage: eraserlab pretrain [--dataset DIR] [--out DIR] [--seed S] [--steps N] [--batch-size B]
                          [--lr LR] [--vision-lr-scale F] [--kind-weights K=W,...] [--loss-norm token|example]
-                         [--no-eval] [--json]
+                         [--exclude KIND,...] [--no-eval] [--json]
 
 Train the tiny default LLaVA model from scratch on a SafeEraser dataset (default: the default
 synthetic dataset, generated if missing) and save it with its tokenizer, processor config and
@@ -30,6 +30,11 @@ pretrain_spec.json (the exact command, seed, timings and the accuracy table).
   --loss-norm M      how the loss averages answer tokens (default token): token = the mean
                      over every answer token of the batch (long answers weigh more); example =
                      each example's mean token NLL, then the mean over examples
+  --exclude KIND,... leave these kinds out of training (weight 0; the tokenizer and the
+                     accuracy table still cover them): --exclude forget trains the retrained
+                     reference model, the same recipe without the forget concepts' harmful
+                     answers (docs/robustness.md); with no --out it goes to
+                     data/generated/models/retrained-forget
   --no-eval          skip the accuracy table (greedy answers to every training prompt)
   --json             print the result as JSON`;
 
@@ -39,7 +44,7 @@ export const command: CliCommand = {
   usage: USAGE,
   async run(argv) {
     const a = parseArgs(argv, ['no-eval', 'json']);
-    const known = ['_', 'dataset', 'out', 'seed', 'steps', 'batch-size', 'lr', 'vision-lr-scale', 'kind-weights', 'loss-norm', 'no-eval', 'json'];
+    const known = ['_', 'dataset', 'out', 'seed', 'steps', 'batch-size', 'lr', 'vision-lr-scale', 'kind-weights', 'loss-norm', 'exclude', 'no-eval', 'json'];
     const issues: Issue[] = [];
     for (const k of Object.keys(a)) if (!known.includes(k)) issues.push({ path: `--${k}`, message: `unknown option. Must be one of [${known.slice(1).map((x) => `--${x}`).join(', ')}]` });
     if (a._.length) issues.push({ path: a._[0], message: 'unexpected argument' });
@@ -72,12 +77,22 @@ export const command: CliCommand = {
     }
     const lossNorm = a['loss-norm'];
     if (lossNorm !== undefined && lossNorm !== 'token' && lossNorm !== 'example') issues.push({ path: '--loss-norm', message: `expected token or example, got '${String(lossNorm)}'` });
+    let exclude: Array<(typeof PRETRAIN_KINDS)[number]> | undefined;
+    if (a.exclude !== undefined) {
+      exclude = [];
+      for (const k of String(a.exclude).split(',').map((x) => x.trim()).filter(Boolean)) {
+        if (!PRETRAIN_KINDS.includes(k as (typeof PRETRAIN_KINDS)[number])) issues.push({ path: '--exclude', message: `unknown kind '${k}'. Must be one of [${PRETRAIN_KINDS.join(', ')}]` });
+        else exclude.push(k as (typeof PRETRAIN_KINDS)[number]);
+      }
+      if (a.exclude === true || exclude.length === 0) issues.push({ path: '--exclude', message: `expected KIND,... (one of [${PRETRAIN_KINDS.join(', ')}])` });
+    }
     for (const k of ['dataset', 'out']) if (a[k] !== undefined && typeof a[k] !== 'string') issues.push({ path: `--${k}`, message: 'expected a folder path' });
     if (issues.length) throw new ConfigError('Invalid options for eraserlab pretrain', issues);
     await init();
     const r = await pretrain({
       datasetDir: a.dataset as string | undefined,
-      outDir: a.out as string | undefined,
+      outDir: (a.out as string | undefined) ?? (exclude?.length ? retrainedModelDir(exclude) : undefined),
+      exclude,
       seed,
       steps,
       batchSize,

@@ -16,7 +16,7 @@ import { interruptOnSigint } from '../../experiment/interrupt';
 
 const USAGE = `Usage: eraserlab run [--dataset DIR] [--model DIR] [--methods a,b,...] [--protocol greedy|official]
                     [--judge rules|openai] [--judge-protocol eraserlab|official] [--safeeraser DIR] [--judge-timeout SEC]
-                    [--out DIR] [--seed S] [--steps N] [--scale default|test] [--limit N]
+                    [--out DIR] [--seed S | --seeds S1,S2,...] [--steps N] [--scale default|test] [--limit N]
                     [--max-new-tokens N] [--eval-every N] [--no-figures] [--backend B]
 
 The main job (also what \`eraserlab\` runs with no command): unlearn the forget split with every
@@ -40,6 +40,9 @@ stay; the same command again resumes.
   --judge-timeout S  seconds one judge request may take (default 60)
   --out DIR          results folder (default: results)
   --seed S           seed of unlearning and evaluation (default 233)
+  --seeds LIST       run everything once per seed (e.g. 1,2,3; each seed resumable, results in
+                     OUT/seeds/<s>/): tables gain per-seed values, mean ± sd and t intervals
+                     (summary_seeds.csv), and the ±PD comparison pairs items across seeds
   --steps N          optimiser steps per method (default ${JOB_SCALES.default.steps}; test scale ${JOB_SCALES.test.steps})
   --scale S          default, or test: tiny dataset, po and po+pd, ${JOB_SCALES.test.steps} steps (also ERASERLAB_SCALE=test)
   --limit N          records evaluated per split (default ${JOB_SCALES.default.limit}; test ${JOB_SCALES.test.limit})
@@ -48,7 +51,7 @@ stay; the same command again resumes.
   --no-figures       skip PNG/SVG export (report.html then draws the figures with plotly.js)
   --backend B        tfjs backend: auto, wasm, cpu, tensorflow, tensorflow-gpu`;
 
-const KNOWN = ['_', 'dataset', 'model', 'methods', 'protocol', 'judge', 'judge-protocol', 'safeeraser', 'judge-timeout', 'out', 'seed', 'steps', 'scale', 'limit', 'max-new-tokens', 'eval-every', 'no-figures', 'backend'];
+const KNOWN = ['_', 'dataset', 'model', 'methods', 'protocol', 'judge', 'judge-protocol', 'safeeraser', 'judge-timeout', 'out', 'seed', 'seeds', 'steps', 'scale', 'limit', 'max-new-tokens', 'eval-every', 'no-figures', 'backend'];
 
 export const command: CliCommand = {
   name: 'run',
@@ -78,6 +81,17 @@ export const command: CliCommand = {
       }
       return n;
     };
+    const seedList = (k: string) => {
+      const v = str(k);
+      if (v === undefined) return undefined;
+      const parts = v.split(',').map((x) => x.trim());
+      const bad = parts.find((x) => !/^\d+$/.test(x));
+      if (bad !== undefined) {
+        issues.push({ path: `--${k}`, message: `must be comma-separated non-negative integers (e.g. 1,2,3), got '${v}'` });
+        return undefined;
+      }
+      return parts.map(Number);
+    };
     const protocol = str('protocol');
     if (protocol !== undefined && protocol !== 'greedy' && protocol !== 'official') issues.push({ path: '--protocol', message: `'${protocol}' is not one of [greedy, official]` });
     const judgeOptions: Record<string, unknown> = {};
@@ -102,6 +116,7 @@ export const command: CliCommand = {
       judgeOptions: Object.keys(judgeOptions).length ? judgeOptions : undefined,
       out: str('out'),
       seed: int('seed'),
+      seeds: seedList('seeds'),
       steps: int('steps'),
       scale: str('scale') as JobScale | undefined,
       limit: int('limit'),
@@ -118,6 +133,7 @@ export const command: CliCommand = {
       const r = await runMainJob({ ...opts, signal: sigint.signal });
       const resumed = r.methods.filter((m) => m.skipped).map((m) => m.method);
       process.stdout.write(`\n${r.table}\n\n`);
+      if (r.comparisonTable) process.stdout.write(`With and without PD (paired on the same items${r.seeds.length > 1 ? ' and seeds' : ''}; Δ in points, 95% CI, p):\n${r.comparisonTable}\n\n`);
       if (resumed.length) process.stdout.write(`Resumed: ${resumed.join(', ')} (results already on disk)\n`);
       if (r.exportSkipped) process.stdout.write(`Note: ${r.exportSkipped}; report.html draws the figures with plotly.js instead.\n`);
       process.stdout.write(`Results: ${r.out}\nReport:  ${r.report}\n`);

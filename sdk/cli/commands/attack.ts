@@ -1,0 +1,298 @@
+/**
+ * `eraserlab attack`: is it really forgotten? Unlearn the model with each method (or take the
+ * methods of a finished `eraserlab run` folder), then attack every unlearned model, the vanilla
+ * model and the retrained reference: relearning, prompt and image attacks, membership
+ * inference, and the distance to the reference (docs/robustness.md). Writes attacks.csv /
+ * attacks.json, the robustness heatmap and the relearning curve.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { CliCommand } from '../main';
+import { parseArgs } from '../main';
+import { ConfigError, type Issue } from '../../runtime/errors';
+import { init } from '../../runtime/backend';
+import { writeFileAtomic } from '../../runtime/fsutil';
+import { ensureDefaultDataset, generatedDir, packageRoot, DEFAULT_SEED } from '../../data/defaults';
+import { generateSynthetic } from '../../data/synthetic';
+import { FILES } from '../../data/schema';
+import { BUILTIN_METHODS, getMethod } from '../../unlearn/methods';
+import { attackNames, describeAttacks, getAttack } from '../../attacks/registry';
+import '../../attacks';
+import { sweep, type SweepResult } from '../../attacks/sweep';
+import { writeAttacks } from '../../attacks/frame';
+import { RUN_DEFAULTS } from '../../attacks/run';
+import type { AttackRow } from '../../attacks/types';
+import { robustnessMarkdown } from '../../attacks/table';
+import { robustnessHeatmap, relearningCurve } from '../../plots/robustness';
+import { exportFigure, closeExporter } from '../../plots/export';
+import type { Figure } from '../../plots/figure';
+
+export type AttackScale = 'default' | 'test';
+
+export interface AttackScaleDefaults {
+  methods: readonly string[];
+  steps: number;
+  limit: number;
+  miaLimit: number;
+  maxNewTokens: number;
+  dataset: 'default' | 'tiny';
+  /** Relearning steps (the curve), for both relearning attacks. */
+  relearnSteps: number[];
+  /** Pretraining steps of the retrained reference (undefined: the model's own recipe). */
+  referenceSteps?: number;
+}
+
+/** default: every method ± PD on the default benchmark; test: seconds-long, for tests and CI. */
+export const ATTACK_SCALES: Readonly<Record<AttackScale, AttackScaleDefaults>> = {
+  default: { methods: Object.keys(BUILTIN_METHODS), steps: 72, limit: RUN_DEFAULTS.limit, miaLimit: RUN_DEFAULTS.miaLimit, maxNewTokens: RUN_DEFAULTS.maxNewTokens, dataset: 'default', relearnSteps: [4, 8, 16] },
+  test: { methods: ['po', 'po+pd'], steps: 2, limit: 2, miaLimit: 4, maxNewTokens: 8, dataset: 'tiny', relearnSteps: [1, 2], referenceSteps: 8 },
+};
+
+const USAGE = () => `Usage: eraserlab attack [--model DIR | --results R] [--out DIR] [--dataset DIR] [--methods M,...]
+                        [--attacks A,...] [--param ATTACK.NAME=VALUE ...] [--steps N] [--limit N]
+                        [--mia-limit N] [--max-new-tokens N] [--seed S] [--reference DIR|none]
+                        [--reference-steps N] [--scale default|test] [--no-figures] [--json]
+
+Unlearn the model with each method, then attack every unlearned model, the vanilla model and
+the retrained reference (the same recipe without the forget data): relearning, prompt and image
+attacks and membership inference. Writes attacks.csv and attacks.json (method, pd, attack,
+family, metric, split, value, n) and figures/robustness.{png,svg}, figures/relearning.{png,svg}.
+
+  --model DIR        the vanilla model (default data/models/vanilla)
+  --results R        a finished \`eraserlab run\` folder: its methods, dataset, model, seed and
+                     steps (results go into R unless --out is given)
+  --out DIR          where to write (default results-attacks, or R)
+  --dataset DIR      SafeEraser folder (default: the scale's synthetic benchmark)
+  --methods M,...    unlearning methods (default: every method with and without PD)
+  --attacks A,...    attacks to run (default: all, listed below)
+  --param A.P=V      an attack parameter, e.g. --param relearn-forget.steps=5,10,20
+                     --param relearn-forget.category=Weapon --param gaussian-noise.sigma=40
+  --steps N          unlearning steps per method (default 72, one epoch)
+  --limit N          records evaluated per split under each attack (default ${RUN_DEFAULTS.limit})
+  --mia-limit N      records per split whose answers membership inference scores (default ${RUN_DEFAULTS.miaLimit})
+  --max-new-tokens N tokens generated per response (default ${RUN_DEFAULTS.maxNewTokens})
+  --seed S           seed (default 233)
+  --reference DIR    the retrained reference model (default: made once with
+                     \`pretrain --exclude forget\` and the model's recipe, kept under
+                     data/generated/models); 'none' for no reference
+  --reference-steps N  pretraining steps of the made reference (default: the model's recipe)
+  --scale S          default | test (ERASERLAB_SCALE; test: tiny data, po ± PD, 2 steps)
+  --no-figures       skip PNG/SVG export (needs Chromium)
+  --json             print the rows as JSON
+
+Attacks (name, family, what it does, parameters with defaults):
+${describeAttacks().join('\n')}`;
+
+function listArg(v: unknown): string[] | undefined {
+  if (v === undefined) return undefined;
+  return String(v)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** `--param a.p=v` values: numbers, lists of integers, booleans or strings. */
+function parseParams(raw: string[], issues: Issue[]): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const p of raw) {
+    const m = /^([^.=]+)\.([^=]+)=(.*)$/.exec(p);
+    if (!m) {
+      issues.push({ path: '--param', message: `expected ATTACK.PARAM=VALUE, got '${p}'` });
+      continue;
+    }
+    const [, attack, name, v] = m;
+    let value: unknown = v;
+    if (/^-?\d+(\.\d+)?(e-?\d+)?$/i.test(v)) value = Number(v);
+    else if (/^\d+(,\d+)+$/.test(v)) value = v.split(',').map(Number);
+    else if (v === 'true' || v === 'false') value = v === 'true';
+    try {
+      const spec = getAttack(attack).params[name];
+      if (spec?.type === 'integer[]' && typeof value === 'number') value = [value];
+      if (spec?.type === 'string') value = v;
+    } catch {
+      /* unknown attack: reported by the run's check */
+    }
+    (out[attack] ??= {})[name] = value;
+  }
+  return out;
+}
+
+async function tinyDataset(): Promise<string> {
+  const dir = generatedDir('tiny');
+  if (!fs.existsSync(path.join(dir, FILES.train))) {
+    try {
+      await generateSynthetic({ outDir: dir, scale: 'tiny', seed: DEFAULT_SEED });
+    } catch (e) {
+      if (!fs.existsSync(path.join(dir, FILES.train))) throw e;
+    }
+  }
+  return dir;
+}
+
+/** Export the two robustness figures (PNG + SVG) into `<out>/figures`; returns the files or why not. */
+export async function writeRobustnessFigures(out: string, rows: readonly AttackRow[]): Promise<{ files: string[]; skipped?: string }> {
+  const figs: Array<[string, Figure]> = [];
+  if (rows.some((r) => r.metric === 'forgetRate' && r.family !== 'reference')) figs.push(['robustness', robustnessHeatmap(rows as never)]);
+  if (rows.some((r) => r.family === 'relearn')) figs.push(['relearning', relearningCurve(rows as never)]);
+  const dir = path.join(out, 'figures');
+  fs.mkdirSync(dir, { recursive: true });
+  const files: string[] = [];
+  for (const [name, f] of figs) writeFileAtomic(path.join(dir, `${name}.json`), JSON.stringify(f) + '\n');
+  try {
+    for (const [name, f] of figs) {
+      for (const fmt of ['png', 'svg'] as const) {
+        const file = path.join(dir, `${name}.${fmt}`);
+        await exportFigure(f, file, { format: fmt, preset: 'two-column' });
+        files.push(path.relative(out, file));
+      }
+    }
+  } catch (e) {
+    return { files, skipped: `PNG/SVG export was skipped: ${(e as Error).message.split('\n')[0]}` };
+  } finally {
+    await closeExporter();
+  }
+  return { files };
+}
+
+export const command: CliCommand = {
+  name: 'attack',
+  summary: 'Attack unlearned models: relearning, prompt and image attacks, membership inference, retrained reference',
+  get usage() {
+    return USAGE();
+  },
+  async run(argv) {
+    // --param may repeat: collect it before the generic parser
+    const params: string[] = [];
+    const rest: string[] = [];
+    for (let i = 0; i < argv.length; i++) {
+      if (argv[i] === '--param') params.push(argv[++i] ?? '');
+      else if (argv[i].startsWith('--param=')) params.push(argv[i].slice(8));
+      else rest.push(argv[i]);
+    }
+    const a = parseArgs(rest, ['no-figures', 'json']);
+    const known = ['_', 'model', 'results', 'out', 'dataset', 'methods', 'attacks', 'steps', 'limit', 'mia-limit', 'max-new-tokens', 'seed', 'reference', 'reference-steps', 'scale', 'no-figures', 'json'];
+    const issues: Issue[] = [];
+    for (const k of Object.keys(a)) if (!known.includes(k)) issues.push({ path: `--${k}`, message: `unknown option. Must be one of [${[...known.slice(1), 'param'].map((x) => `--${x}`).join(', ')}]` });
+    if (a._.length) issues.push({ path: a._[0], message: 'unexpected argument' });
+    // the scale of a finished run folder, unless given
+    let runScale: string | undefined;
+    if (typeof a.results === 'string') {
+      try {
+        runScale = (JSON.parse(fs.readFileSync(path.join(path.resolve(a.results), 'run.json'), 'utf8')) as { scale?: string }).scale;
+      } catch {
+        /* reported below */
+      }
+    }
+    const scaleName = String(a.scale ?? runScale ?? process.env.ERASERLAB_SCALE ?? 'default');
+    if (scaleName !== 'default' && scaleName !== 'test') issues.push({ path: '--scale', message: `unknown scale '${scaleName}'. Must be one of [default, test]` });
+    const scale = ATTACK_SCALES[(scaleName === 'test' ? 'test' : 'default') as AttackScale];
+    const int = (k: string, min: number): number | undefined => {
+      if (a[k] === undefined) return undefined;
+      const v = Number(a[k]);
+      if (!Number.isInteger(v) || v < min) {
+        issues.push({ path: `--${k}`, message: `expected an integer ≥ ${min}, got '${String(a[k])}'` });
+        return undefined;
+      }
+      return v;
+    };
+    const steps = int('steps', 1);
+    const limit = int('limit', 1);
+    const miaLimit = int('mia-limit', 1);
+    const maxNewTokens = int('max-new-tokens', 1);
+    const seed = int('seed', 0);
+    const referenceSteps = int('reference-steps', 1);
+    if (a.model !== undefined && a.results !== undefined) issues.push({ path: '--results', message: 'give --model or --results, not both' });
+    const attacks = listArg(a.attacks);
+    if (attacks) {
+      const bad = attacks.filter((n) => !attackNames().includes(n));
+      if (bad.length) issues.push({ path: '--attacks', message: `Unknown attack${bad.length > 1 ? 's' : ''} ${bad.map((b) => `'${b}'`).join(', ')}. Must be one of [${attackNames().join(', ')}]` });
+    }
+    let methods = listArg(a.methods);
+    for (const m of methods ?? []) {
+      try {
+        getMethod(m);
+      } catch (e) {
+        issues.push({ path: '--methods', message: (e as Error).message });
+      }
+    }
+    const paramValues = parseParams(params, issues);
+    // from a finished run folder
+    let datasetDir = a.dataset as string | undefined;
+    let modelDir = a.model as string | undefined;
+    let runSteps: number | undefined;
+    let runSeed: number | undefined;
+    let out = a.out as string | undefined;
+    if (a.results !== undefined) {
+      const r = path.resolve(String(a.results));
+      const file = path.join(r, 'run.json');
+      if (!fs.existsSync(file)) issues.push({ path: '--results', message: `${file} is missing: not a folder written by \`eraserlab run\`` });
+      else {
+        const spec = JSON.parse(fs.readFileSync(file, 'utf8')) as { methods?: string[]; seed?: number; steps?: number; dataset?: { dir?: string }; model?: { dir?: string } };
+        const done = (spec.methods ?? []).filter((m) => fs.existsSync(path.join(r, 'methods', m, 'spec.json')));
+        if (done.length === 0) issues.push({ path: '--results', message: `no finished method in ${path.join(r, 'methods')}` });
+        methods ??= done;
+        datasetDir ??= spec.dataset?.dir;
+        modelDir = spec.model?.dir;
+        runSteps = spec.steps;
+        runSeed = spec.seed;
+        out ??= r;
+      }
+    }
+    if (issues.length) throw new ConfigError('Invalid options for eraserlab attack', issues);
+
+    const quiet = process.env.ERASERLAB_QUIET === '1';
+    const log = (s: string) => (quiet ? undefined : process.stderr.write(`eraserlab attack: ${s}\n`));
+    await init({ seed: seed ?? runSeed ?? 233 });
+    datasetDir = path.resolve(datasetDir ?? (scale.dataset === 'tiny' ? await tinyDataset() : await ensureDefaultDataset()));
+    modelDir = path.resolve(modelDir ?? path.join(packageRoot(), 'data', 'models', 'vanilla'));
+    out = path.resolve(out ?? 'results-attacks');
+    // the scale's relearning curve unless given
+    for (const n of ['relearn-forget', 'relearn-benign']) {
+      if ((!attacks || attacks.includes(n)) && paramValues[n]?.steps === undefined) (paramValues[n] ??= {}).steps = scale.relearnSteps;
+    }
+    const ref = a.reference === undefined ? 'auto' : a.reference === 'none' ? false : path.resolve(String(a.reference));
+    const t0 = Date.now();
+    const result: SweepResult = await sweep({
+      dataset: datasetDir,
+      model: modelDir,
+      methods: methods ?? scale.methods,
+      steps: steps ?? runSteps ?? scale.steps,
+      attacks,
+      params: paramValues,
+      limit: limit ?? scale.limit,
+      miaLimit: miaLimit ?? scale.miaLimit,
+      maxNewTokens: maxNewTokens ?? scale.maxNewTokens,
+      seed: seed ?? runSeed ?? 233,
+      reference: ref,
+      referenceSteps: referenceSteps ?? scale.referenceSteps,
+      log,
+      // partial results on disk after every model: an interrupted sweep keeps what it measured
+      onTarget: (() => {
+        const acc: AttackRow[] = [];
+        return (m: string, rows: AttackRow[]) => {
+          acc.push(...rows);
+          writeAttacks(out as string, acc);
+          log(`${m}: done (${rows.length} rows)`);
+        };
+      })(),
+    });
+    const { csv } = writeAttacks(out, result.rows);
+    const md = robustnessMarkdown(result.rows);
+    writeFileAtomic(path.join(out, 'attacks.md'), md + '\n');
+    let figNote = '';
+    if (!a['no-figures']) {
+      const f = await writeRobustnessFigures(out, result.rows);
+      figNote = f.skipped ? `\n${f.skipped}` : `\nfigures: ${f.files.join(', ')}`;
+    }
+    if (a.json) {
+      process.stdout.write(JSON.stringify(result.rows, null, 1) + '\n');
+      return 0;
+    }
+    const s = result.seconds;
+    process.stdout.write(
+      `${md}\n\nWrote ${path.relative(process.cwd(), csv) || csv} (${result.rows.length} rows) in ${((Date.now() - t0) / 1000).toFixed(0)} s ` +
+        `(reference ${s.reference.toFixed(0)} s, unlearning ${s.unlearn.toFixed(0)} s, attacks ${s.attacks.toFixed(0)} s)${figNote}\n`,
+    );
+    return 0;
+  },
+};
