@@ -160,6 +160,8 @@ test('evaluate with the official preset and protocol gives the official .txt fig
     judge: 'openai',
     judgeOptions: { baseURL: server.baseURL, model: 'gpt-4o', protocol: 'official', safeEraserDir: FAKE, cacheFile: false, env: {} },
   });
+  assert.is(res.spec.judgeProtocol, 'official');
+  assert.is(res.spec.maxNewTokens, 512);
   const want = readOfficialStats(path.join(RUN, 'all_val_predictions.txt'));
   const got: Record<string, { value: number; n: number }> = {};
   for (const r of res.rows.length ? (await import('danfojs-node')).toJSON(res.summary) as any[] : []) got[r.metric] = r;
