@@ -150,6 +150,7 @@ export async function relearnModel(model: UnlearnableModel, ds: UnlearnDataset, 
     }
   } finally {
     u.dispose();
+    u.discardAdapters(); // the relearning adapters go; the model's own come back below
     if (own) {
       own.unmerge();
       // W + Δ − Δ is not W to the last bit: put the exact weights back

@@ -11,7 +11,7 @@ import { tf } from '../runtime/tf';
 import { Rng, DEFAULT_SEED } from '../runtime/rng';
 import { ConfigError, DivergenceError } from '../runtime/errors';
 import { progress, type OnProgress } from '../runtime/progress';
-import { BertEncoder, gatherRows } from './bert';
+import { BertEncoder, gatherEmbeddingRows } from './bert';
 import { LinearChainCRF } from './crf';
 import { allowedTransitions, BIES, biesToWords, wordsToBies } from './tags';
 import { CharVocab, MASK_ID, PAD_ID } from './vocab';
@@ -22,7 +22,7 @@ import type { Tensor, Variable } from '../runtime/tf';
 
 export type PretrainObjective = 'mlm' | 'mlm+ba';
 
-export interface PretrainOptions {
+export interface BertPretrainOptions {
   objective?: PretrainObjective;
   steps?: number;
   batchSize?: number;
@@ -96,7 +96,7 @@ function padBatch(seqs: number[][]): { ids: number[][]; mask: number[][]; L: num
  * vectors; a projection head is created, trained and disposed here (it is not part of the
  * encoder, as in the paper, where only the encoder is fine-tuned).
  */
-export function pretrain(encoder: BertEncoder, sentences: readonly string[], vocab: CharVocab, stats: NgramStatistics | undefined, opts: PretrainOptions = {}): PretrainLog[] {
+export function pretrainBert(encoder: BertEncoder, sentences: readonly string[], vocab: CharVocab, stats: NgramStatistics | undefined, opts: BertPretrainOptions = {}): PretrainLog[] {
   const objective = opts.objective ?? 'mlm';
   const steps = opts.steps ?? 200;
   const B = opts.batchSize ?? 32;
@@ -166,7 +166,7 @@ export function pretrain(encoder: BertEncoder, sentences: readonly string[], voc
       const parts = step(opt, vars, opts.clipNorm ?? 1, () => {
         const out = encoder.forward({ inputIds: inputs, attentionMask: mask }, { mlm: false });
         const last = out.hiddenStates[out.hiddenStates.length - 1];
-        const picked = gatherRows(last.reshape([B * L, H]), tf.tensor1d(positions, 'int32'));
+        const picked = gatherEmbeddingRows(last.reshape([B * L, H]), tf.tensor1d(positions, 'int32'));
         const logits = encoder.mlmLogits(picked);
         const mlm = tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(targets, 'int32'), V), logits);
         let total: Tensor = mlm;

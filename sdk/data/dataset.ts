@@ -198,7 +198,7 @@ export function recordCategory(rec: { image_path?: unknown; category?: unknown }
   };
 }
 
-export interface LoadOptions {
+export interface DatasetLoadOptions {
   /**
    * Also open every image with sharp (header decode) and report files that are not images.
    * Off by default (the existence check always runs); `loadImage` reports a corrupt file when
@@ -336,7 +336,7 @@ function fieldPath(parts: ReadonlyArray<PropertyKey>): string {
  * path missing or escaping the folder, unknown category, and (with `checkImages`) files that
  * are not images.
  */
-export async function loadSafeEraser(dir: string, opts: LoadOptions = {}): Promise<SafeEraserDataset> {
+export async function loadSafeEraser(dir: string, opts: DatasetLoadOptions = {}): Promise<SafeEraserDataset> {
   const root = path.resolve(dir);
   const issues: DatasetIssue[] = [];
   if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {

@@ -22,19 +22,30 @@ export interface UnharmPair {
   [k: string]: unknown;
 }
 
-/** One SafeEraser record (one harmful image). Field names are the official ones. */
-export interface SafeEraserRecord {
+/**
+ * A SafeEraser record whose retain pairs may be missing (partial files, the official
+ * evaluation's outputs): what evaluation reads. Field names are the official ones.
+ */
+export interface PartialSafeEraserRecord {
   image_path: string;
   SDImage_path: string;
   unsafe_pairs: UnsafePair[];
-  UnharmPair_text1: UnharmPair;
-  UnharmPair_text2: UnharmPair;
-  UnharmPair_image1: UnharmPair;
-  UnharmPair_image2: UnharmPair;
+  UnharmPair_text1?: UnharmPair;
+  UnharmPair_text2?: UnharmPair;
+  UnharmPair_image1?: UnharmPair;
+  UnharmPair_image2?: UnharmPair;
   keyword?: string;
   category?: string;
   image_id?: string | number;
   [k: string]: unknown;
+}
+
+/** One SafeEraser record (one harmful image), every retain pair present. Field names are the official ones. */
+export interface SafeEraserRecord extends PartialSafeEraserRecord {
+  UnharmPair_text1: UnharmPair;
+  UnharmPair_text2: UnharmPair;
+  UnharmPair_image1: UnharmPair;
+  UnharmPair_image2: UnharmPair;
 }
 
 /** `prompt.json`: refusal sentences used as PO targets. */

@@ -4,7 +4,7 @@
  * builders for notebooks and scripts.
  */
 export { run, runMainJob, JobInterrupted } from './job';
-export type { ExperimentOptions, ExperimentResult, MainJobOptions, MainJobResult, MethodOutcome } from './job';
+export type { MainJobOptions, MainJobResult, MethodOutcome } from './job';
 export { ALL_METHODS, JOB_SCALES, scaleOf } from './scales';
 export type { JobScale, ScaleDefaults } from './scales';
 export { loadResults, readMethodResults, methodDir, hasResults, METHOD_FILES } from './results';

@@ -51,6 +51,7 @@ import { hasResults, methodDir, readMethodResults, rowsOfFrame } from './results
 import { galleryMethodOf, galleryRows } from './gallery';
 import { exportFigures } from './figures';
 
+/** The options of `experiment.run` and `eraserlab run` (the CLI's options in camelCase). */
 export interface MainJobOptions {
   /** A SafeEraser folder (default: the synthetic benchmark of the scale, generated if missing). */
   dataset?: string;
@@ -104,6 +105,7 @@ export interface MainJobOptions {
   progress?: 'all' | 'methods' | false;
 }
 
+/** One method of the job: where its results are, whether they were reused, how long it took. */
 export interface MethodOutcome {
   method: string;
   pd: boolean;
@@ -115,6 +117,7 @@ export interface MethodOutcome {
   seconds: number;
 }
 
+/** What `experiment.run` returns: where the results went, the per-method outcomes and the headline table. */
 export interface MainJobResult {
   out: string;
   methods: MethodOutcome[];
@@ -484,15 +487,10 @@ export async function runMainJob(opts: MainJobOptions = {}): Promise<MainJobResu
   return { out, methods: outcomes, headline, table, seeds, comparison, comparisonTable, figures: written, exportSkipped, report };
 }
 
-/** The options of `experiment.run`: the CLI's `eraserlab run` options in camelCase. */
-export type ExperimentOptions = MainJobOptions;
-/** What `experiment.run` returns: where the results went, the per-method outcomes and the headline table. */
-export type ExperimentResult = MainJobResult;
-
 /**
  * Run the main job from code (a notebook, a script): the same job, files and numbers as
  * `eraserlab run` with the same options. Same as `runMainJob`.
  */
-export function run(opts: ExperimentOptions = {}): Promise<ExperimentResult> {
+export function run(opts: MainJobOptions = {}): Promise<MainJobResult> {
   return runMainJob(opts);
 }

@@ -66,15 +66,20 @@ export const COMPARE_COLUMNS: readonly (keyof CompareRow)[] = [
   'metric', 'split', 'a', 'b', 'valueA', 'valueB', 'diff', 'ciLow', 'ciHigh', 'pValue', 'pMcNemar', 'n', 'units', 'ciMethod', 'test',
 ];
 
-type Input = dfd.DataFrame | readonly Record<string, unknown>[] | { samples?: dfd.DataFrame | readonly Record<string, unknown>[]; summary?: dfd.DataFrame | readonly Record<string, unknown>[] };
+type Input = dfd.DataFrame | readonly object[] | ResultsLike;
+/** A results object (an evaluation result, the main job's tables) holding samples or a summary. */
+interface ResultsLike {
+  samples?: dfd.DataFrame | readonly object[];
+  summary?: dfd.DataFrame | readonly object[];
+}
 
-function plainRows(x: dfd.DataFrame | readonly Record<string, unknown>[]): Record<string, unknown>[] {
+function plainRows(x: dfd.DataFrame | readonly object[]): Record<string, unknown>[] {
   if (Array.isArray(x)) return x as Record<string, unknown>[];
   const df = x as dfd.DataFrame;
   return df.shape[0] === 0 ? [] : (dfd.toJSON(df) as Record<string, unknown>[]);
 }
 
-function isFrameOrRows(x: unknown): x is dfd.DataFrame | readonly Record<string, unknown>[] {
+function isFrameOrRows(x: unknown): x is dfd.DataFrame | readonly object[] {
   return Array.isArray(x) || x instanceof dfd.DataFrame;
 }
 
@@ -86,9 +91,9 @@ export function compareRows(input: Input, opts: CompareOptions): CompareRow[] {
   if (!opts || typeof opts.a !== 'string' || typeof opts.b !== 'string') {
     throw new ConfigError(`${what}: which methods?`, [{ path: 'options', message: "give {a, b}: the two method names, e.g. {a: 'po', b: 'po+pd'}" }]);
   }
-  let source: dfd.DataFrame | readonly Record<string, unknown>[];
+  let source: dfd.DataFrame | readonly object[];
   if (isFrameOrRows(input)) source = input;
-  else if (input && typeof input === 'object' && (input.samples || input.summary)) source = (input.samples ?? input.summary)!;
+  else if (input && typeof input === 'object' && ((input as ResultsLike).samples || (input as ResultsLike).summary)) source = ((input as ResultsLike).samples ?? (input as ResultsLike).summary)!;
   else throw new ConfigError(`${what}: nothing to compare`, [{ path: 'input', message: 'pass a samples or summary frame (or rows), or a results object with `samples`' }]);
   const raw = plainRows(source);
   if (raw.length === 0) throw new ConfigError(`${what}: the frame is empty`, [{ path: 'input', message: 'no rows' }]);
@@ -191,9 +196,9 @@ export function compare(input: Input, opts: CompareOptions): dfd.DataFrame {
  * the rows of `compareRows` for each pair, in the order the methods appear.
  */
 export function comparePdRows(input: Input, opts: Omit<CompareOptions, 'a' | 'b'> = {}): CompareRow[] {
-  let source: dfd.DataFrame | readonly Record<string, unknown>[] | undefined;
+  let source: dfd.DataFrame | readonly object[] | undefined;
   if (isFrameOrRows(input)) source = input;
-  else source = input.samples ?? input.summary;
+  else source = (input as ResultsLike).samples ?? (input as ResultsLike).summary;
   const methods = source ? [...new Set(plainRows(source).map((r) => String(r.method)))] : [];
   const out: CompareRow[] = [];
   for (const m of methods) {

@@ -18,21 +18,24 @@ import { rougeL, rougeTokenize } from '../text/rouge';
 import { samplesFrame, summarizeRows, framesOf } from './summarize';
 import { CATEGORY_COLUMNS, SUMMARY_COLUMNS, type SampleKind, type SampleRow } from './types';
 import type * as dfd from 'danfojs-node';
-import type { SafeEraserRecord, UnharmPair, UnsafePair, UtilityItem } from '../data/schema';
+import { UNHARM_FIELDS, type PartialSafeEraserRecord, type UnharmPair, type UnsafePair, type UtilityItem } from '../data/schema';
 import { DEFAULT_SEED } from '../runtime/rng';
 
 // ---------------------------------------------------------------------------------------------
 // What evaluate() needs from a dataset and a model (structural, so any shape that fits works).
 
-/** The data layer's record types under the names this module has always exported. */
+/** The records evaluate() reads: data/schema's `PartialSafeEraserRecord` (a missing retain pair is skipped). */
+export type RecordLike = PartialSafeEraserRecord;
+/** data/schema's `UtilityItem`, with `kind` optional. */
+export type UtilityLike = Omit<UtilityItem, 'kind'> & Partial<Pick<UtilityItem, 'kind'>>;
+/** data/schema's `UnsafePair` (the earlier name). */
 export type UnsafePairLike = UnsafePair;
+/** data/schema's `UnharmPair` (the earlier name). */
 export type UnharmPairLike = UnharmPair;
-export type RecordLike = SafeEraserRecord;
-export type UtilityLike = UtilityItem;
 /** What evaluate() reads from a dataset (`data.SafeEraserDataset` fits). */
 export interface EvalDataset {
-  train: readonly SafeEraserRecord[];
-  val: readonly SafeEraserRecord[];
+  train: readonly RecordLike[];
+  val: readonly RecordLike[];
   refusals?: readonly string[];
   utility?: readonly UtilityLike[];
   dir?: string;
@@ -266,7 +269,6 @@ interface Probe {
   samples: number;
 }
 
-const UNHARM_FIELDS = ['UnharmPair_text1', 'UnharmPair_text2', 'UnharmPair_image1', 'UnharmPair_image2'] as const;
 
 function categoryOf(ds: EvalDataset, split: 'train' | 'val', i: number, rec: RecordLike): string {
   if (ds.categoryOf) {

@@ -34,7 +34,7 @@ export function gatherRows(x: Tensor, indices: Int32Array | number[]): Tensor {
 
 /** torch.nn.LayerNorm over the last axis (biased variance). One native kernel when the fused kernels are active. */
 export function layerNorm(x: Tensor, w: Tensor, b: Tensor, eps: number): Tensor {
-  if (fusedKernelsActive('ln')) return fusedLayerNorm(x, w, b, eps);
+  if (fusedKernelsActive()) return fusedLayerNorm(x, w, b, eps);
   const axis = x.rank - 1;
   const mean = tf.mean(x, axis, true);
   const centered = tf.sub(x, mean);
@@ -44,14 +44,14 @@ export function layerNorm(x: Tensor, w: Tensor, b: Tensor, eps: number): Tensor 
 
 /** LlamaRMSNorm: x · rsqrt(mean(x²) + ε) · w. One native kernel when the fused kernels are active. */
 export function rmsNorm(x: Tensor, w: Tensor, eps: number): Tensor {
-  if (fusedKernelsActive('rms')) return fusedRmsNorm(x, w, eps);
+  if (fusedKernelsActive()) return fusedRmsNorm(x, w, eps);
   const ms = tf.mean(tf.square(x), x.rank - 1, true);
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), w);
 }
 
 /** CLIP's quick_gelu: x · σ(1.702 x). */
 export function quickGelu(x: Tensor): Tensor {
-  if (fusedKernelsActive('qg')) return fusedQuickGelu(x);
+  if (fusedKernelsActive()) return fusedQuickGelu(x);
   return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
 }
 
@@ -67,7 +67,7 @@ export function silu(x: Tensor): Tensor {
 
 /** Llama's gated MLP product silu(gate) · up (one native kernel when the fused kernels are active). */
 export function swiGlu(gate: Tensor, up: Tensor): Tensor {
-  if (fusedKernelsActive('sw')) return fusedSwiGlu(gate, up);
+  if (fusedKernelsActive()) return fusedSwiGlu(gate, up);
   return tf.mul(silu(gate), up);
 }
 

@@ -13,6 +13,7 @@ import { applyRope, type RopeArrays, type RopeTables, ropeArrays, gatherRows, ge
 import { fusedAttention, fusedAttentionInference, fusedKernelsActive, fusedKvAppend, fusedRope } from '../runtime/wasm-fused';
 import type { GenerateOptions, GenerateResult } from './generate';
 import type { SaveOptions } from './checkpoint';
+import type { EncodedBatch } from './processor';
 
 /** Passed to a LinearHook on every call. */
 export interface LinearHookContext {
@@ -39,9 +40,8 @@ export interface ProcessorLike {
   encode(
     examples: Array<{ id: string; kind: string; split: string; record: number; image?: string; question: string; answer: string }>,
     opts: { withAnswer: boolean },
-  ): Promise<{ inputIds: number[][]; labels: number[][]; attentionMask: number[][]; pixelValues?: Tensor4D }> | { inputIds: number[][]; labels: number[][]; attentionMask: number[][]; pixelValues?: Tensor4D };
+  ): Promise<EncodedBatch> | EncodedBatch;
   decode(ids: number[]): string;
-  [k: string]: unknown;
 }
 
 export interface ForwardOptions {
@@ -208,13 +208,42 @@ export class LlavaModel {
       let h: Tensor = tf.add(tf.concat([cls, patches], 1), this.p(`${VT}.embeddings.position_embedding.weight`));
       h = layerNorm(h, this.p(`${VT}.pre_layrnorm.weight`), this.p(`${VT}.pre_layrnorm.bias`), v.layer_norm_eps);
       const used = visionLayersUsed(this.config);
-      for (let i = 0; i < used; i++) h = this.clipLayer(i, h as Tensor3D);
+      if (fusedKernelsActive()) {
+        // [n·T, H] through the layers: no reshapes around each linear.
+        const T = N + 1;
+        let h2: Tensor = tf.reshape(h, [n * T, Hv]);
+        for (let i = 0; i < used; i++) h2 = this.clipLayerFused(i, h2, n, T);
+        h = tf.reshape(h2, [n, T, Hv]);
+      } else {
+        for (let i = 0; i < used; i++) h = this.clipLayer(i, h as Tensor3D);
+      }
       if (this.config.vision_feature_select_strategy === 'default') h = tf.slice(h, [0, 1, 0], [-1, -1, -1]);
       let f = this.linear(`${PROJ}.linear_1`, h);
       f = gelu(f);
       f = this.linear(`${PROJ}.linear_2`, f);
       return f as Tensor3D;
     });
+  }
+
+  /** A CLIP layer on the fused kernels, x [n·T, H] in and out. */
+  private clipLayerFused(i: number, x: Tensor, n: number, T: number): Tensor {
+    const v = this.config.vision_config;
+    const p = `${VT}.encoder.layers.${i}`;
+    const Hv = v.hidden_size;
+    const nh = v.num_attention_heads;
+    const hd = Hv / nh;
+    let h = layerNorm(x, this.p(`${p}.layer_norm1.weight`), this.p(`${p}.layer_norm1.bias`), v.layer_norm_eps);
+    const split = (t: Tensor) => tf.reshape(t, [n, T, nh, hd]);
+    const q = split(this.linear(`${p}.self_attn.q_proj`, h));
+    const k = split(this.linear(`${p}.self_attn.k_proj`, h));
+    const vv = split(this.linear(`${p}.self_attn.v_proj`, h));
+    const a = tf.reshape(fusedAttention(q, k, vv, { kvLayout: 'bthd', kvHeads: nh, causal: false, scale: hd ** -0.5 }), [n * T, Hv]);
+    const x1 = tf.add(x, this.linear(`${p}.self_attn.out_proj`, a));
+    h = layerNorm(x1, this.p(`${p}.layer_norm2.weight`), this.p(`${p}.layer_norm2.bias`), v.layer_norm_eps);
+    h = this.linear(`${p}.mlp.fc1`, h);
+    h = v.hidden_act === 'quick_gelu' ? quickGelu(h) : gelu(h);
+    h = this.linear(`${p}.mlp.fc2`, h);
+    return tf.add(x1, h);
   }
 
   private clipLayer(i: number, x: Tensor3D): Tensor3D {
@@ -224,23 +253,13 @@ export class LlavaModel {
     const nh = v.num_attention_heads;
     const hd = Hv / nh;
     let h = layerNorm(x, this.p(`${p}.layer_norm1.weight`), this.p(`${p}.layer_norm1.bias`), v.layer_norm_eps);
-    let a: Tensor;
-    if (fusedKernelsActive('va')) {
-      // One native kernel: [n, T, heads, hd] in and out, no transposes.
-      const split = (t: Tensor) => tf.reshape(t, [n, T, nh, hd]);
-      const q = split(this.linear(`${p}.self_attn.q_proj`, h));
-      const k = split(this.linear(`${p}.self_attn.k_proj`, h));
-      const vv = split(this.linear(`${p}.self_attn.v_proj`, h));
-      a = tf.reshape(fusedAttention(q, k, vv, { kvLayout: 'bthd', kvHeads: nh, causal: false, scale: hd ** -0.5 }), [n, T, Hv]);
-    } else {
-      const heads = (t: Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [n, T, nh, hd]), [0, 2, 1, 3]), [n * nh, T, hd]) as Tensor3D;
-      const q = heads(tf.mul(this.linear(`${p}.self_attn.q_proj`, h), hd ** -0.5));
-      const k = heads(this.linear(`${p}.self_attn.k_proj`, h));
-      const vv = heads(this.linear(`${p}.self_attn.v_proj`, h));
-      const probs = tf.softmax(tf.matMul(q, k, false, true));
-      a = tf.matMul(probs, vv);
-      a = tf.reshape(tf.transpose(tf.reshape(a, [n, nh, T, hd]), [0, 2, 1, 3]), [n, T, Hv]);
-    }
+    const heads = (t: Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [n, T, nh, hd]), [0, 2, 1, 3]), [n * nh, T, hd]) as Tensor3D;
+    const q = heads(tf.mul(this.linear(`${p}.self_attn.q_proj`, h), hd ** -0.5));
+    const k = heads(this.linear(`${p}.self_attn.k_proj`, h));
+    const vv = heads(this.linear(`${p}.self_attn.v_proj`, h));
+    const probs = tf.softmax(tf.matMul(q, k, false, true));
+    let a: Tensor = tf.matMul(probs, vv);
+    a = tf.reshape(tf.transpose(tf.reshape(a, [n, nh, T, hd]), [0, 2, 1, 3]), [n, T, Hv]);
     const x1 = tf.add(x, this.linear(`${p}.self_attn.out_proj`, a));
     h = layerNorm(x1, this.p(`${p}.layer_norm2.weight`), this.p(`${p}.layer_norm2.bias`), v.layer_norm_eps);
     h = this.linear(`${p}.mlp.fc1`, h);
@@ -401,7 +420,7 @@ export class LlavaModel {
     const [B, T] = step.embeds.shape;
     const past = step.cache?.length ?? 0;
     // The fused layer takes the rotary tables as arrays and the key mask as is (no tensors).
-    const fused = fusedKernelsActive('ta');
+    const fused = fusedKernelsActive();
     const rope = fused ? ropeArrays(step.positions, t.head_dim, t.rope_theta) : ropeTables(step.positions, t.head_dim, t.rope_theta);
     const bias = fused ? undefined : this.attentionBias(B, T, past, step.keyMask);
     const newCache: KVCache | undefined = step.useCache ? { k: [], v: [], length: past + T } : undefined;

@@ -41,8 +41,6 @@ export interface NativeFused {
 }
 
 let lib: NativeFused | undefined;
-const DBG = process.env.DBG_FUSED?.split(',');
-export const FTIME: Map<string, [number, number]> | undefined = process.env.DBG_FTIME ? new Map() : undefined;
 let enabled = !['0', 'off', 'false'].includes((process.env.ERASERLAB_FUSED ?? '').trim().toLowerCase());
 
 const K = {
@@ -69,15 +67,7 @@ function run(args: KernelArgs, outShapes: number[][], names: string[], call: (vi
     if (t.dtype !== 'float32') throw new Error(`fused kernel: input ${n} must be float32, got ${t.dtype}`);
     return args.backend.typedArrayFromHeap(t);
   });
-  const t0 = FTIME ? process.hrtime.bigint() : 0n;
   call([...ins, ...outs.map((o) => args.backend.typedArrayFromHeap(o))]);
-  if (FTIME) {
-    const key = names.join(',') + ' ' + outShapes.map((s) => s.join('x')).join(';');
-    const e = FTIME.get(key) ?? [0, 0];
-    e[0] += Number(process.hrtime.bigint() - t0) / 1e6;
-    e[1]++;
-    FTIME.set(key, e);
-  }
   return outs;
 }
 
@@ -145,8 +135,7 @@ export function setFusedKernels(on: boolean): boolean {
 }
 
 /** Whether the model's layers use the fused kernels now: the addon is loaded, the backend is WASM, and they are not switched off. */
-export function fusedKernelsActive(kind?: string): boolean {
-  if (kind && DBG && !DBG.includes(kind)) return false;
+export function fusedKernelsActive(): boolean {
   return enabled && lib !== undefined && tf.getBackend() === 'wasm';
 }
 

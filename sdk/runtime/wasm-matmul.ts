@@ -242,23 +242,10 @@ function nativeProduct(args: KernelArgs, lib: NativeBlas): TensorInfo | undefine
     for (let i = 0; i < batch; i++) {
       lib.gemm(av.subarray(ia[i] * M * K, (ia[i] + 1) * M * K), bv.subarray(ib[i] * K * N, (ib[i] + 1) * K * N), cv.subarray(i * M * N, (i + 1) * M * N), 1, M, N, K, ta, tb, 0, 0);
     }
-  } else {
-    const t0 = DBGT ? process.cpuUsage() : undefined;
-    if (batchB === 1 && !ta) lib.gemm(av, bv, cv, 1, batch * M, N, K, false, tb, 0, 0);
-    else lib.gemm(av, bv, cv, batch, M, N, K, ta, tb, batchA === 1 ? 0 : M * K, batchB === 1 ? 0 : K * N);
-    if (t0) {
-      const d = process.cpuUsage(t0);
-      const key = `${batch}x${M}x${N}x${K} ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'}`;
-      const e = DBGT!.get(key) ?? [0, 0];
-      e[0] += (d.user + d.system) / 1000;
-      e[1]++;
-      DBGT!.set(key, e);
-    }
-  }
+  } else if (batchB === 1 && !ta) lib.gemm(av, bv, cv, 1, batch * M, N, K, false, tb, 0, 0);
+  else lib.gemm(av, bv, cv, batch, M, N, K, ta, tb, batchA === 1 ? 0 : M * K, batchB === 1 ? 0 : K * N);
   return out;
 }
-
-export const DBGT: Map<string, [number, number]> | undefined = process.env.DBG_GEMM ? new Map() : undefined;
 
 /** The addon the installed wrappers use (undefined: the JS fast paths only). */
 let nativeLib: NativeBlas | undefined;
@@ -439,6 +426,47 @@ function wrapCast(orig: KernelConfigLike): KernelFunc {
   return (args) => (args.attrs.dtype === args.inputs.x!.dtype ? identity(args) : orig.kernelFunc(args));
 }
 
+interface EngineLike {
+  saveTensorsForBackwardMode(tensors: Tensor[]): Tensor[];
+  makeTensorFromTensorInfo(info: TensorInfo, backend: unknown): Tensor;
+  keep<T>(t: T): T;
+  backend: WasmBackendLike;
+  state: { tensorInfo: { get(dataId: object): { backend: unknown } | undefined } };
+}
+
+let savePatch: { engine: EngineLike; orig: EngineLike['saveTensorsForBackwardMode'] } | undefined;
+
+/**
+ * Tensors saved for a gradient share memory with the original, without an Identity kernel and
+ * its tape node. The engine clones every tensor a kernel keeps for its backward pass (about 260
+ * per training step of the default model): with Identity already copy-free (wrapIdentity), what
+ * was left of each clone was a kernel launch's bookkeeping and one more tape node for the
+ * backward pass to filter. Same refcounting as the Identity path (backend.incRef + a tracked
+ * tensor on the same data); higher-order gradients through saved tensors are not supported
+ * here (tfjs' own clone gives them a Cast gradient), and nothing in eraserlab takes them.
+ */
+function patchSavedTensors(): void {
+  if (savePatch) return;
+  const engine = tf.engine() as unknown as EngineLike;
+  const orig = engine.saveTensorsForBackwardMode;
+  engine.saveTensorsForBackwardMode = function (this: EngineLike, tensors: Tensor[]): Tensor[] {
+    if (!installed || tf.getBackend() !== 'wasm') return orig.call(this, tensors);
+    const backend = this.backend;
+    return tensors.map((t) => {
+      if (this.state.tensorInfo.get(t.dataId)?.backend !== backend) return orig.call(this, [t])[0];
+      backend.incRef(t.dataId);
+      return this.keep(this.makeTensorFromTensorInfo({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }, backend));
+    });
+  };
+  savePatch = { engine, orig };
+}
+
+function unpatchSavedTensors(): void {
+  if (!savePatch) return;
+  savePatch.engine.saveTensorsForBackwardMode = savePatch.orig;
+  savePatch = undefined;
+}
+
 const WRAPPERS: Record<string, (orig: KernelConfigLike) => KernelFunc> = {
   BatchMatMul: wrapBatchMatMul,
   _FusedMatMul: wrapFusedMatMul,
@@ -493,6 +521,7 @@ export function installWasmFastMatMul(opts: { native?: boolean } = {}): boolean 
     tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: 'wasm', kernelFunc: adamwKernel as unknown as TfKernelConfig['kernelFunc'] } as TfKernelConfig);
   }
   installWasmFused(nativeLib);
+  patchSavedTensors();
   installed = true;
   return true;
 }
@@ -507,5 +536,6 @@ export function uninstallWasmFastMatMul(): void {
   originals.clear();
   nativeLib = undefined;
   uninstallWasmFused();
+  unpatchSavedTensors();
   installed = false;
 }

@@ -31,26 +31,25 @@ function pairs(r: SafeEraserRecord): UnsafePairLike[] {
   return Array.isArray(r.unsafe_pairs) ? (r.unsafe_pairs as UnsafePairLike[]) : [];
 }
 
-/** Harmful image + query → model_response, in record/pair order. */
-export function forgetExamples(ds: UnlearnDataset, split: ViewSplit = 'train'): UnlearnExample[] {
+/** One example per unsafe pair, in record/pair order: the harmful query on `imageField`, answered with `answerField`. */
+function pairExamples(ds: UnlearnDataset, split: ViewSplit, kind: 'forget' | 'sd', imageField: 'image_path' | 'SDImage_path', answerField: 'model_response' | 'sd_response'): UnlearnExample[] {
   const out: UnlearnExample[] = [];
   records(ds, split).forEach((r, i) =>
     pairs(r).forEach((p, j) =>
-      out.push({ id: `${split}/${i}/forget/${j}`, kind: 'forget', split, record: i, pair: j, category: r.category as string | undefined, image: abs(ds, r.image_path), question: p.question, answer: p.model_response }),
+      out.push({ id: `${split}/${i}/${kind}/${j}`, kind, split, record: i, pair: j, category: r.category as string | undefined, image: abs(ds, r[imageField]), question: p.question, answer: p[answerField] }),
     ),
   );
   return out;
 }
 
+/** Harmful image + query → model_response, in record/pair order. */
+export function forgetExamples(ds: UnlearnDataset, split: ViewSplit = 'train'): UnlearnExample[] {
+  return pairExamples(ds, split, 'forget', 'image_path', 'model_response');
+}
+
 /** Benign SD image + the same harmful query → sd_response (the Prompt Decouple view). */
 export function pdExamples(ds: UnlearnDataset, split: ViewSplit = 'train'): UnlearnExample[] {
-  const out: UnlearnExample[] = [];
-  records(ds, split).forEach((r, i) =>
-    pairs(r).forEach((p, j) =>
-      out.push({ id: `${split}/${i}/sd/${j}`, kind: 'sd', split, record: i, pair: j, category: r.category as string | undefined, image: abs(ds, r.SDImage_path), question: p.question, answer: p.sd_response }),
-    ),
-  );
-  return out;
+  return pairExamples(ds, split, 'sd', 'SDImage_path', 'sd_response');
 }
 
 /** The four UnharmPair_* of each record, on the record's harmful image (official). */

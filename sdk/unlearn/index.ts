@@ -5,7 +5,7 @@ export type { Labels } from './losses';
 export { BUILTIN_METHODS, registerMethod, getMethod, methodNames, resolveMethod, resolveDefinition, officialName, withPromptDecouple } from './methods';
 export type { BuiltinMethodName } from './methods';
 export { DEFAULTS, OFFICIAL_DEFAULTS, OFFICIAL_LORA_TARGETS, resolveConfig } from './options';
-export type { LoraOptions, ProbeOptions, UnlearnConfig, UnlearnOptionsInput } from './options';
+export type { UnlearnLoraOptions, UnlearnLoraOptions as LoraOptions, ProbeOptions, UnlearnConfig, UnlearnOptionsInput } from './options';
 export { Unlearner, create, resume } from './unlearner';
 export type { StepRecord, EvalRecord, EndRecord, UnlearnerEvents, RunOptions, CreateOptions, RunSpec } from './unlearner';
 export { forgetExamples, pdExamples, retainExamples, utilityExamples, pyCapitalize, officialText, dropEosLabels, padToCommonLength } from './batches';

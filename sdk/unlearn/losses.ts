@@ -17,9 +17,11 @@
  */
 import { tf } from '../runtime/tf';
 import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D } from '../runtime/tf';
+import { IGNORE_INDEX } from '../model/processor';
 import { answerNll as modelAnswerNll, answerPositions, gatherRows, labelsToArray, tokenNll } from '../model/layers';
 
-export const IGNORE_INDEX = -100;
+/** The label of positions that carry no loss (prompt, image, padding): model/processor's. */
+export { IGNORE_INDEX };
 
 export type Labels = number[][] | Tensor2D;
 

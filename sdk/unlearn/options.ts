@@ -18,7 +18,8 @@ import { z } from 'zod';
 import { ConfigError, Issue, issuesFromZod } from '../runtime/errors';
 import { DEFAULT_SEED } from '../runtime/rng';
 
-export interface LoraOptions {
+/** The LoRA adapter of an unlearning run, resolved (every field set; `unlearn.DEFAULTS.lora` fills the rest). */
+export interface UnlearnLoraOptions {
   r: number;
   alpha: number;
   dropout: number;
@@ -54,7 +55,7 @@ export interface UnlearnConfig {
   scheduler: 'cosine' | 'linear' | 'constant';
   warmupRatio: number;
   maxGradNorm: number;
-  lora: LoraOptions | false;
+  lora: UnlearnLoraOptions | false;
   tuneProjector: boolean;
   tuneVisionTower: boolean;
   tuneLanguageModel: boolean;
@@ -98,7 +99,7 @@ export interface UnlearnOptionsInput {
   scheduler?: 'cosine' | 'linear' | 'constant';
   warmupRatio?: number;
   maxGradNorm?: number;
-  lora?: Partial<LoraOptions> | false;
+  lora?: Partial<UnlearnLoraOptions> | false;
   tuneProjector?: boolean;
   tuneVisionTower?: boolean;
   tuneLanguageModel?: boolean;
@@ -164,6 +165,9 @@ export const OFFICIAL_DEFAULTS = {
   maxGradNorm: 1.0,
   seed: DEFAULT_SEED,
   tuneVisionTower: false,
+  /** The projector is trained: this SDK's option name (`tuneProjector`). */
+  tuneProjector: true,
+  /** The same, named after the official yaml's `tune_mm_projector` (the earlier name, kept). */
   tuneMmProjector: true,
   tuneLanguageModel: false,
 } as const;
@@ -233,7 +237,7 @@ export function resolveConfig(input: Record<string, unknown>, extraIssues: Issue
   const r = schema.safeParse(input);
   const issues: Issue[] = r.success ? [] : issuesFromZod(r.error.issues);
   // lora is `false` or a partial LoRA config; validated on its own so each field keeps its path
-  let loraIn: Partial<LoraOptions> | false | undefined;
+  let loraIn: Partial<UnlearnLoraOptions> | false | undefined;
   if (input.lora === false || input.lora === undefined) loraIn = input.lora as false | undefined;
   else {
     const lr = loraSchema.safeParse(input.lora);
@@ -245,7 +249,7 @@ export function resolveConfig(input: Record<string, unknown>, extraIssues: Issue
   issues.push(...extraIssues);
   if (issues.length) throw new ConfigError('Invalid unlearning options', issues);
   const o = r.data!;
-  const lora = loraIn === false ? false : { ...(DEFAULTS.lora as LoraOptions), ...(loraIn ?? {}) };
+  const lora = loraIn === false ? false : { ...(DEFAULTS.lora as UnlearnLoraOptions), ...(loraIn ?? {}) };
   const cfg: UnlearnConfig = { ...DEFAULTS, ...(o as Partial<UnlearnConfig>), lora, probe: { ...DEFAULTS.probe, ...(o.probe ?? {}) } };
   if (!cfg.lora && !cfg.tuneProjector && !cfg.tuneVisionTower && !cfg.tuneLanguageModel) {
     throw new ConfigError('Invalid unlearning options', [

@@ -6,7 +6,7 @@ import { tf } from '../runtime/tf';
 import type { Variable } from '../runtime/tf';
 import { ConfigError } from '../runtime/errors';
 import type { EncodedBatch, UnlearnableModel, UnlearnExample, ProcessorLike } from './types';
-import type { LoraOptions } from './options';
+import type { UnlearnLoraOptions } from './options';
 import { LoraAdapters } from '../model/lora';
 import type { LlavaModel } from '../model/llava';
 
@@ -28,7 +28,7 @@ export interface AttachedAdapters {
  * Attach LoRA adapters (the model layer's `LoraAdapters`, PEFT layout) to `model`, seeded;
  * `trainProjector` marks the projector as PEFT `modules_to_save` in the saved adapter.
  */
-export function attachLora(model: UnlearnableModel, opts: LoraOptions, seed: number, trainProjector: boolean): AttachedAdapters {
+export function attachLora(model: UnlearnableModel, opts: UnlearnLoraOptions, seed: number, trainProjector: boolean): AttachedAdapters {
   const m = model as unknown as LlavaModel;
   let a: LoraAdapters;
   try {

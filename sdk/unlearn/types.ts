@@ -9,25 +9,16 @@ import type { Example } from '../data/examples';
 /** One supervised or probe example: the data layer's `Example`. */
 export type UnlearnExample = Example;
 
-/** What a processor's `encode` returns for a batch of examples. */
-export interface EncodedBatch {
-  inputIds: number[][];
-  labels: number[][];
-  attentionMask: number[][];
-  pixelValues?: Tensor4D;
-}
+/** What a processor's `encode` returns for a batch of examples (model/processor's type). */
+export type { EncodedBatch } from '../model/processor';
+import type { EncodedBatch } from '../model/processor';
 
-export interface ProcessorLike {
-  encode(examples: UnlearnExample[], opts: { withAnswer: boolean }): EncodedBatch | Promise<EncodedBatch>;
-  decode(ids: number[]): string;
-}
+/** What the Unlearner needs from a processor: the model's `ProcessorLike` (LlavaProcessor fits). */
+export type { ProcessorLike } from '../model/llava';
+import type { ForwardOptions, ProcessorLike } from '../model/llava';
 
-export interface ForwardArgs {
-  inputIds: number[][] | Tensor2D;
-  pixelValues?: Tensor4D;
-  attentionMask?: number[][] | Tensor2D;
-  training?: boolean;
-}
+/** The forward arguments the Unlearner passes (a subset of the model's `ForwardOptions`). */
+export type ForwardArgs = Pick<ForwardOptions, 'inputIds' | 'pixelValues' | 'attentionMask' | 'training'>;
 
 /** The model surface the Unlearner drives. */
 export interface UnlearnableModel {

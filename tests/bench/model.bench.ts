@@ -190,7 +190,7 @@ async function runTfjs(job: Job): Promise<SideResult> {
   return out;
 }
 
-function topKernels(kernels: Array<{ name: string; kernelTimeMs: number | { error: string } }>, n = 12): KernelRow[] {
+function topKernels(kernels: ReadonlyArray<{ name: string; kernelTimeMs: unknown }>, n = 12): KernelRow[] {
   const by = new Map<string, { ms: number; calls: number }>();
   let total = 0;
   for (const k of kernels) {
@@ -286,7 +286,7 @@ function widen(c: ConfigInput, f = 4): ConfigInput {
   t.hidden_size *= f;
   t.intermediate_size *= f;
   t.num_attention_heads *= f;
-  t.num_key_value_heads = (t.num_key_value_heads ?? c.text_config.num_attention_heads) * f;
+  t.num_key_value_heads = (t.num_key_value_heads ?? c.text_config!.num_attention_heads) * f;
   t.head_dim = headDim;
   v.hidden_size *= f;
   v.intermediate_size *= f;
@@ -700,7 +700,7 @@ async function scalingMain(): Promise<void> {
           margin: { t: 10, r: 10 },
         },
       };
-      await plots.exportFigure(figure as never, fig, { preset: 'two-column' });
+      await plots.exportFigure(figure, fig, { preset: 'two-column' });
       await plots.closeExporter();
       log(`figure: ${fig}`);
     }

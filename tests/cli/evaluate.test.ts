@@ -5,25 +5,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { main } from '../../sdk/cli/main';
 import { command as evaluateCommand } from '../../sdk/cli/commands/evaluate';
+import { capture } from '../support';
 
 process.env.ERASERLAB_QUIET = '1';
 const ROOT = path.resolve(__dirname, '..', '..');
-
-async function capture(argv: string[]): Promise<{ rc: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const wo = process.stdout.write.bind(process.stdout);
-  const we = process.stderr.write.bind(process.stderr);
-  (process.stdout as unknown as { write: unknown }).write = (s: string) => ((out += s), true);
-  (process.stderr as unknown as { write: unknown }).write = (s: string) => ((err += s), true);
-  try {
-    const rc = await main(argv);
-    return { rc, out, err };
-  } finally {
-    (process.stdout as unknown as { write: unknown }).write = wo;
-    (process.stderr as unknown as { write: unknown }).write = we;
-  }
-}
 
 test('evaluate --official imports the official outputs into the same tables', async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'eraserlab-ev-'));

@@ -37,8 +37,8 @@ async function modelForTests(): Promise<string[]> {
   }
   for (const u of ds.utility) corpus.push(u.question, u.answer);
   const tok = buildTokenizer(corpus);
-  const m = model.createRandom(defaultModelConfig(tok) as never, 7);
-  m.processor = LlavaProcessor.forConfig(m.config, tok, { template: DEFAULT_TEMPLATE }) as never;
+  const m = model.createRandom(defaultModelConfig(tok), 7);
+  m.processor = LlavaProcessor.forConfig(m.config, tok, { template: DEFAULT_TEMPLATE });
   const dir = path.join(tmp, 'model');
   await m.save(dir);
   m.dispose();

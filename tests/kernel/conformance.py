@@ -131,7 +131,7 @@ class TslabKernelTests(jupyter_kernel_test.KernelTests):
         self.assertEqual(len(results), 1)
         data = results[0]["content"]["data"]
         self.assertEqual(results[0]["content"]["execution_count"], reply["content"]["execution_count"])
-        self.assertRegex(data["text/html"], r"<table>.*<th>method</th><th>sarr</th>.*<td>GA</td><td>0\.25</td>.*<td>PO</td><td>0\.75</td>")
+        self.assertRegex(data["text/html"], r"<table>.*<th>method</th><th>sarr</th>.*<td class=\"t\">GA</td><td>0\.25</td>.*<td class=\"t\">PO</td><td>0\.75</td>")
         self.assertEqual(data["text/plain"].split("\n"), ["method  sarr", "    GA  0.25", "    PO  0.75"])
 
     def test_statement_has_no_result(self):
@@ -167,7 +167,7 @@ class TslabKernelTests(jupyter_kernel_test.KernelTests):
         self.assertEqual(reply["parent_header"]["msg_id"], msg_id)
         self.assertEqual((reply["content"]["status"], reply["content"]["ename"]), ("error", "KeyboardInterrupt"))
 
-    def replies(self, ids, timeout=30):
+    def replies(self, ids, timeout=90):
         got = {}
         deadline = time.time() + timeout
         while set(got) != set(ids):

@@ -39,9 +39,9 @@ function relDiff(a: Tensor, b: Tensor): number {
 
 /** The tensor path's attention: q [B,T,nh,D], k/v [B,S,kvh,D], causal with `past`, key mask. */
 function referenceAttention(q: Tensor, k: Tensor, v: Tensor, o: { causal: boolean; past: number; keyMask?: number[][] }): Tensor {
-  const [B, T, nh, D] = q.shape;
-  const S = k.shape[1];
-  const kvh = k.shape[2];
+  const [B, T, nh, D] = q.shape as [number, number, number, number];
+  const S = k.shape[1] as number;
+  const kvh = k.shape[2] as number;
   const G = nh / kvh;
   // query head h reads KV head ⌊h / G⌋
   const rep = (x: Tensor) => tf.concat(Array.from({ length: nh }, (_, h) => tf.slice(x, [0, 0, Math.floor(h / G), 0], [B, S, 1, D])), 2);
@@ -121,7 +121,7 @@ test('attention over a KV cache (head-major layout, past > 0) matches the tensor
     const kNew = rand([B, T, kvh, D], 7);
     const vNew = rand([B, T, kvh, D], 8);
     const q = rand([B, T, nh, D], 9);
-    const headMajor = (x: Tensor) => tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B * kvh, x.shape[1], D]);
+    const headMajor = (x: Tensor) => tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B * kvh, x.shape[1] as number, D]);
     const kCache = fusedKvAppend(fusedKvAppend(undefined, kPast), kNew);
     const vCache = fusedKvAppend(headMajor(vPast), vNew);
     assert.equal(kCache.shape, [B * kvh, past + T, D]);

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { init } from '../../sdk/runtime/backend';
-import { tf } from '../../sdk/runtime/tf';
+import { tf, type Tensor, type Tensor3D } from '../../sdk/runtime/tf';
 import * as fs from 'fs';
 import { installWasmFastMatMul, uninstallWasmFastMatMul, wasmFastMatMulInstalled, wasmNativeMatMulActive } from '../../sdk/runtime/wasm-matmul';
 import { loadNativeBlas, nativeBlasStatus, openblasCoreType } from '../../sdk/runtime/native-blas';
@@ -173,7 +173,7 @@ test('fused matMul (bias + activation) with fast paths equals matMul + bias + re
       const b = tf.tensor(values(size(sb), 4), sb);
       const N = tb ? sb[sb.length - 2] : sb[sb.length - 1];
       const bias = tf.tensor1d(values(N, 5));
-      const fused = tf.fused.matMul({ a: a as tf.Tensor3D, b: b as tf.Tensor3D, transposeA: ta, transposeB: tb, bias, activation: 'relu' });
+      const fused = tf.fused.matMul({ a: a as Tensor3D, b: b as Tensor3D, transposeA: ta, transposeB: tb, bias, activation: 'relu' });
       const plain = tf.relu(tf.add(tf.matMul(a, b, ta, tb), bias));
       return tf.max(tf.abs(tf.sub(fused, plain))).dataSync()[0];
     });
@@ -187,7 +187,7 @@ test('gradients through the fast paths equal the original kernels, and nothing l
   const b = tf.tensor(values(24 * 36, 7), [24, 36]);
   const q = tf.tensor(values(6 * 33 * 32, 8), [6, 33, 32]);
   const k = tf.tensor(values(6 * 40 * 32, 9), [6, 40, 32]);
-  const f = (x: tf.Tensor, y: tf.Tensor, u: tf.Tensor, v: tf.Tensor) => tf.add(tf.sum(tf.square(tf.matMul(x, y))), tf.sum(tf.sin(tf.matMul(u, v, false, true))));
+  const f = (x: Tensor, y: Tensor, u: Tensor, v: Tensor) => tf.add(tf.sum(tf.square(tf.matMul(x, y))), tf.sum(tf.sin(tf.matMul(u, v, false, true))));
   const run = () => {
     const before = tf.memory().numTensors;
     const gs = tf.grads(f)([a, b, q, k]);
@@ -220,7 +220,7 @@ test('gather with the fast path equals the original kernel on every axis, and ra
   await init({ backend: 'wasm' });
   const x = tf.tensor(values(4 * 5 * 6, 13), [4, 5, 6]);
   const xi = tf.tensor(Int32Array.from({ length: 24 }, (_, i) => i * 7 - 50), [4, 6], 'int32');
-  const cases: Array<[tf.Tensor, number[], number]> = [
+  const cases: Array<[Tensor, number[], number]> = [
     [x, [3, 0, 3, 1], 0],
     [x, [4, 4, 0], 1],
     [x, [5, 0, 2, 2, 1], 2],
