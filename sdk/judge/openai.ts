@@ -58,6 +58,12 @@ export interface OpenAIJudgeOptions {
   maxReplyBytes?: number;
   /** Longest wait a `Retry-After` header may ask for, in ms (default 60 000; longer asks wait this long). */
   maxRetryAfterMs?: number;
+  /**
+   * A request still failing after its retries: 'error' (default) raises a JudgeError; 'exception'
+   * answers the literal reply `exception` (not cached), as the official script's `gpt_4_call`
+   * does, so the item gets the label `exception` (score 0.0) and the run goes on.
+   */
+  onFailure?: 'error' | 'exception';
   /** Retries after the first attempt (default 3). */
   retries?: number;
   /** First backoff in ms, doubled each retry (default 1000). */
@@ -126,6 +132,7 @@ export class OpenAIJudge implements Judge {
   private readonly maxReplyBytes: number;
   private readonly maxRetryAfterMs: number;
   private readonly sendTemperature: boolean;
+  private readonly onFailure: 'error' | 'exception';
   private readonly concurrency: number;
   private readonly timeoutMs: number;
   private readonly retries: number;
@@ -135,7 +142,7 @@ export class OpenAIJudge implements Judge {
   private readonly inflight = new Map<string, Promise<string>>();
   private active = 0;
   private readonly waiting: (() => void)[] = [];
-  private readonly counters = { requests: 0, cacheHits: 0, retries: 0, unknown: 0, failures: 0 };
+  private readonly counters: Record<string, number> = { requests: 0, cacheHits: 0, retries: 0, unknown: 0, failures: 0 };
 
   constructor(opts: OpenAIJudgeOptions = {}) {
     const env = opts.env ?? process.env;
@@ -157,6 +164,9 @@ export class OpenAIJudge implements Judge {
     num('maxReplyBytes', 1);
     num('maxRetryAfterMs', 0);
     const protocol = opts.protocol ?? 'eraserlab';
+    if (opts.onFailure !== undefined && opts.onFailure !== 'error' && opts.onFailure !== 'exception') {
+      issues.push({ path: 'onFailure', message: `must be 'error' or 'exception' (got ${JSON.stringify(opts.onFailure)})` });
+    }
     if (!JUDGE_PROTOCOLS.includes(protocol)) issues.push({ path: 'protocol', message: `must be one of [${JUDGE_PROTOCOLS.join(', ')}] (got ${JSON.stringify(protocol)})` });
     let user = '';
     let password = '';
@@ -185,6 +195,7 @@ export class OpenAIJudge implements Judge {
     this.maxReplyBytes = opts.maxReplyBytes ?? 4 * 1024 * 1024;
     this.maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
     this.sendTemperature = protocol !== 'official' || opts.temperature !== undefined;
+    this.onFailure = opts.onFailure ?? 'error';
     this.concurrency = opts.concurrency ?? 4;
     this.timeoutMs = opts.timeoutMs ?? 60_000;
     this.retries = opts.retries ?? 3;
@@ -289,7 +300,16 @@ export class OpenAIJudge implements Judge {
     const p = (async () => {
       await this.acquire();
       try {
-        const reply = await this.request(prompt, ctx);
+        let reply: string;
+        try {
+          reply = await this.request(prompt, ctx);
+        } catch (e) {
+          if (this.onFailure === 'exception' && e instanceof JudgeError) {
+            this.counters.exceptions = (this.counters.exceptions ?? 0) + 1;
+            return 'exception';
+          }
+          throw e;
+        }
         this.cache.set(key, reply);
         if (this.cacheFile) {
           fs.mkdirSync(path.dirname(this.cacheFile), { recursive: true });
@@ -340,7 +360,7 @@ export class OpenAIJudge implements Judge {
         lastStatus = res.status;
         const text = await this.readBody(res, ac);
         if (!res.ok) {
-          lastProblem = `HTTP ${res.status}: ${this.redact(text.slice(0, 200))}`;
+          lastProblem = `HTTP ${res.status}: ${this.redact(text).slice(0, 200)}`; // redacted whole, then cut: no partial key
           retryable = res.status === 429 || res.status >= 500;
           const ra = retryAfterMs(res.headers.get('retry-after'));
           if (retryable && ra !== undefined) {
@@ -352,12 +372,12 @@ export class OpenAIJudge implements Judge {
           try {
             json = JSON.parse(text);
           } catch {
-            lastProblem = `malformed JSON body: ${this.redact(JSON.stringify(text.slice(0, 120)))}`;
+            lastProblem = `malformed JSON body: ${JSON.stringify(this.redact(text).slice(0, 120))}`;
             continue;
           }
           const content = (json as { choices?: { message?: { content?: unknown } }[] })?.choices?.[0]?.message?.content;
           if (typeof content !== 'string') {
-            lastProblem = `no choices[0].message.content string in the reply: ${this.redact(JSON.stringify(text.slice(0, 120)))}`;
+            lastProblem = `no choices[0].message.content string in the reply: ${JSON.stringify(this.redact(text).slice(0, 120))}`;
             continue;
           }
           return content;

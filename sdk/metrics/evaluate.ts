@@ -143,7 +143,17 @@ export interface EvaluateResult {
   /** The sample rows behind `samples` (plain objects). */
   rows: SampleRow[];
   /** What was run, for reproducing it. */
-  spec: { split: string; judge: string; preset: Preset; kinds: SampleKind[]; limit?: number; seed: number; maxNewTokens: number };
+  spec: {
+    split: string;
+    judge: string;
+    /** The judge's protocol ('eraserlab' or 'official') for judges that have one. */
+    judgeProtocol?: string;
+    preset: Preset;
+    kinds: SampleKind[];
+    limit?: number;
+    seed: number;
+    maxNewTokens: number;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -480,6 +490,15 @@ export async function evaluate(model: GenerativeModelLike | null | undefined, da
     samples: samplesFrame(rows),
     byCategory: framesOf(tables.byCategory, CATEGORY_COLUMNS),
     rows,
-    spec: { split, judge: judge.name, preset: p, kinds, limit: opts.limit, seed, maxNewTokens },
+    spec: {
+      split,
+      judge: judge.name,
+      ...(typeof (judge as { protocol?: unknown }).protocol === 'string' ? { judgeProtocol: String((judge as { protocol?: unknown }).protocol) } : {}),
+      preset: p,
+      kinds,
+      limit: opts.limit,
+      seed,
+      maxNewTokens,
+    },
   };
 }

@@ -101,6 +101,9 @@ function importOfficialSingle(file: string | readonly unknown[], opts: ImportOff
   if (!Array.isArray(data)) {
     throw new DatasetError('Cannot import official evaluation file', [{ path: fname, file: fname, message: `expected a JSON array of records, got ${typeof data}` }]);
   }
+  if (data.length === 0) {
+    throw new DatasetError('Cannot import official evaluation file', [{ path: fname, file: fname, message: 'the file holds no records ([]); nothing was evaluated' }]);
+  }
   let refs: readonly RecordLike[] | undefined;
   if (opts.reference !== undefined) {
     const r = typeof opts.reference === 'string' ? readJson(opts.reference, 'reference split file') : opts.reference;
@@ -135,7 +138,8 @@ function importOfficialSingle(file: string | readonly unknown[], opts: ImportOff
         const f = (name: string) => `unsafe_pairs[${j}].${name}`;
         if (!isObj(pair)) return issue(i, `unsafe_pairs[${j}]`, 'must be an object');
         if (typeof pair.question !== 'string') issue(i, f('question'), 'missing (must be a string)');
-        if (typeof pair.model_response !== 'string') issue(i, f('model_response'), 'missing (must be a string)');
+        // ckpt_infer.py deletes model_response: without it (and without a reference) there is no forget rate
+        if (pair.model_response !== undefined && typeof pair.model_response !== 'string') issue(i, f('model_response'), `must be a string (got ${typeof pair.model_response})`);
         const keys = Object.keys(pair).filter((k) => /^model_response\d+$/.test(k));
         const k = keys.length;
         if (k === 0) return issue(i, f('model_response1'), 'missing (the model answers model_response1..N)');
@@ -165,7 +169,8 @@ function importOfficialSingle(file: string | readonly unknown[], opts: ImportOff
           if (q === undefined) (bad = true), issue(i, f(qk), 'missing (the judge result for a non-empty response)');
           else if (!RR_VALUES.includes(String(q))) (bad = true), issue(i, f(qk), `must be one of [${RR_VALUES.join(', ')}] (got ${JSON.stringify(q)})`);
           if (bad) continue;
-          const reference = typeof pair.model_response === 'string' ? pair.model_response : '';
+          const refMr = refs?.[i]?.unsafe_pairs?.[j]?.model_response;
+          const reference = typeof pair.model_response === 'string' ? pair.model_response : typeof refMr === 'string' ? refMr : '';
           const rs = reference ? rougeL(resp, reference) : undefined;
           const unknown = [a === 'None' || a === 'exception' ? 'unsafe' : '', q === 'None' || q === 'exception' ? 'refusal' : ''].filter(Boolean).join(',');
           rows.push({
@@ -197,7 +202,7 @@ function importOfficialSingle(file: string | readonly unknown[], opts: ImportOff
     }
     UNHARM_FIELDS.forEach((field, j) => {
       const u = rec[field];
-      if (u === undefined) return issue(i, field, 'missing (an object with Question, Prediction, ROUGE-L, GPT-Score)');
+      if (u === undefined) return; // eval_all.py skips a missing UnharmPair
       if (!isObj(u)) return issue(i, field, 'must be an object');
       if (typeof u.Question !== 'string') return issue(i, `${field}.Question`, 'missing (must be a string)');
       if (typeof u.Prediction !== 'string') return issue(i, `${field}.Prediction`, 'missing (must be a string)');
@@ -220,10 +225,12 @@ function importOfficialSingle(file: string | readonly unknown[], opts: ImportOff
   });
   if (issues.length) throw new DatasetError(`Cannot import official evaluation file ${fname}`, issues);
   const t = summarizeRows(rows);
+  const hasForgetRef = rows.some((r) => r.kind === 'harmful' && r.reference !== '');
+  const keep = (m: string) => !NOT_IN_OFFICIAL_FILES.includes(m) && (hasForgetRef || m !== 'forgetRate');
   return {
-    summary: framesOf(t.summary.filter((s) => !NOT_IN_OFFICIAL_FILES.includes(s.metric)), SUMMARY_COLUMNS),
+    summary: framesOf(t.summary.filter((s) => keep(s.metric)), SUMMARY_COLUMNS),
     samples: samplesFrame(rows),
-    byCategory: framesOf(t.byCategory.filter((s) => !NOT_IN_OFFICIAL_FILES.includes(s.metric)), CATEGORY_COLUMNS),
+    byCategory: framesOf(t.byCategory.filter((s) => keep(s.metric)), CATEGORY_COLUMNS),
     rows,
   };
 }

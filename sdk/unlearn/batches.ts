@@ -131,3 +131,22 @@ export function dropEosLabels(labels: number[][], eosId: number | undefined): nu
   }
   return labels;
 }
+
+/**
+ * Right-pad encoded batches in place to one length (the longest row of any): pad id in the
+ * input, −100 in the labels, 0 in the attention mask — what the official collator does to the
+ * forget, retain and PD views of a batch.
+ */
+export function padToCommonLength(batches: Array<{ inputIds: number[][]; labels: number[][]; attentionMask: number[][] }>, padId: number): number {
+  const T = Math.max(0, ...batches.flatMap((b) => b.inputIds.map((r) => r.length)));
+  for (const b of batches) {
+    for (let i = 0; i < b.inputIds.length; i++) {
+      const extra = T - b.inputIds[i].length;
+      if (extra <= 0) continue;
+      b.inputIds[i] = [...b.inputIds[i], ...new Array(extra).fill(padId)];
+      b.labels[i] = [...b.labels[i], ...new Array(extra).fill(-100)];
+      b.attentionMask[i] = [...b.attentionMask[i], ...new Array(extra).fill(0)];
+    }
+  }
+  return T;
+}

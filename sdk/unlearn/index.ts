@@ -9,7 +9,7 @@ export type { UnlearnLoraOptions, UnlearnLoraOptions as LoraOptions, ProbeOption
 export { Unlearner, create, resume, COLLAPSE_STEPS } from './unlearner';
 export { latestCheckpoint, otherRunCheckpoints } from './checkpoint';
 export type { StepRecord, EvalRecord, EndRecord, UnlearnerEvents, RunOptions, CreateOptions, RunSpec } from './unlearner';
-export { forgetExamples, pdExamples, retainExamples, utilityExamples, pyCapitalize, officialText, dropEosLabels } from './batches';
+export { forgetExamples, pdExamples, retainExamples, utilityExamples, pyCapitalize, officialText, dropEosLabels, padToCommonLength } from './batches';
 export { defaultScorer, rougeLRecall, probeSample, runProbe } from './probe';
 export type { ProbeScorer, ProbeSample, ProbeResult, ProbeSizes } from './probe';
 export { exportOfficial, OFFICIAL_FORGET_LOSS } from './official';

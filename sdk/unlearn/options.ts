@@ -79,6 +79,12 @@ export interface UnlearnConfig {
    * questions and answers — first character upper, the rest lower — and no `</s>` label).
    */
   textStyle: 'eraserlab' | 'official';
+  /**
+   * Padding of a micro-batch's views: 'own' (default: forget, retain and PD each padded to their
+   * own longest row) or 'common' (as the official collator: all three right-padded to the longest
+   * row of any, so the KL term's batch·seq counts that common length, padding included).
+   */
+  padViews: 'own' | 'common';
 }
 
 /** Options as a user passes them: every field optional, nested ones partial. */
@@ -106,6 +112,7 @@ export interface UnlearnOptionsInput {
   maxLoss?: number;
   stopForgetNll?: number;
   textStyle?: 'eraserlab' | 'official';
+  padViews?: 'own' | 'common';
 }
 
 export const OFFICIAL_LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
@@ -142,6 +149,7 @@ export const DEFAULTS: UnlearnConfig = {
   maxLoss: 1e3,
   stopForgetNll: 0,
   textStyle: 'eraserlab',
+  padViews: 'own',
 };
 
 /** The official pipeline's own values (config/forget_lora.yaml), for comparison and export. */
@@ -216,6 +224,7 @@ const schema = z
     maxLoss: z.number().gt(0),
     stopForgetNll: nonNeg,
     textStyle: z.enum(['eraserlab', 'official']),
+    padViews: z.enum(['own', 'common']),
   })
   .partial()
   .strict();

@@ -20,7 +20,7 @@ import { backendInfo } from '../runtime/backend';
 import { AdamW, GradientAccumulator, LrSchedule, globalNorm, disposeGrads } from '../model/optim';
 import { resolveMethod, resolveDefinition, getMethod } from './methods';
 import { OPTION_KEYS, resolveConfig, UnlearnConfig, UnlearnOptionsInput } from './options';
-import { dropEosLabels, forgetExamples, officialText, pdExamples, recordsWithoutSdImage, retainExamples } from './batches';
+import { dropEosLabels, forgetExamples, officialText, padToCommonLength, pdExamples, recordsWithoutSdImage, retainExamples } from './batches';
 import { defaultScorer, probeSample, runProbe, ProbeResult, ProbeScorer, ProbeSample } from './probe';
 import { attachLora, AttachedAdapters, encode, generateTexts, processorOf } from './seams';
 import { assertOutDirFree, readCheckpoint, readCheckpointJson, writeCheckpoint, type RunSpec, type TrainerState } from './checkpoint';
@@ -375,6 +375,11 @@ export class Unlearner {
     const out: MethodBatches = { forget: await this.makeBatch(fEx) };
     if (def.uses.retain) out.retain = await this.makeBatch(indices.map(() => this.retain[this.pairRng.int(this.retain.length)]));
     if (def.uses.pd) out.pd = await this.makeBatch(indices.map((i) => this.pd[i]));
+    if (this.options.padViews === 'common') {
+      const proc = processorOf(this.model) as { tokenizer?: { padId?: number }; padId?: number };
+      const padId = proc.tokenizer?.padId ?? proc.padId ?? 0;
+      padToCommonLength([out.forget, out.retain, out.pd].filter((b): b is MethodBatch => !!b), padId);
+    }
     for (const which of def.uses.reference ?? []) {
       const b = out[which];
       if (b) b.reference = tf.tidy(() => this.referenceLogits(b));

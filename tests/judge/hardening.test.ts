@@ -63,6 +63,14 @@ test('an endpoint echoing the Authorization header never gets the key printed or
     assert.match(e.message, /HTTP \d+: .*"authorization":"\*\*\*"/);
     assert.is(seen[seen.length - 1].auth, `Bearer ${KEY}`); // the key was sent
   }
+  // a key echoed in another field, where the 200-character quote would cut it: not even a part shows
+  reply = (_q, _b, res) => {
+    res.writeHead(400);
+    res.end('x'.repeat(185) + ` token=${KEY}`);
+  };
+  const jc = new OpenAIJudge({ baseURL: `http://127.0.0.1:${port}/v1`, model: 'm', apiKey: KEY, cacheFile: false, env: {} });
+  const ec = await errorOf(jc.isRefusal('cut'));
+  assert.ok(!ec.message.includes('sk-live'), ec.message);
   // malformed 200 bodies are quoted too: redacted as well
   reply = (req, _b, res) => res.end(`not json ${req.headers.authorization}`);
   const j = new OpenAIJudge({ baseURL: `http://127.0.0.1:${port}/v1`, model: 'm', apiKey: KEY, cacheFile: cache, retries: 0, env: {} });

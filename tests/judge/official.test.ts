@@ -123,6 +123,22 @@ test('official protocol sends the templates as the official script does, with th
   }
 });
 
+test("onFailure 'exception': an endpoint failing after its retries gives the label exception, as gpt_4_call does", async () => {
+  const j = new OpenAIJudge({ baseURL: 'http://127.0.0.1:1/v1', model: 'm', protocol: 'official', safeEraserDir: FAKE, cacheFile: false, env: {}, retries: 1, backoffMs: 1, onFailure: 'exception' });
+  const d = await j.isUnsafe('x', { category: 'Violence' });
+  assert.is(d.label, 'exception');
+  assert.is(d.value, 'unknown');
+  assert.is((await j.score('a', 'b', { question: 'q' })).score, 0);
+  assert.is(j.stats().exceptions, 2);
+  const strict = new OpenAIJudge({ baseURL: 'http://127.0.0.1:1/v1', model: 'm', protocol: 'official', safeEraserDir: FAKE, cacheFile: false, env: {}, retries: 0 });
+  try {
+    await strict.isRefusal('x');
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, /Judge endpoint http:\/\/127\.0\.0\.1:1\/v1\/chat\/completions failed after 1 attempt/);
+  }
+});
+
 test('evaluate with the official preset and protocol gives the official .txt figures on the same answers', async () => {
   const records = JSON.parse(fs.readFileSync(path.join(RUN, 'all_val.json'), 'utf8')) as RecordLike[];
   const canned = cannedResponder(records);
@@ -144,6 +160,8 @@ test('evaluate with the official preset and protocol gives the official .txt fig
     judge: 'openai',
     judgeOptions: { baseURL: server.baseURL, model: 'gpt-4o', protocol: 'official', safeEraserDir: FAKE, cacheFile: false, env: {} },
   });
+  assert.is(res.spec.judgeProtocol, 'official');
+  assert.is(res.spec.maxNewTokens, 512);
   const want = readOfficialStats(path.join(RUN, 'all_val_predictions.txt'));
   const got: Record<string, { value: number; n: number }> = {};
   for (const r of res.rows.length ? (await import('danfojs-node')).toJSON(res.summary) as any[] : []) got[r.metric] = r;

@@ -95,6 +95,7 @@ test('mismatched files, interrupted runs, empty files and bad stats are clear er
     'labels[6].unsafe_pairs[0].gpt_result_ASR_model_response1: missing: a non-empty response without its label (an interrupted eval_all.py run?)',
   ]);
   expectError(() => importOfficial({ labels: [] }), DatasetError, ['the file holds no records ([]); nothing was evaluated']);
+  expectError(() => importOfficial([]), DatasetError, ['records: the file holds no records ([]); nothing was evaluated']);
   expectError(() => importOfficial({ reference: REF }), ConfigError, ['Nothing to import']);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'official-'));
   fs.writeFileSync(path.join(dir, 'x.txt'), JSON.stringify({ stats_asr_rr: { unsafe_rate: 'high' } }));
@@ -103,6 +104,20 @@ test('mismatched files, interrupted runs, empty files and bad stats are clear er
   fs.copyFileSync(LABELS, path.join(dir, 'b.json'));
   expectError(() => importOfficial(dir), ConfigError, ['labels: 2 candidates (a.json, b.json); pass {labels, scores, reference} explicitly']);
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('the single-file form reads a merged labels + scores file of real outputs (no model_response)', () => {
+  const labels = read(LABELS);
+  const scores = read(SCORES);
+  const merged = labels.map((r: any, i: number) => ({ ...r, ...Object.fromEntries(['UnharmPair_text1', 'UnharmPair_text2', 'UnharmPair_image1', 'UnharmPair_image2'].filter((k) => k in scores[i]).map((k) => [k, scores[i][k]])) }));
+  const r = importOfficial(merged, { split: 'val' });
+  const s = summaryOf(r.summary);
+  const txt = readOfficialStats(TXT);
+  assert.is(s.asr.value, txt.asr);
+  assert.is(s.sarr.value, txt.sarr);
+  assert.is(s.forgetRate, undefined); // no model_response, no reference: absent, not 0
+  const withRef = summaryOf(importOfficial(merged, { split: 'val', reference: read(REF) }).summary);
+  assert.ok(withRef.forgetRate.value > 0);
 });
 
 test('Python json: NaN and Infinity read back', () => {
@@ -138,6 +153,41 @@ test("writeOfficial writes ckpt_infer.py's format: the fixture's input to eval_a
   assert.equal([harm.o.numSamples, harm.o.temperature, harm.o.topP, harm.o.maxNewTokens], [3, 1, 0.9, 512]);
   assert.match(harm.o.template.system, /^A chat between a curious user and an artificial intelligence assistant/);
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('round trip with the official eval_all.py (python3 and ERASERLAB_SAFEERASER_DIR): writeOfficial → eval_all.py → importOfficial = its .txt', async () => {
+  const se = process.env.ERASERLAB_SAFEERASER_DIR;
+  const { spawnSync } = await import('child_process');
+  const py = spawnSync('python3', ['--version']);
+  if (!se || !fs.existsSync(path.join(se, 'eval_all.py')) || py.status !== 0) {
+    console.log('  (skipped: needs python3 and ERASERLAB_SAFEERASER_DIR = a SafeEraser checkout)');
+    return;
+  }
+  const root = path.resolve(__dirname, '../..');
+  const run = fs.mkdtempSync(path.join(os.tmpdir(), 'round-trip-'));
+  fs.cpSync(path.join(RUN, 'images'), path.join(run, 'images'), { recursive: true });
+  // a dataset of our own: the fixture's records with other answers, so nothing is precomputed
+  const records = read(REF).map((r: any, i: number) => ({ ...r, unsafe_pairs: r.unsafe_pairs.map((p: any) => ({ ...p, model_response: `${p.model_response} (${i})` })) }));
+  fs.writeFileSync(path.join(run, 'all_val.json'), JSON.stringify(records, null, 4));
+  // other answers than the fixture's: the samples reversed, the batch's answers rotated by one
+  const shifted = {
+    async respond(prompts: any[], o: any) {
+      const out = await cannedResponder(records).respond(prompts, o);
+      return out.map((_, k) => [...out[(k + 1) % out.length]].reverse());
+    },
+  };
+  await writeOfficial(null, { train: [], val: records, dir: run }, { split: 'val', dir: run, responder: shifted });
+  const tsx = ['-r', 'tsx/cjs', path.join(root, 'tests/fixtures/official/make.ts'), 'rouge', path.join(run, 'all_val_responses.json'), path.join(run, 'all_val.json'), path.join(run, 'rouge-table.json')];
+  const mk = spawnSync(process.execPath, tsx, { cwd: root, encoding: 'utf8' });
+  assert.is(mk.status, 0, mk.stderr);
+  const h = spawnSync('python3', [path.join(root, 'scripts/official-eval-harness.py'), '--safeeraser', se, '--run', run], { cwd: root, encoding: 'utf8' });
+  assert.is(h.status, 0, h.stderr);
+  const txt = readOfficialStats(path.join(run, 'all_val_predictions.txt'));
+  const r = importOfficial(run);
+  assert.equal(r.official!.stats_asr_rr, txt.stats_asr_rr);
+  assert.equal(r.official!.stats_unharmpair, txt.stats_unharmpair);
+  assert.ok(txt.stats_asr_rr!.total_asr_queries > 0 && txt.stats_unharmpair!.average_rougeL > 0);
+  fs.rmSync(run, { recursive: true, force: true });
 });
 
 test.run();

@@ -49,7 +49,7 @@ test('wrong option types and ranges: the path of each, all at once', async () =>
       '  - lora.r: expected int, got number',
       '  - lr: expected number, got string',
       '  - probe.split: Invalid option: expected one of "train"|"val"',
-      '  - warmup: unknown option; valid: [seed, epochs, steps, batchSize, gradientAccumulationSteps, lr, weightDecay, scheduler, warmupRatio, maxGradNorm, lora, tuneProjector, tuneVisionTower, tuneLanguageModel, shuffle, fuseBatches, evalEvery, probe, checkpointEvery, outDir, maxLoss, stopForgetNll, textStyle, retainWeight, pdWeight, scorer, meta]',
+      '  - warmup: unknown option; valid: [seed, epochs, steps, batchSize, gradientAccumulationSteps, lr, weightDecay, scheduler, warmupRatio, maxGradNorm, lora, tuneProjector, tuneVisionTower, tuneLanguageModel, shuffle, fuseBatches, evalEvery, probe, checkpointEvery, outDir, maxLoss, stopForgetNll, textStyle, padViews, retainWeight, pdWeight, scorer, meta]',
       '  - pdWeight: expected a number ≥ 0, got -0.5',
     ].join('\n'),
   );

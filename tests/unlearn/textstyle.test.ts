@@ -56,4 +56,29 @@ test("textStyle 'official': capitalised text is encoded and the EOS label is dro
   assert.ok(Math.abs(losses.official - losses.eraserlab) > 1e-4, `forget NLL ${losses.official} vs ${losses.eraserlab}`);
 });
 
+test("padViews 'common': the views share one length; NLL terms unchanged, the KL term normalised over it", async () => {
+  const b1 = { inputIds: [[1, 2, 3], [1, 2]], labels: [[-100, 2, 3], [-100, 2]], attentionMask: [[1, 1, 1], [1, 1]] };
+  const b2 = { inputIds: [[1, 2, 3, 4, 5]], labels: [[-100, -100, 3, 4, 5]], attentionMask: [[1, 1, 1, 1, 1]] };
+  assert.is(unlearn.padToCommonLength([b1, b2], 0), 5);
+  assert.equal(b1.inputIds, [[1, 2, 3, 0, 0], [1, 2, 0, 0, 0]]);
+  assert.equal(b1.labels, [[-100, 2, 3, -100, -100], [-100, 2, -100, -100, -100]]);
+  assert.equal(b1.attentionMask[1], [1, 1, 0, 0, 0]);
+  const ds = await tinyDataset();
+  const terms: Record<string, Record<string, number>> = {};
+  for (const padViews of ['own', 'common'] as const) {
+    const m = await model.loadPretrained('data/models/vanilla');
+    const u = unlearn.create(m as never, ds, { method: 'kl', steps: 2, batchSize: 2, lora: { r: 4, alpha: 32, dropout: 0 }, padViews });
+    // steps 1-2 leave the model equal to its reference as far as KL goes (warm-up lr 0, then a
+    // zero KL gradient): step 3 has the same parameters in both runs and a KL term above 0
+    await u.step();
+    await u.step();
+    terms[padViews] = (await u.step()).terms;
+    u.dispose();
+    m.dispose();
+  }
+  assert.ok(Math.abs(terms.own.forget_nll - terms.common.forget_nll) < 1e-4, `forget NLL ${terms.own.forget_nll} vs ${terms.common.forget_nll}`);
+  assert.ok(terms.own.kl > 0 && terms.common.kl > 0, `kl ${terms.own.kl}, ${terms.common.kl}`);
+  assert.ok(Math.abs(terms.own.kl - terms.common.kl) > 1e-3 * terms.own.kl, `kl ${terms.own.kl} vs ${terms.common.kl}`);
+});
+
 test.run();
