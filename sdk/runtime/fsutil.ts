@@ -33,6 +33,8 @@ export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => void
   fs.mkdirSync(parent, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(parent, `.${path.basename(dir)}.tmp-`));
   try {
+    // mkdtemp makes the folder private (0700); an output folder is an ordinary one (umask applies)
+    fs.chmodSync(tmp, 0o777 & ~process.umask());
     await fill(tmp);
     if (fs.existsSync(dir)) {
       const old = `${dir}.old-${process.pid}-${Date.now()}`;
