@@ -238,3 +238,34 @@ export function helpText(spec: CommandSpec): string {
   lines.push(`  --help`.padEnd(col) + 'show this help');
   return lines.join('\n');
 }
+
+/** What `defineCommand` builds: the shape `cli/main.ts` loads (kept here to avoid an import cycle). */
+export interface DefinedCommand {
+  name: string;
+  summary: string;
+  usage: string;
+  spec: CommandSpec;
+  run(argv: string[]): Promise<number | void>;
+}
+
+/**
+ * A command from its option table: `--help` is written from `spec` (plus `extraHelp`, if any),
+ * and `run` receives the parsed, validated options (and the raw argv, e.g. to record the
+ * command line).
+ */
+export function defineCommand(
+  spec: CommandSpec,
+  summary: string,
+  run: (a: ParsedOptions, argv: string[]) => Promise<number | void>,
+  opts: { extraHelp?: () => string } = {},
+): DefinedCommand {
+  return {
+    name: spec.name,
+    summary,
+    spec,
+    get usage() {
+      return opts.extraHelp ? `${helpText(spec)}\n\n${opts.extraHelp()}` : helpText(spec);
+    },
+    run: (argv: string[]) => run(parseOptions(spec, argv), argv),
+  };
+}

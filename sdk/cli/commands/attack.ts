@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { CliCommand } from '../main';
-import { helpText, invalidArguments, parseOptions, type CommandSpec } from '../options';
+import { defineCommand, invalidArguments, type CommandSpec } from '../options';
 import { type Issue } from '../../runtime/errors';
 import { init } from '../../runtime/backend';
 import { writeFileAtomic } from '../../runtime/fsutil';
@@ -139,15 +139,10 @@ export async function writeRobustnessFigures(out: string, rows: readonly AttackR
   return { files };
 }
 
-export const command: CliCommand = {
-  name: 'attack',
-  summary: 'Attack unlearned models: relearning, prompt and image attacks, membership inference, retrained reference',
+export const command: CliCommand = defineCommand(
   spec,
-  get usage() {
-    return `${helpText(spec)}\n\nAttacks (name, family, what it does, parameters with defaults):\n${describeAttacks().join('\n')}`;
-  },
-  async run(argv) {
-    const a = parseOptions(spec, argv);
+  'Attack unlearned models: relearning, prompt and image attacks, membership inference, retrained reference',
+  async (a) => {
     const params = (a.param as string[] | undefined) ?? [];
     const issues: Issue[] = [];
     // the scale of a finished run folder, unless given
@@ -261,5 +256,6 @@ export const command: CliCommand = {
         `(reference ${s.reference.toFixed(0)} s, unlearning ${s.unlearn.toFixed(0)} s, attacks ${s.attacks.toFixed(0)} s)${figNote}\n`,
     );
     return 0;
-  },
-};
+},
+  { extraHelp: () => `Attacks (name, family, what it does, parameters with defaults):\n${describeAttacks().join('\n')}` },
+);

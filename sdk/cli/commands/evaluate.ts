@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { CliCommand } from '../main';
-import { helpText, invalidArguments, parseOptions, type CommandSpec, type ParsedOptions } from '../options';
+import { invalidArguments, defineCommand, type CommandSpec, type ParsedOptions } from '../options';
 import { type Issue } from '../../runtime/errors';
 import { assertOutputDir, lockOutput, markOutput } from '../../runtime/outdir';
 import { init } from '../../runtime/backend';
@@ -158,39 +158,30 @@ function runImport(a: ParsedOptions, out: string): number {
   return 0;
 }
 
-export const command: CliCommand = {
-  name: 'evaluate',
-  summary: 'Evaluate a model, write its answers for the official eval_all.py, or import official evaluation outputs',
-  spec,
-  get usage() {
-    return helpText(spec);
-  },
-  async run(argv) {
-    const a = parseOptions(spec, argv);
-    const issues: Issue[] = [];
-    const split = (a.split as string | undefined) ?? 'both';
-    if (a.preset !== undefined && a.protocol !== undefined && a.preset !== a.protocol) issues.push({ path: '--protocol', message: `--preset ${a.preset} and --protocol ${a.protocol} disagree; give one` });
-    const preset = String(a.protocol ?? a.preset ?? 'greedy');
-    const judgeName = typeof a.judge === 'string' ? a.judge : 'rules';
-    const jp = a['judge-protocol'] as string | undefined;
-    if ((jp !== undefined || a.safeeraser !== undefined) && judgeName === 'rules') issues.push({ path: '--judge-protocol', message: 'applies to --judge openai (the rules judge has no prompts)' });
-    const timeout = a['judge-timeout'] as number | undefined;
-    const limit = a.limit as number | undefined;
-    const seed = (a.seed as number | undefined) ?? DEFAULT_SEED;
-    const mnt = a['max-new-tokens'] as number | undefined;
-    if ((a.scores !== undefined || a.reference !== undefined) && a.official === undefined) issues.push({ path: '--scores/--reference', message: 'go with --official' });
-    if (a.official !== undefined && a['write-official'] !== undefined) issues.push({ path: '--write-official', message: 'cannot be combined with --official' });
-    invalidArguments(spec, issues);
-    const out = path.resolve(typeof a.out === 'string' ? a.out : path.join('results', 'evaluate'));
-    assertOutputDir(out, 'evaluate', { command: 'eraserlab evaluate' });
-    const lock = lockOutput(out, { command: 'eraserlab evaluate' });
-    try {
-      return await evaluateInto(a, argv, out, { split, preset, judgeName, jp, timeout, limit, seed, mnt });
-    } finally {
-      lock.release();
-    }
-  },
-};
+export const command: CliCommand = defineCommand(spec, 'Evaluate a model, write its answers for the official eval_all.py, or import official evaluation outputs', async (a, argv) => {
+  const issues: Issue[] = [];
+  const split = (a.split as string | undefined) ?? 'both';
+  if (a.preset !== undefined && a.protocol !== undefined && a.preset !== a.protocol) issues.push({ path: '--protocol', message: `--preset ${a.preset} and --protocol ${a.protocol} disagree; give one` });
+  const preset = String(a.protocol ?? a.preset ?? 'greedy');
+  const judgeName = typeof a.judge === 'string' ? a.judge : 'rules';
+  const jp = a['judge-protocol'] as string | undefined;
+  if ((jp !== undefined || a.safeeraser !== undefined) && judgeName === 'rules') issues.push({ path: '--judge-protocol', message: 'applies to --judge openai (the rules judge has no prompts)' });
+  const timeout = a['judge-timeout'] as number | undefined;
+  const limit = a.limit as number | undefined;
+  const seed = (a.seed as number | undefined) ?? DEFAULT_SEED;
+  const mnt = a['max-new-tokens'] as number | undefined;
+  if ((a.scores !== undefined || a.reference !== undefined) && a.official === undefined) issues.push({ path: '--scores/--reference', message: 'go with --official' });
+  if (a.official !== undefined && a['write-official'] !== undefined) issues.push({ path: '--write-official', message: 'cannot be combined with --official' });
+  invalidArguments(spec, issues);
+  const out = path.resolve(typeof a.out === 'string' ? a.out : path.join('results', 'evaluate'));
+  assertOutputDir(out, 'evaluate', { command: 'eraserlab evaluate' });
+  const lock = lockOutput(out, { command: 'eraserlab evaluate' });
+  try {
+    return await evaluateInto(a, argv, out, { split, preset, judgeName, jp, timeout, limit, seed, mnt });
+  } finally {
+    lock.release();
+  }
+});
 
 async function evaluateInto(
   a: ParsedOptions,

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { CliCommand } from '../main';
-import { helpText, invalidArguments, parseOptions, type CommandSpec, type ParsedOptions } from '../options';
+import { invalidArguments, defineCommand, type CommandSpec, type ParsedOptions } from '../options';
 import { lockOutput } from '../../runtime/outdir';
 import { ConfigError, Issue } from '../../runtime/errors';
 import { exportOfficial, exportOfficialDataset, officialYaml, officialYamlBackup, toOfficialConfig } from '../../unlearn/official';
@@ -29,42 +29,33 @@ export const spec: CommandSpec = {
   ],
 };
 
-export const command: CliCommand = {
-  name: 'export-official',
-  summary: "Write the official SafeEraser pipeline's config for a run spec (scale-out)",
-  spec,
-  get usage() {
-    return helpText(spec);
-  },
-  async run(argv) {
-    const a = parseOptions(spec, argv);
-    const issues: Issue[] = [];
-    if (a['with-dataset'] === true && a['data-dir'] !== undefined) issues.push({ path: '--data-dir', message: 'not with --with-dataset, which sets data_path to dataset/all_train.json' });
-    invalidArguments(spec, issues);
-    let file = path.resolve(a.run as string);
-    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'run.json');
-    if (!fs.existsSync(file)) throw new ConfigError(`Run spec not found: ${file}`, [{ path: '--run', message: 'expected run.json or a folder holding it' }]);
-    let runSpec: RunSpec;
-    try {
-      runSpec = JSON.parse(fs.readFileSync(file, 'utf8')) as RunSpec;
-    } catch (e) {
-      throw new ConfigError(`Run spec ${file} is not JSON (${(e as Error).message})`, [{ path: '--run', message: 'not JSON' }]);
-    }
-    if (runSpec?.kind !== 'eraserlab.unlearn') throw new ConfigError(`${file} is not an eraserlab unlearning run spec`, [{ path: 'kind', message: `expected 'eraserlab.unlearn', got '${String(runSpec?.kind)}'` }]);
-    const out = path.resolve(a.out as string);
-    const opts = {
-      modelPath: typeof a['model-path'] === 'string' ? a['model-path'] : undefined,
-      saveDir: typeof a['save-dir'] === 'string' ? a['save-dir'] : undefined,
-    };
-    toOfficialConfig(runSpec, opts); // refuse an unsupported run before writing any dataset
-    const lock = lockOutput(out, { command: 'eraserlab export-official' });
-    try {
-      return await write(runSpec, out, opts, a);
-    } finally {
-      lock.release();
-    }
-  },
-};
+export const command: CliCommand = defineCommand(spec, "Write the official SafeEraser pipeline's config for a run spec (scale-out)", async (a) => {
+  const issues: Issue[] = [];
+  if (a['with-dataset'] === true && a['data-dir'] !== undefined) issues.push({ path: '--data-dir', message: 'not with --with-dataset, which sets data_path to dataset/all_train.json' });
+  invalidArguments(spec, issues);
+  let file = path.resolve(a.run as string);
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'run.json');
+  if (!fs.existsSync(file)) throw new ConfigError(`Run spec not found: ${file}`, [{ path: '--run', message: 'expected run.json or a folder holding it' }]);
+  let runSpec: RunSpec;
+  try {
+    runSpec = JSON.parse(fs.readFileSync(file, 'utf8')) as RunSpec;
+  } catch (e) {
+    throw new ConfigError(`Run spec ${file} is not JSON (${(e as Error).message})`, [{ path: '--run', message: 'not JSON' }]);
+  }
+  if (runSpec?.kind !== 'eraserlab.unlearn') throw new ConfigError(`${file} is not an eraserlab unlearning run spec`, [{ path: 'kind', message: `expected 'eraserlab.unlearn', got '${String(runSpec?.kind)}'` }]);
+  const out = path.resolve(a.out as string);
+  const opts = {
+    modelPath: typeof a['model-path'] === 'string' ? a['model-path'] : undefined,
+    saveDir: typeof a['save-dir'] === 'string' ? a['save-dir'] : undefined,
+  };
+  toOfficialConfig(runSpec, opts); // refuse an unsupported run before writing any dataset
+  const lock = lockOutput(out, { command: 'eraserlab export-official' });
+  try {
+    return await write(runSpec, out, opts, a);
+  } finally {
+    lock.release();
+  }
+});
 
 async function write(runSpec: RunSpec, out: string, opts: { modelPath?: string; saveDir?: string }, a: ParsedOptions): Promise<number> {
   const dataDir = a['with-dataset'] === true ? await exportOfficialDataset(runSpec, out) : typeof a['data-dir'] === 'string' ? a['data-dir'] : undefined;

@@ -4,7 +4,7 @@
  */
 import * as path from 'path';
 import type { CliCommand } from '../main';
-import { helpText, parseOptions, type CommandSpec } from '../options';
+import { defineCommand, type CommandSpec } from '../options';
 import { assertOutputDir } from '../../runtime/outdir';
 import { generateSynthetic, SCALES, SyntheticScale } from '../../data/synthetic';
 import { generatedDir } from '../../data/defaults';
@@ -25,35 +25,26 @@ export const spec: CommandSpec = {
   ],
 };
 
-export const command: CliCommand = {
-  name: 'generate',
-  summary: 'Generate a synthetic SafeEraser dataset and print its summary',
-  spec,
-  get usage() {
-    return helpText(spec);
-  },
-  async run(argv) {
-    const a = parseOptions(spec, argv);
-    const scale = (a.scale as SyntheticScale | undefined) ?? 'default';
-    const images = a.images as number | undefined;
-    const seed = a.seed as number | undefined;
-    const imageSize = a['image-size'] as number | undefined;
-    // Overrides get their own folder, so `generate --seed 5` never replaces the default dataset.
-    const name = `${scale}${seed !== undefined && seed !== DEFAULT_SEED ? `-s${seed}` : ''}${images !== undefined ? `-n${images}` : ''}${imageSize !== undefined ? `-px${imageSize}` : ''}`;
-    const outDir = typeof a.out === 'string' ? path.resolve(a.out) : generatedDir(name);
-    assertOutputDir(outDir, 'dataset', { command: 'eraserlab generate' });
-    const s = await generateSynthetic({ outDir, scale, images, seed, imageSize });
-    const ds = await loadSafeEraser(outDir);
-    const c = ds.counts();
-    const lines = [
-      `Synthetic SafeEraser dataset written to ${s.dir}`,
-      `  seed ${s.seed}, ${s.images} harmful images (${s.imageSize}×${s.imageSize}), ${s.concepts} concepts in 6 categories, ${s.benignConcepts} benign concepts`,
-      `  records: ${c.records.train} train (all_train.json), ${c.records.val} val (all_val.json)`,
-      `  QA pairs: ${c.qaPairs} (${c.unsafePairs.train + c.unsafePairs.val} unsafe, ${c.retainPairs.train + c.retainPairs.val} retain, ${c.utility} utility)`,
-      `  refusals: ${c.refusals}; images: ${c.images}; files: ${s.files} (${(s.bytes / 1e6).toFixed(1)} MB) in ${s.seconds.toFixed(1)} s`,
-      `  by category (train/val): ${Object.entries(c.byCategory).map(([k, v]) => `${k} ${v.train}/${v.val}`).join(', ')}`,
-    ];
-    process.stdout.write(lines.join('\n') + '\n');
-    return 0;
-  },
-};
+export const command: CliCommand = defineCommand(spec, 'Generate a synthetic SafeEraser dataset and print its summary', async (a) => {
+  const scale = (a.scale as SyntheticScale | undefined) ?? 'default';
+  const images = a.images as number | undefined;
+  const seed = a.seed as number | undefined;
+  const imageSize = a['image-size'] as number | undefined;
+  // Overrides get their own folder, so `generate --seed 5` never replaces the default dataset.
+  const name = `${scale}${seed !== undefined && seed !== DEFAULT_SEED ? `-s${seed}` : ''}${images !== undefined ? `-n${images}` : ''}${imageSize !== undefined ? `-px${imageSize}` : ''}`;
+  const outDir = typeof a.out === 'string' ? path.resolve(a.out) : generatedDir(name);
+  assertOutputDir(outDir, 'dataset', { command: 'eraserlab generate' });
+  const s = await generateSynthetic({ outDir, scale, images, seed, imageSize });
+  const ds = await loadSafeEraser(outDir);
+  const c = ds.counts();
+  const lines = [
+    `Synthetic SafeEraser dataset written to ${s.dir}`,
+    `  seed ${s.seed}, ${s.images} harmful images (${s.imageSize}×${s.imageSize}), ${s.concepts} concepts in 6 categories, ${s.benignConcepts} benign concepts`,
+    `  records: ${c.records.train} train (all_train.json), ${c.records.val} val (all_val.json)`,
+    `  QA pairs: ${c.qaPairs} (${c.unsafePairs.train + c.unsafePairs.val} unsafe, ${c.retainPairs.train + c.retainPairs.val} retain, ${c.utility} utility)`,
+    `  refusals: ${c.refusals}; images: ${c.images}; files: ${s.files} (${(s.bytes / 1e6).toFixed(1)} MB) in ${s.seconds.toFixed(1)} s`,
+    `  by category (train/val): ${Object.entries(c.byCategory).map(([k, v]) => `${k} ${v.train}/${v.val}`).join(', ')}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+});

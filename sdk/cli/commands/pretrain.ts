@@ -4,7 +4,7 @@
  */
 import * as path from 'path';
 import type { CliCommand } from '../main';
-import { helpText, invalidArguments, parseOptions, type CommandSpec } from '../options';
+import { invalidArguments, defineCommand, type CommandSpec } from '../options';
 import { assertOutputDir } from '../../runtime/outdir';
 import { type Issue } from '../../runtime/errors';
 import { init } from '../../runtime/backend';
@@ -44,66 +44,57 @@ export const spec: CommandSpec = {
   ],
 };
 
-export const command: CliCommand = {
-  name: 'pretrain',
-  summary: 'Train the tiny default (vanilla) model from scratch on the synthetic benchmark',
-  spec,
-  get usage() {
-    return helpText(spec);
-  },
-  async run(argv) {
-    const a = parseOptions(spec, argv);
-    const issues: Issue[] = [];
-    const seed = a.seed as number | undefined;
-    const steps = a.steps as number | undefined;
-    const batchSize = a['batch-size'] as number | undefined;
-    const lr = a.lr as number | undefined;
-    const visionLrScale = a['vision-lr-scale'] as number | undefined;
-    let kindWeights: KindWeights | undefined;
-    if (a['kind-weights'] !== undefined) {
-      const raw = String(a['kind-weights']);
-      kindWeights = {};
-      for (const part of raw.split(',').filter(Boolean)) {
-        const m = /^([a-z_]+)=(.+)$/.exec(part.trim());
-        const w = m ? Number(m[2]) : NaN;
-        if (!m) issues.push({ path: '--kind-weights', message: `expected KIND=WEIGHT, got '${part}'` });
-        else if (!PRETRAIN_KINDS.includes(m[1] as (typeof PRETRAIN_KINDS)[number])) issues.push({ path: '--kind-weights', message: `unknown kind '${m[1]}'. Must be one of [${PRETRAIN_KINDS.join(', ')}]` });
-        else if (!Number.isFinite(w) || w < 0) issues.push({ path: '--kind-weights', message: `weight of ${m[1]} must be a number ≥ 0, got '${m[2]}'` });
-        else kindWeights[m[1] as keyof KindWeights] = w;
-      }
+export const command: CliCommand = defineCommand(spec, 'Train the tiny default (vanilla) model from scratch on the synthetic benchmark', async (a, argv) => {
+  const issues: Issue[] = [];
+  const seed = a.seed as number | undefined;
+  const steps = a.steps as number | undefined;
+  const batchSize = a['batch-size'] as number | undefined;
+  const lr = a.lr as number | undefined;
+  const visionLrScale = a['vision-lr-scale'] as number | undefined;
+  let kindWeights: KindWeights | undefined;
+  if (a['kind-weights'] !== undefined) {
+    const raw = String(a['kind-weights']);
+    kindWeights = {};
+    for (const part of raw.split(',').filter(Boolean)) {
+      const m = /^([a-z_]+)=(.+)$/.exec(part.trim());
+      const w = m ? Number(m[2]) : NaN;
+      if (!m) issues.push({ path: '--kind-weights', message: `expected KIND=WEIGHT, got '${part}'` });
+      else if (!PRETRAIN_KINDS.includes(m[1] as (typeof PRETRAIN_KINDS)[number])) issues.push({ path: '--kind-weights', message: `unknown kind '${m[1]}'. Must be one of [${PRETRAIN_KINDS.join(', ')}]` });
+      else if (!Number.isFinite(w) || w < 0) issues.push({ path: '--kind-weights', message: `weight of ${m[1]} must be a number ≥ 0, got '${m[2]}'` });
+      else kindWeights[m[1] as keyof KindWeights] = w;
     }
-    const lossNorm = a['loss-norm'] as LossNormalization | undefined;
-    const exclude = a.exclude as Array<(typeof PRETRAIN_KINDS)[number]> | undefined;
-    invalidArguments(spec, issues);
-    const outDir = path.resolve((a.out as string | undefined) ?? (exclude?.length ? retrainedModelDir(exclude) : defaultModelDir()));
-    assertOutputDir(outDir, 'model', { command: 'eraserlab pretrain' });
-    await init();
-    const r = await pretrain({
-      datasetDir: a.dataset as string | undefined,
-      outDir,
-      exclude,
-      seed,
-      steps,
-      batchSize,
-      lr,
-      visionLrScale,
-      kindWeights,
-      lossNormalization: lossNorm,
-      evaluate: !a['no-eval'],
-      command: ['eraserlab', 'pretrain', ...argv].join(' '),
-    });
-    if (a.json) {
-      process.stdout.write(JSON.stringify({ ...r, spec: undefined }, null, 2) + '\n');
-      return 0;
-    }
-    const lines = [
-      `Saved ${path.relative(process.cwd(), r.dir) || r.dir}: ${r.numParameters.toLocaleString('en')} parameters, ${r.steps} steps in ${r.trainSeconds.toFixed(0)} s (evaluation ${r.evalSeconds.toFixed(0)} s), final loss ${r.finalLoss.toFixed(4)}`,
-    ];
-    if (r.accuracy.length) {
-      lines.push('', 'split    kind     n     correct  rate');
-      for (const row of r.accuracy) lines.push(`${row.split.padEnd(8)} ${row.kind.padEnd(8)} ${String(row.n).padEnd(5)} ${String(row.correct).padEnd(8)} ${(100 * row.rate).toFixed(1)}%`);
-    }
-    process.stdout.write(lines.join('\n') + '\n');
+  }
+  const lossNorm = a['loss-norm'] as LossNormalization | undefined;
+  const exclude = a.exclude as Array<(typeof PRETRAIN_KINDS)[number]> | undefined;
+  invalidArguments(spec, issues);
+  const outDir = path.resolve((a.out as string | undefined) ?? (exclude?.length ? retrainedModelDir(exclude) : defaultModelDir()));
+  assertOutputDir(outDir, 'model', { command: 'eraserlab pretrain' });
+  await init();
+  const r = await pretrain({
+    datasetDir: a.dataset as string | undefined,
+    outDir,
+    exclude,
+    seed,
+    steps,
+    batchSize,
+    lr,
+    visionLrScale,
+    kindWeights,
+    lossNormalization: lossNorm,
+    evaluate: !a['no-eval'],
+    command: ['eraserlab', 'pretrain', ...argv].join(' '),
+  });
+  if (a.json) {
+    process.stdout.write(JSON.stringify({ ...r, spec: undefined }, null, 2) + '\n');
     return 0;
-  },
-};
+  }
+  const lines = [
+    `Saved ${path.relative(process.cwd(), r.dir) || r.dir}: ${r.numParameters.toLocaleString('en')} parameters, ${r.steps} steps in ${r.trainSeconds.toFixed(0)} s (evaluation ${r.evalSeconds.toFixed(0)} s), final loss ${r.finalLoss.toFixed(4)}`,
+  ];
+  if (r.accuracy.length) {
+    lines.push('', 'split    kind     n     correct  rate');
+    for (const row of r.accuracy) lines.push(`${row.split.padEnd(8)} ${row.kind.padEnd(8)} ${String(row.n).padEnd(5)} ${String(row.correct).padEnd(8)} ${(100 * row.rate).toFixed(1)}%`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+});

@@ -5,7 +5,7 @@
  */
 import type { CliCommand } from '../main';
 import * as path from 'path';
-import { helpText, invalidArguments, parseOptions, type CommandSpec } from '../options';
+import { invalidArguments, defineCommand, type CommandSpec } from '../options';
 import { type Issue } from '../../runtime/errors';
 import { assertOutputDir } from '../../runtime/outdir';
 import { DEFAULT_SEED } from '../../runtime/rng';
@@ -56,63 +56,54 @@ export const spec: CommandSpec = {
   ],
 };
 
-export const command: CliCommand = {
-  name: 'run',
-  summary: 'The main job: every method with and without PD, evaluated, with figures and an HTML report',
-  spec,
-  get usage() {
-    return helpText(spec);
-  },
-  async run(argv) {
-    const a = parseOptions(spec, argv);
-    const issues: Issue[] = [];
-    const judgeOptions: Record<string, unknown> = {};
-    if (a['judge-protocol'] !== undefined) judgeOptions.protocol = a['judge-protocol'];
-    if (a.safeeraser !== undefined) judgeOptions.safeEraserDir = a.safeeraser;
-    if (a['judge-timeout'] !== undefined) judgeOptions.timeoutMs = Math.round((a['judge-timeout'] as number) * 1000);
-    if (Object.keys(judgeOptions).length && a.judge !== 'openai') issues.push({ path: '--judge-protocol/--safeeraser/--judge-timeout', message: 'apply to --judge openai' });
-    invalidArguments(spec, issues);
-    const out = path.resolve((a.out as string | undefined) ?? 'results');
-    assertOutputDir(out, 'run', { command: 'eraserlab run' });
-    const opts: MainJobOptions = {
-      dataset: a.dataset as string | undefined,
-      model: a.model as string | undefined,
-      methods: a.methods as string[] | undefined,
-      protocol: a.protocol as 'greedy' | 'official' | undefined,
-      judge: a.judge as string | undefined,
-      judgeOptions: Object.keys(judgeOptions).length ? judgeOptions : undefined,
-      out,
-      seed: a.seed as number | undefined,
-      seeds: (a.seeds as string[] | undefined)?.map(Number),
-      steps: a.steps as number | undefined,
-      scale: a.scale as JobScale | undefined,
-      limit: a.limit as number | undefined,
-      maxNewTokens: a['max-new-tokens'] as number | undefined,
-      evalEvery: a['eval-every'] as number | undefined,
-      figures: a['no-figures'] !== true,
-      force: a.force === true,
-      backend: a.backend as BackendName | undefined,
-    };
+export const command: CliCommand = defineCommand(spec, 'The main job: every method with and without PD, evaluated, with figures and an HTML report', async (a) => {
+  const issues: Issue[] = [];
+  const judgeOptions: Record<string, unknown> = {};
+  if (a['judge-protocol'] !== undefined) judgeOptions.protocol = a['judge-protocol'];
+  if (a.safeeraser !== undefined) judgeOptions.safeEraserDir = a.safeeraser;
+  if (a['judge-timeout'] !== undefined) judgeOptions.timeoutMs = Math.round((a['judge-timeout'] as number) * 1000);
+  if (Object.keys(judgeOptions).length && a.judge !== 'openai') issues.push({ path: '--judge-protocol/--safeeraser/--judge-timeout', message: 'apply to --judge openai' });
+  invalidArguments(spec, issues);
+  const out = path.resolve((a.out as string | undefined) ?? 'results');
+  assertOutputDir(out, 'run', { command: 'eraserlab run' });
+  const opts: MainJobOptions = {
+    dataset: a.dataset as string | undefined,
+    model: a.model as string | undefined,
+    methods: a.methods as string[] | undefined,
+    protocol: a.protocol as 'greedy' | 'official' | undefined,
+    judge: a.judge as string | undefined,
+    judgeOptions: Object.keys(judgeOptions).length ? judgeOptions : undefined,
+    out,
+    seed: a.seed as number | undefined,
+    seeds: (a.seeds as string[] | undefined)?.map(Number),
+    steps: a.steps as number | undefined,
+    scale: a.scale as JobScale | undefined,
+    limit: a.limit as number | undefined,
+    maxNewTokens: a['max-new-tokens'] as number | undefined,
+    evalEvery: a['eval-every'] as number | undefined,
+    figures: a['no-figures'] !== true,
+    force: a.force === true,
+    backend: a.backend as BackendName | undefined,
+  };
 
-    // Ctrl-C: finish the current step, keep what is done, exit 130; a second Ctrl-C quits now.
-    const sigint = interruptOnSigint('eraserlab run');
-    try {
-      const r = await runMainJob({ ...opts, signal: sigint.signal });
-      const resumed = r.methods.filter((m) => m.skipped).map((m) => m.method);
-      process.stdout.write(`\n${r.table}\n\n`);
-      if (r.comparisonTable) process.stdout.write(`With and without PD (paired on the same items${r.seeds.length > 1 ? ' and seeds' : ''}; Δ in points, 95% CI, p):\n${r.comparisonTable}\n\n`);
-      if (resumed.length) process.stdout.write(`Resumed: ${resumed.join(', ')} (results already on disk)\n`);
-      if (r.exportSkipped) process.stdout.write(`Note: ${r.exportSkipped}; report.html draws the figures with plotly.js instead.\n`);
-      process.stdout.write(`Results: ${r.out}\nReport:  ${r.report}\n`);
-      return 0;
-    } catch (e) {
-      if (e instanceof JobInterrupted) {
-        process.stderr.write(`${e.name}: ${e.message}\n`);
-        return 130;
-      }
-      throw e;
-    } finally {
-      sigint.dispose();
+  // Ctrl-C: finish the current step, keep what is done, exit 130; a second Ctrl-C quits now.
+  const sigint = interruptOnSigint('eraserlab run');
+  try {
+    const r = await runMainJob({ ...opts, signal: sigint.signal });
+    const resumed = r.methods.filter((m) => m.skipped).map((m) => m.method);
+    process.stdout.write(`\n${r.table}\n\n`);
+    if (r.comparisonTable) process.stdout.write(`With and without PD (paired on the same items${r.seeds.length > 1 ? ' and seeds' : ''}; Δ in points, 95% CI, p):\n${r.comparisonTable}\n\n`);
+    if (resumed.length) process.stdout.write(`Resumed: ${resumed.join(', ')} (results already on disk)\n`);
+    if (r.exportSkipped) process.stdout.write(`Note: ${r.exportSkipped}; report.html draws the figures with plotly.js instead.\n`);
+    process.stdout.write(`Results: ${r.out}\nReport:  ${r.report}\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof JobInterrupted) {
+      process.stderr.write(`${e.name}: ${e.message}\n`);
+      return 130;
     }
-  },
-};
+    throw e;
+  } finally {
+    sigint.dispose();
+  }
+});

@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { CliCommand } from '../main';
-import { helpText, invalidArguments, parseOptions, type CommandSpec } from '../options';
+import { invalidArguments, defineCommand, type CommandSpec } from '../options';
 import { ConfigError, Issue } from '../../runtime/errors';
 import { assertOutputDir, lockOutput, markOutput } from '../../runtime/outdir';
 import { interruptOnSigint } from '../../experiment/interrupt';
@@ -217,84 +217,75 @@ export function resultsTable(rows: Array<{ method: string; train: Omit<ProbeResu
   return [head, sep, ...lines].join('\n');
 }
 
-export const command: CliCommand = {
-  name: 'unlearn',
-  summary: 'Unlearn the forget split with a SafeEraser method (or --all) and probe the result',
-  spec,
-  get usage() {
-    return helpText(spec);
-  },
-  async run(argv) {
-    const a = parseOptions(spec, argv);
-    const issues: Issue[] = [];
-    const all = a.all === true;
-    const method = a.method as string | undefined;
-    if (!all && !method) issues.push({ path: '--method', message: `required (or --all). Must be one of [${methodNames().join(', ')}]` });
-    if (all && method) issues.push({ path: '--method', message: 'not with --all (several methods: --all --methods a,b,...)' });
-    if (a.methods !== undefined && !all) issues.push({ path: '--methods', message: 'only with --all (one method: --method NAME)' });
-    invalidArguments(spec, issues);
-    const steps = a.steps as number | undefined;
-    const epochs = a.epochs as number | undefined;
-    const lr = a.lr as number | undefined;
-    const seed = a.seed as number | undefined;
-    const evalEvery = a['eval-every'] as number | undefined;
-    const probe = (a.probe as number | undefined) ?? 48;
-    const saveEvery = (a['save-every'] as number | undefined) ?? DEFAULT_SAVE_EVERY;
-    const out = path.resolve((a.out as string | undefined) ?? path.join('runs', 'unlearn'));
-    // the output folder: new, empty or an earlier `eraserlab unlearn` output; one writer at a time
-    assertOutputDir(out, 'unlearn', { command: 'eraserlab unlearn' });
-    const lock = lockOutput(out, { command: 'eraserlab unlearn' });
-    // Ctrl-C: finish the current step, save a checkpoint, exit 130; a second Ctrl-C quits now.
-    const sigint = interruptOnSigint('eraserlab unlearn');
-    const controller = { signal: sigint.signal };
-    try {
-      markOutput(out, 'unlearn', 'eraserlab unlearn');
-      await init({ backend: typeof a.backend === 'string' ? (a.backend as never) : undefined });
-      const dsDir = typeof a.dataset === 'string' ? path.resolve(a.dataset) : await ensureDefaultDataset();
-      const modelDir = typeof a.model === 'string' ? path.resolve(a.model) : path.join(packageRoot(), 'data', 'models', 'vanilla');
-      if (!fs.existsSync(path.join(modelDir, 'config.json'))) {
-        throw new ConfigError(`No model at ${modelDir}`, [{ path: '--model', message: 'a folder with config.json + model.safetensors + tokenizer.json (run `eraserlab pretrain` for the default one)' }]);
+export const command: CliCommand = defineCommand(spec, 'Unlearn the forget split with a SafeEraser method (or --all) and probe the result', async (a) => {
+  const issues: Issue[] = [];
+  const all = a.all === true;
+  const method = a.method as string | undefined;
+  if (!all && !method) issues.push({ path: '--method', message: `required (or --all). Must be one of [${methodNames().join(', ')}]` });
+  if (all && method) issues.push({ path: '--method', message: 'not with --all (several methods: --all --methods a,b,...)' });
+  if (a.methods !== undefined && !all) issues.push({ path: '--methods', message: 'only with --all (one method: --method NAME)' });
+  invalidArguments(spec, issues);
+  const steps = a.steps as number | undefined;
+  const epochs = a.epochs as number | undefined;
+  const lr = a.lr as number | undefined;
+  const seed = a.seed as number | undefined;
+  const evalEvery = a['eval-every'] as number | undefined;
+  const probe = (a.probe as number | undefined) ?? 48;
+  const saveEvery = (a['save-every'] as number | undefined) ?? DEFAULT_SAVE_EVERY;
+  const out = path.resolve((a.out as string | undefined) ?? path.join('runs', 'unlearn'));
+  // the output folder: new, empty or an earlier `eraserlab unlearn` output; one writer at a time
+  assertOutputDir(out, 'unlearn', { command: 'eraserlab unlearn' });
+  const lock = lockOutput(out, { command: 'eraserlab unlearn' });
+  // Ctrl-C: finish the current step, save a checkpoint, exit 130; a second Ctrl-C quits now.
+  const sigint = interruptOnSigint('eraserlab unlearn');
+  const controller = { signal: sigint.signal };
+  try {
+    markOutput(out, 'unlearn', 'eraserlab unlearn');
+    await init({ backend: typeof a.backend === 'string' ? (a.backend as never) : undefined });
+    const dsDir = typeof a.dataset === 'string' ? path.resolve(a.dataset) : await ensureDefaultDataset();
+    const modelDir = typeof a.model === 'string' ? path.resolve(a.model) : path.join(packageRoot(), 'data', 'models', 'vanilla');
+    if (!fs.existsSync(path.join(modelDir, 'config.json'))) {
+      throw new ConfigError(`No model at ${modelDir}`, [{ path: '--model', message: 'a folder with config.json + model.safetensors + tokenizer.json (run `eraserlab pretrain` for the default one)' }]);
+    }
+    const ds = await loadSafeEraser(dsDir);
+    const methods = all ? ((a.methods as string[] | undefined) ?? ['ga', 'gd', 'kl', 'po', 'npo', 'ga+pd', 'gd+pd', 'kl+pd', 'po+pd', 'npo+pd']) : [method as string];
+    const results: MethodResult[] = [];
+    const log = (s: string) => process.stdout.write(s + '\n');
+    if (all) {
+      const m = await loadPretrained(modelDir);
+      try {
+        const train = await probeOnly(m, ds, 'train', probe, seed ?? DEFAULT_SEED);
+        const val = await probeOnly(m, ds, 'val', probe, seed ?? DEFAULT_SEED);
+        results.push({ method: 'vanilla', pd: false, steps: 0, seconds: 0, stepsPerSecond: NaN, finalLoss: NaN, train: strip(train), val: strip(val) });
+      } finally {
+        m.dispose();
       }
-      const ds = await loadSafeEraser(dsDir);
-      const methods = all ? ((a.methods as string[] | undefined) ?? ['ga', 'gd', 'kl', 'po', 'npo', 'ga+pd', 'gd+pd', 'kl+pd', 'po+pd', 'npo+pd']) : [method as string];
-      const results: MethodResult[] = [];
-      const log = (s: string) => process.stdout.write(s + '\n');
-      if (all) {
-        const m = await loadPretrained(modelDir);
-        try {
-          const train = await probeOnly(m, ds, 'train', probe, seed ?? DEFAULT_SEED);
-          const val = await probeOnly(m, ds, 'val', probe, seed ?? DEFAULT_SEED);
-          results.push({ method: 'vanilla', pd: false, steps: 0, seconds: 0, stepsPerSecond: NaN, finalLoss: NaN, train: strip(train), val: strip(val) });
-        } finally {
-          m.dispose();
-        }
-      }
-      for (const name of methods) {
-        if (controller.signal.aborted) break;
-        const dir = path.join(out, name.replace(/\+/g, '_'));
-        const r = await runMethod(modelDir, ds, name, { steps, epochs, lr, seed, evalEvery, probe, outDir: dir, saveEvery, force: a.force === true, signal: controller.signal, log });
-        if (r.interrupted) {
-          process.stderr.write(`eraserlab unlearn: ${r.method} interrupted at step ${r.steps}; saved to ${path.join(dir, 'final')}. Run the same command again to resume from there.\n`);
-          return 130;
-        }
-        const { interrupted: _i, resumedFrom, ...res } = r;
-        void _i;
-        results.push(res);
-        log(`${r.method}: ${r.steps} steps in ${r.seconds.toFixed(1)} s (${r.stepsPerSecond.toFixed(2)} steps/s${resumedFrom ? `; resumed from step ${resumedFrom}` : ''}); train forget ${pct(r.train.forgetRate)}% refusal ${pct(r.train.refusalRate)}% SARR ${pct(r.train.sarr)}% retain ROUGE-L ${pct(r.train.retainRouge)}% utility ${pct(r.train.utilityAcc)}%; val SARR ${pct(r.val.sarr)}%`);
-      }
-      if (controller.signal.aborted) {
-        process.stderr.write('eraserlab unlearn: interrupted; run the same command again to resume.\n');
+    }
+    for (const name of methods) {
+      if (controller.signal.aborted) break;
+      const dir = path.join(out, name.replace(/\+/g, '_'));
+      const r = await runMethod(modelDir, ds, name, { steps, epochs, lr, seed, evalEvery, probe, outDir: dir, saveEvery, force: a.force === true, signal: controller.signal, log });
+      if (r.interrupted) {
+        process.stderr.write(`eraserlab unlearn: ${r.method} interrupted at step ${r.steps}; saved to ${path.join(dir, 'final')}. Run the same command again to resume from there.\n`);
         return 130;
       }
-      const table = resultsTable(results);
-      writeJsonAtomic(path.join(out, 'results.json'), { dataset: dsDir, model: modelDir, options: { steps, epochs, lr, seed, probe, saveEvery }, results });
-      writeFileAtomic(path.join(out, 'results.md'), table + '\n');
-      log('\n' + table);
-      log(`\nWritten to ${out}`);
-      return 0;
-    } finally {
-      sigint.dispose();
-      lock.release();
+      const { interrupted: _i, resumedFrom, ...res } = r;
+      void _i;
+      results.push(res);
+      log(`${r.method}: ${r.steps} steps in ${r.seconds.toFixed(1)} s (${r.stepsPerSecond.toFixed(2)} steps/s${resumedFrom ? `; resumed from step ${resumedFrom}` : ''}); train forget ${pct(r.train.forgetRate)}% refusal ${pct(r.train.refusalRate)}% SARR ${pct(r.train.sarr)}% retain ROUGE-L ${pct(r.train.retainRouge)}% utility ${pct(r.train.utilityAcc)}%; val SARR ${pct(r.val.sarr)}%`);
     }
-  },
-};
+    if (controller.signal.aborted) {
+      process.stderr.write('eraserlab unlearn: interrupted; run the same command again to resume.\n');
+      return 130;
+    }
+    const table = resultsTable(results);
+    writeJsonAtomic(path.join(out, 'results.json'), { dataset: dsDir, model: modelDir, options: { steps, epochs, lr, seed, probe, saveEvery }, results });
+    writeFileAtomic(path.join(out, 'results.md'), table + '\n');
+    log('\n' + table);
+    log(`\nWritten to ${out}`);
+    return 0;
+  } finally {
+    sigint.dispose();
+    lock.release();
+  }
+});
