@@ -107,7 +107,7 @@ test('execute_result bundles: values as text, frames as tables, sharp images and
   assert.equal(await resultBundle(42), { 'text/plain': '42' });
   assert.equal(await resultBundle('ab'), { 'text/plain': "'ab'" });
   const df = await resultBundle(new dfd.DataFrame({ method: ['GA', 'PO'], sarr: [0.25, 0.75] }));
-  assert.match(df['text/html'], /<th>method<\/th><th>sarr<\/th>.*<td>GA<\/td><td>0\.25<\/td>/);
+  assert.match(df['text/html'], /<th>method<\/th><th>sarr<\/th>.*<td class="t">GA<\/td><td>0\.25<\/td>/);
   assert.is(df['text/plain'], 'method  sarr\n    GA  0.25\n    PO  0.75');
   const img = sharp({ create: { width: 4, height: 3, channels: 3, background: { r: 255, g: 0, b: 0 } } });
   const pic = await resultBundle(img);
@@ -128,7 +128,7 @@ test('execute_result bundles: values as text, frames as tables, sharp images and
   };
   const evb = await resultBundle(evaluation);
   assert.ok(evb['text/plain'].startsWith('Evaluation · split val · judge rules · 3 samples (harmful, sd) · seed 233\nmetric  split  value'), evb['text/plain']);
-  assert.match(evb['text/html'], /<td>sarr<\/td><td>val<\/td><td>0\.8<\/td>/);
+  assert.match(evb['text/html'], /<td class="t">sarr<\/td><td class="t">val<\/td><td>0\.8<\/td>/);
   const t = runtime.tf.tensor1d([1, 2, 3]);
   assert.match((await resultBundle(t))['text/plain'], /^Tensor\n\s+\[1, 2, 3\]$/);
   t.dispose();
