@@ -1,10 +1,10 @@
 /**
- * The bridge to tslab's display machinery. The SDK never imports tslab (DESIGN.md §1); this
- * layer talks to the tslab that is running the kernel, found in Node's module cache: tslab's
- * `jupyter` module holds the function that sends display messages for the executing cell (it
- * is what `tslab.display` / `tslab.newDisplay()` call). Writing through it directly lets one
- * output carry several representations (HTML + Plotly JSON + text) and lets displays be
- * replaced in place by id. Outside a kernel nothing of tslab is loaded.
+ * The bridge to the running kernel's display messages. In the project's kernel
+ * (kernel/server.ts) the protocol layer publishes a display hook on a global symbol; under a
+ * plain tslab kernel the function tslab's `jupyter` module holds (what `tslab.display` calls)
+ * is found in Node's module cache. Writing through either lets one output carry several
+ * representations (HTML + Plotly JSON + text) and lets displays be replaced in place by id.
+ * The SDK never imports tslab; outside a kernel nothing of tslab is loaded.
  */
 
 /** MIME type → representation: strings (base64 for images), JSON values for `+json` types. */
@@ -12,7 +12,20 @@ export type MimeBundle = Record<string, any>; // eslint-disable-line @typescript
 
 type WriteDisplayData = (msg: { data: MimeBundle; metadata: object; transient: { display_id?: string } }, update: boolean) => void;
 
+interface KernelDisplayHook {
+  display: WriteDisplayData;
+  clearOutput(wait: boolean): void;
+}
+
+/** The project's kernel's display hook (kernel/server.ts sets it), if this process is that kernel. */
+function kernelHook(): KernelDisplayHook | undefined {
+  const hook = (globalThis as Record<symbol, unknown>)[Symbol.for('eraserlab.kernel.display')] as KernelDisplayHook | undefined;
+  return hook && typeof hook.display === 'function' ? hook : undefined;
+}
+
 function kernelWriter(): WriteDisplayData | undefined {
+  const hook = kernelHook();
+  if (hook) return hook.display;
   for (const key of Object.keys(require.cache)) {
     if (!/[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(key)) continue;
     const w = (require.cache[key]?.exports as { lastWriteDisplayData?: WriteDisplayData | null } | undefined)?.lastWriteDisplayData;
@@ -21,7 +34,7 @@ function kernelWriter(): WriteDisplayData | undefined {
   return undefined;
 }
 
-/** True inside a running tslab kernel (a cell is executing or has executed). */
+/** True inside a running kernel (the project's, or tslab's after a cell has executed). */
 export function inNotebook(): boolean {
   return kernelWriter() !== undefined;
 }
@@ -67,4 +80,12 @@ export function emit(bundle: MimeBundle, opts: { id?: string; update?: boolean }
   }
   const text = bundle['text/plain'];
   if (typeof text === 'string' && !opts.update) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+}
+
+/**
+ * Clear the cell's output (`wait`: when the next output arrives, so redraws do not flicker). In
+ * the project's kernel only; elsewhere nothing happens.
+ */
+export function clearOutput(wait = false): void {
+  kernelHook()?.clearOutput(wait);
 }

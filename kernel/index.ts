@@ -16,23 +16,32 @@ import { forgettingCurves } from '../sdk/plots/figures';
 import { emit, inNotebook, MimeBundle, newDisplayId } from './display';
 import {
   esc,
+  evalRecordBundle,
+  evaluationBundle,
   examplesBundle,
   figureBundle,
   frameBundle,
   ImageOptions,
   isExample,
   isFigure,
+  isEvalRecord,
+  isEvaluation,
   isFrame,
+  isImageShape,
   isSeries,
+  isSharp,
+  isStepRecord,
   isTensor,
   plotlyLibraryHtml,
   seriesBundle,
+  sharpBundle,
+  stepBundle,
   TableOptions,
   takePlotlyInline,
   tensorBundle,
 } from './render';
 
-export { inNotebook } from './display';
+export { inNotebook, clearOutput } from './display';
 export type { MimeBundle } from './display';
 export type { ImageOptions, TableOptions } from './render';
 
@@ -55,11 +64,47 @@ export async function render(x: unknown, opts: ShowOptions = {}): Promise<MimeBu
   if (isFrame(x)) return frameBundle(x, opts);
   if (isSeries(x)) return seriesBundle(x, opts);
   if (isTensor(x)) return tensorBundle(x, opts);
+  if (isSharp(x)) return sharpBundle(x, opts);
+  if (isEvaluation(x)) return evaluationBundle(x, opts);
+  if (isStepRecord(x)) return stepBundle(x);
+  if (isEvalRecord(x)) return evalRecordBundle(x);
   if (isExample(x)) return examplesBundle([x], { size: opts.size, limit: 1 });
   if (Array.isArray(x) && x.length > 0 && x.every(isExample)) return examplesBundle(x, { size: opts.size, limit: opts.limit });
   if (x instanceof Error) return { 'text/plain': formatError(x) };
   if (typeof x === 'string') return { 'text/plain': x, 'text/html': `<pre>${esc(x)}</pre>` };
   return { 'text/plain': util.inspect(x, { depth: 4, colors: false }) };
+}
+
+/** At most this much text/plain for a value without a rich form (the rest is cut with a note). */
+const MAX_VALUE_TEXT = 20000;
+
+/**
+ * The `execute_result` of a cell whose last expression has a value (what the project's kernel
+ * sends): the same rich forms as `show` (table, figure, picture, summaries of evaluations and
+ * unlearner records) and, for anything else, the inspected value as text (strings quoted, like
+ * a REPL). A tensor that is not a picture shows as its values.
+ */
+export async function resultBundle(x: unknown): Promise<MimeBundle> {
+  if (isTensor(x) && !isImageShape(x.shape)) return { 'text/plain': String((x as { toString(): string }).toString()) };
+  if (isFigure(x)) ensurePlotly();
+  if (
+    isFigure(x) ||
+    isFrame(x) ||
+    isSeries(x) ||
+    isTensor(x) ||
+    isSharp(x) ||
+    isEvaluation(x) ||
+    isStepRecord(x) ||
+    isEvalRecord(x) ||
+    isExample(x) ||
+    (Array.isArray(x) && x.length > 0 && x.every(isExample))
+  ) {
+    return render(x);
+  }
+  if (x instanceof Error) return { 'text/plain': formatError(x) };
+  let text = util.inspect(x, { depth: 3, colors: false, maxArrayLength: 50, maxStringLength: 2000, breakLength: 100 });
+  if (text.length > MAX_VALUE_TEXT) text = `${text.slice(0, MAX_VALUE_TEXT)}\n… (${text.length - MAX_VALUE_TEXT} more characters)`;
+  return { 'text/plain': text };
 }
 
 /**

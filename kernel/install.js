@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 'use strict';
-// Register the project's own tslab with this machine's Jupyter as the kernels `tslab`
-// (TypeScript) and `jslab` (JavaScript). Writes the kernelspec JSON itself (no Python needed)
-// into the Jupyter data folder, pointing at this Node and node_modules/tslab, then checks that
-// `jupyter kernelspec list` sees it. Run by scripts/setup.sh; safe to re-run.
+// Register the project's kernel with this machine's Jupyter as the kernels `tslab`
+// (TypeScript) and `jslab` (JavaScript): the project's protocol layer (kernel/jupyter-kernel.js
+// → dist/kernel/server.js) with the project's tslab compiling and running the cells. Writes the
+// kernelspec JSON itself (no Python needed) into the Jupyter data folder, pointing at this Node
+// and this checkout, then checks that `jupyter kernelspec list` sees it. Run by
+// scripts/setup.sh; safe to re-run.
 //
 // Usage: node kernel/install.js [--prefix DIR] [--data-dir DIR] [--quiet]
 //   --prefix DIR    install under DIR/share/jupyter/kernels (a virtualenv / conda prefix)
@@ -41,8 +43,12 @@ function defaultDataDir() {
   return path.join(process.env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share'), 'jupyter');
 }
 
-const tslabBin = path.join(root, 'node_modules', 'tslab', 'bin', 'tslab');
-if (!fs.existsSync(tslabBin)) fail(`${tslabBin} is missing: run \`npm ci\` in ${root} first`);
+const tslabPkg = path.join(root, 'node_modules', 'tslab', 'package.json');
+if (!fs.existsSync(tslabPkg)) fail(`${path.dirname(tslabPkg)} is missing: run \`npm ci\` in ${root} first`);
+const kernelJs = path.join(root, 'kernel', 'jupyter-kernel.js');
+if (!fs.existsSync(path.join(root, 'dist', 'kernel', 'server.js'))) {
+  log(`note: ${path.join(root, 'dist', 'kernel', 'server.js')} is not built yet: run \`npm run build\` before starting the kernel`);
+}
 
 const prefix = opt('--prefix');
 const dataDir = opt('--data-dir') || (prefix ? path.join(prefix, 'share', 'jupyter') : defaultDataDir());
@@ -51,8 +57,8 @@ const kernelsDir = path.join(dataDir, 'kernels');
 for (const js of [false, true]) {
   const name = js ? 'jslab' : 'tslab';
   const spec = {
-    // This Node and this project's tslab, so notebooks get the project's SDK and TypeScript fork.
-    argv: [process.execPath, tslabBin, 'kernel', '--config-path', '{connection_file}', ...(js ? ['--js'] : [])],
+    // This Node and this checkout's kernel, so notebooks get the project's SDK and tslab.
+    argv: [process.execPath, kernelJs, '--config-path', '{connection_file}', ...(js ? ['--js'] : [])],
     display_name: js ? 'JavaScript (eraserlab)' : 'TypeScript (eraserlab)',
     language: js ? 'javascript' : 'typescript',
     metadata: { eraserlab: { root } },

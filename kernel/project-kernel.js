@@ -1,6 +1,6 @@
 'use strict';
 // Make sure headless notebook runs (scripts/run-notebooks.js, the render test) execute with
-// THIS checkout's tslab kernel. The `tslab` kernelspec registered with the user's Jupyter may
+// THIS checkout's kernel. The `tslab` kernelspec registered with the user's Jupyter may
 // point at another checkout (or a removed one); then a private kernelspec for this checkout is
 // written into a temp folder and put first on JUPYTER_PATH, leaving the user's registration as
 // it is.
@@ -11,7 +11,7 @@ const os = require('os');
 const path = require('path');
 
 const root = path.resolve(__dirname, '..');
-const tslabBin = path.join(root, 'node_modules', 'tslab', 'bin', 'tslab');
+const kernelJs = path.join(root, 'kernel', 'jupyter-kernel.js');
 
 /** The kernelspecs Jupyter lists under `env`, or undefined when `jupyter` cannot run. */
 function listKernelspecs(env) {
@@ -24,12 +24,12 @@ function listKernelspecs(env) {
   }
 }
 
-/** Whether a listed kernelspec runs this checkout's tslab. */
+/** Whether a listed kernelspec runs this checkout's kernel. */
 function isThisCheckout(spec) {
   if (!spec || !spec.resource_dir) return false;
   try {
     const json = JSON.parse(fs.readFileSync(path.join(spec.resource_dir, 'kernel.json'), 'utf8'));
-    return Array.isArray(json.argv) && path.resolve(String(json.argv[1] || '')) === tslabBin;
+    return Array.isArray(json.argv) && path.resolve(String(json.argv[1] || '')) === kernelJs;
   } catch {
     return false;
   }

@@ -136,13 +136,19 @@ export interface TableOptions {
   maxRows?: number;
 }
 
+/** Text cells (not numbers, not numeric strings such as the pivot's '62.5') align left. */
+function isText(v: unknown): boolean {
+  if (typeof v === 'number' || v === null || v === undefined || typeof v === 'boolean') return false;
+  return typeof v !== 'string' || (v.trim() !== '' && !/^[-+]?(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?%?$/i.test(v.trim()));
+}
+
 function cell(v: unknown): string {
   if (typeof v === 'number') {
-    if (Number.isNaN(v)) return '<span style="color:#999">NaN</span>';
+    if (Number.isNaN(v)) return ''; // missing values stay blank
     if (!Number.isInteger(v)) return esc(Number(v.toPrecision(4)));
     return esc(v);
   }
-  if (v === null || v === undefined) return '<span style="color:#999">—</span>';
+  if (v === null || v === undefined) return '';
   const s = typeof v === 'string' ? v : typeof v === 'boolean' ? String(v) : JSON.stringify(v);
   return s.length > 200 ? `<span title="${esc(s)}">${esc(s.slice(0, 197))}…</span>` : esc(s);
 }
@@ -162,12 +168,12 @@ export function tableHtml(columns: string[], rows: unknown[][], index: unknown[]
     .map((r, i) => {
       const page = Math.floor(i / pageSize);
       const hidden = page > 0 ? ' style="display:none"' : '';
-      return `<tr data-page="${page}"${hidden}><th>${esc(index ? index[i] : i)}</th>${columns.map((_, j) => `<td>${cell(r[j])}</td>`).join('')}</tr>`;
+      return `<tr data-page="${page}"${hidden}><th>${esc(index ? index[i] : i)}</th>${columns.map((_, j) => `<td${isText(r[j]) ? ' class="t"' : ''}>${cell(r[j])}</td>`).join('')}</tr>`;
     })
     .join('');
   const style =
     `<style>#${id} table{border-collapse:collapse;font:12px/1.4 sans-serif}#${id} td,#${id} th{padding:2px 8px;border-bottom:1px solid #e5e5e5;text-align:right}` +
-    `#${id} thead th{border-bottom:1px solid #444}#${id} tbody th{color:#777;font-weight:normal}#${id} .pager{font:12px sans-serif;margin-top:4px}</style>`;
+    `#${id} td.t{text-align:left}#${id} thead th{border-bottom:1px solid #444}#${id} tbody th{color:#777;font-weight:normal}#${id} .pager{font:12px sans-serif;margin-top:4px}</style>`;
   const more = rows.length > shown.length ? ` (${rows.length - shown.length} more rows not shown)` : '';
   const info = `${rows.length} rows × ${columns.length} columns${more}`;
   let pager = '';
@@ -308,4 +314,114 @@ export async function examplesBundle(es: ExampleLike[], opts: { size?: number; l
     .map((e) => `[${e.kind}] ${e.id}${e.image ? ` (${e.image})` : ''}\n  Q: ${e.question}\n  A: ${e.answer}`)
     .join('\n');
   return { 'text/html': cards.join('') + more, 'text/plain': text + (es.length > limit ? `\n… ${es.length - limit} more` : '') };
+}
+
+// ---------------------------------------------------------------------------------------------
+// sharp images and the SDK's result objects
+
+/** A sharp image pipeline (what `sharp(file)` returns): structural, sharp is not imported here. */
+export interface SharpLike {
+  clone(): SharpLike;
+  png(): SharpLike;
+  toBuffer(): Promise<Buffer>;
+  metadata(): Promise<{ width?: number; height?: number; channels?: number; format?: string }>;
+}
+export function isSharp(x: unknown): x is SharpLike {
+  const s = x as SharpLike;
+  return !!s && typeof s === 'object' && typeof s.clone === 'function' && typeof s.png === 'function' && typeof s.toBuffer === 'function' && typeof s.metadata === 'function';
+}
+
+export async function sharpBundle(img: SharpLike, opts: ImageOptions = {}): Promise<MimeBundle> {
+  const meta = await img.metadata();
+  const size = opts.size ?? 512;
+  let pipe = img.clone();
+  const big = (meta.width ?? 0) > size || (meta.height ?? 0) > size;
+  if (big) pipe = (pipe as unknown as { resize(o: object): SharpLike }).resize({ width: size, height: size, fit: 'inside' });
+  const png = await pipe.png().toBuffer();
+  return { 'image/png': png.toString('base64'), 'text/plain': `Image ${meta.width ?? '?'}×${meta.height ?? '?'} (${meta.channels ?? '?'} channels${meta.format ? `, ${meta.format}` : ''})` };
+}
+
+/** Whether a tensor's shape is a picture ([3,H,W], [H,W,3], [H,W], with an optional batch of 1). */
+export function isImageShape(shape: number[]): boolean {
+  const s = shape.length === 4 && shape[0] === 1 ? shape.slice(1) : shape;
+  if (s.length === 2) return s[0] >= 2 && s[1] >= 2;
+  if (s.length !== 3) return false;
+  return ((s[0] === 3 || s[0] === 1) && s[1] >= 2 && s[2] >= 2) || ((s[2] === 3 || s[2] === 1) && s[0] >= 2 && s[1] >= 2);
+}
+
+/** `metrics.evaluate`'s result (contracts: EvaluateResult). */
+export interface EvaluationLike {
+  summary: FrameLike;
+  samples: FrameLike;
+  byCategory: FrameLike;
+  spec?: { split?: string; judge?: string; kinds?: string[]; limit?: number; seed?: number };
+}
+export function isEvaluation(x: unknown): x is EvaluationLike {
+  const e = x as EvaluationLike;
+  return !!e && typeof e === 'object' && isFrame(e.summary) && isFrame(e.samples) && isFrame(e.byCategory);
+}
+
+export function evaluationBundle(e: EvaluationLike, opts: TableOptions = {}): MimeBundle {
+  const spec = e.spec ?? {};
+  const head = `Evaluation · split ${spec.split ?? '?'} · judge ${spec.judge ?? '?'} · ${e.samples.shape[0]} samples${spec.kinds ? ` (${spec.kinds.join(', ')})` : ''}${spec.seed !== undefined ? ` · seed ${spec.seed}` : ''}`;
+  const rows = (e.summary.values as unknown[]).map((r) => (Array.isArray(r) ? r : [r]));
+  const more = '.samples, .byCategory and .rows hold the details';
+  return {
+    'text/html': `<div style="font:12px/1.6 sans-serif;color:#333"><b>${esc(head)}</b></div>${tableHtml(e.summary.columns, rows, undefined, opts)}<div style="font:11px sans-serif;color:#777">${esc(more)}</div>`,
+    'text/plain': `${head}\n${tableText(e.summary.columns, rows, 50)}\n(${more})`,
+  };
+}
+
+/** An Unlearner step record (contracts: unlearn StepRecord). */
+export interface StepLike {
+  step: number;
+  loss: number;
+  terms: Record<string, number>;
+  lr: number;
+  gradNorm: number;
+  epoch: number;
+}
+export function isStepRecord(x: unknown): x is StepLike {
+  const s = x as StepLike;
+  return !!s && typeof s === 'object' && typeof s.step === 'number' && typeof s.loss === 'number' && !!s.terms && typeof s.terms === 'object' && typeof s.lr === 'number' && typeof s.gradNorm === 'number';
+}
+
+/** An Unlearner evaluation record (contracts: unlearn EvalRecord). */
+export interface EvalRecordShape {
+  step: number;
+  forgetRate: number;
+  refusalRate: number;
+  sarr: number;
+  retainRouge: number;
+  utilityAcc: number;
+}
+export function isEvalRecord(x: unknown): x is EvalRecordShape {
+  const r = x as EvalRecordShape;
+  return !!r && typeof r === 'object' && typeof r.step === 'number' && ['forgetRate', 'refusalRate', 'sarr'].every((k) => typeof (r as unknown as Record<string, unknown>)[k] === 'number');
+}
+
+const num = (v: number) => (Number.isInteger(v) ? String(v) : Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(2) : String(Number(v.toPrecision(4))));
+
+function chips(title: string, pairs: Array<[string, string]>): MimeBundle {
+  const html =
+    `<div style="font:12px/1.6 sans-serif;display:flex;flex-wrap:wrap;gap:4px 14px;align-items:baseline"><b>${esc(title)}</b>` +
+    pairs.map(([k, v]) => `<span><span style="color:#777">${esc(k)}</span> ${esc(v)}</span>`).join('') +
+    `</div>`;
+  return { 'text/html': html, 'text/plain': `${title} · ${pairs.map(([k, v]) => `${k} ${v}`).join(' · ')}` };
+}
+
+export function stepBundle(s: StepLike): MimeBundle {
+  const terms = Object.entries(s.terms).map(([k, v]) => [k, num(v)] as [string, string]);
+  return chips(`step ${s.step}`, [['loss', num(s.loss)], ...terms, ['lr', num(s.lr)], ['|grad|', num(s.gradNorm)], ['epoch', String(s.epoch)]]);
+}
+
+export function evalRecordBundle(r: EvalRecordShape): MimeBundle {
+  const keys: Array<[keyof EvalRecordShape, string]> = [
+    ['forgetRate', 'forget rate'],
+    ['refusalRate', 'refusal rate'],
+    ['sarr', 'SARR'],
+    ['retainRouge', 'retain ROUGE-L'],
+    ['utilityAcc', 'utility acc'],
+  ];
+  return chips(`eval at step ${r.step}`, keys.filter(([k]) => typeof r[k] === 'number').map(([k, label]) => [label, num(r[k] as number)]));
 }

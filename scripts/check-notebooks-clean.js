@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// Notebooks are committed without outputs (DESIGN.md §4.9): fail if any notebook has outputs
+// Notebooks are committed without outputs: fail if any notebook has outputs
 // or execution counts. CI runs it; `--fix` clears them in place.
 //
 // Usage: node scripts/check-notebooks-clean.js [--fix] [files...]   (default: notebooks/*.ipynb)

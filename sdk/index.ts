@@ -1,7 +1,7 @@
 /**
  * eraserlab: machine-unlearning research on multimodal LLMs (SafeEraser) and boundary-aware
  * Chinese sequence labelling (BABERT). One public entry; every area is a namespace
- * (DESIGN.md §4.1). Data flows one way: data → model → unlearn → metrics/judge → plots.
+ * (docs/architecture.md). Data flows one way: data → model → unlearn → metrics/judge → plots.
  */
 export * as runtime from './runtime';
 export * as data from './data';
@@ -12,3 +12,4 @@ export * as judge from './judge';
 export * as attacks from './attacks';
 export * as plots from './plots';
 export * as boundary from './boundary';
+export * as experiment from './experiment';

@@ -2,8 +2,8 @@
   "targets": [
     {
       "target_name": "eraserlab_blas",
-      "sources": ["src/blas.c"],
-      "cflags": ["-O2", "-std=c11", "-ffp-contract=off", "-fno-fast-math"],
+      "sources": ["src/blas.c", "src/fused.c"],
+      "cflags": ["-O3", "-std=gnu11", "-ffp-contract=off", "-fno-fast-math", "-fno-math-errno"],
       "libraries": ["-lopenblas", "-lm"]
     }
   ]

@@ -15,7 +15,7 @@
  */
 import * as zlib from 'zlib';
 import { tf } from '../runtime/tf';
-import type { Tensor } from '../model/tftypes';
+import type { Tensor } from '../runtime/tf';
 import { ConfigError } from '../runtime/errors';
 import { progress } from '../runtime/progress';
 import { processorOf } from '../unlearn/seams';

@@ -11,7 +11,7 @@
  * the model is put back exactly as it was (weights restored, its adapters re-attached).
  */
 import { tf } from '../runtime/tf';
-import type { Tensor } from '../model/tftypes';
+import type { Tensor } from '../runtime/tf';
 import { ConfigError } from '../runtime/errors';
 import { Rng } from '../runtime/rng';
 import { answerNll } from '../unlearn/losses';
@@ -150,6 +150,7 @@ export async function relearnModel(model: UnlearnableModel, ds: UnlearnDataset, 
     }
   } finally {
     u.dispose();
+    u.discardAdapters(); // the relearning adapters go; the model's own come back below
     if (own) {
       own.unmerge();
       // W + Δ − Δ is not W to the last bit: put the exact weights back

@@ -14,10 +14,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../runtime/tf';
 import { CheckpointError, ConfigError } from '../runtime/errors';
-import { Rng } from '../runtime/rng';
+import { Rng, DEFAULT_SEED } from '../runtime/rng';
 import { writeJsonAtomic } from '../runtime/fsutil';
-import { readSafetensors, writeSafetensors } from './safetensors';
-import { makeVariable, type Tensor, type Tensor2D, type Tensor3D, type Variable } from './tftypes';
+import { readSafetensorsMap, writeSafetensorsMap } from './safetensors';
+import { makeVariable } from './tftypes';
+import type { Tensor, Tensor2D, Tensor3D, Variable } from '../runtime/tf';
 
 export interface BertConfig {
   vocabSize: number;
@@ -146,7 +147,7 @@ export class BertEncoder {
   readonly params = new Map<string, Variable>();
   private disposed = false;
 
-  constructor(readonly config: BertConfig, weights?: Map<string, Float32Array>, seed = 233) {
+  constructor(readonly config: BertConfig, weights?: Map<string, Float32Array>, seed = DEFAULT_SEED) {
     const rng = new Rng(seed);
     for (const [key, shape] of bertParameterShapes(config)) {
       let data = weights?.get(key);
@@ -161,7 +162,7 @@ export class BertEncoder {
   }
 
   /** Random initialisation (N(0, 0.02) matrices, LayerNorm 1/0), as BERT's initializer_range. */
-  static create(config: Partial<BertConfig> & { vocabSize: number }, seed = 233): BertEncoder {
+  static create(config: Partial<BertConfig> & { vocabSize: number }, seed = DEFAULT_SEED): BertEncoder {
     const c: BertConfig = {
       hiddenSize: 64,
       numLayers: 2,
@@ -219,9 +220,9 @@ export class BertEncoder {
       if (L > c.maxPositions) throw new ConfigError(`Input length ${L} exceeds max_position_embeddings ${c.maxPositions}`, [{ path: 'inputIds', message: `length ${L} > ${c.maxPositions}` }]);
       const mask = inputs.attentionMask ? toInt2d(inputs.attentionMask) : tf.ones([B, L], 'int32');
       const types = inputs.tokenTypeIds ? toInt2d(inputs.tokenTypeIds) : tf.zeros([B, L], 'int32');
-      let h: Tensor = gatherRows(this.p('bert.embeddings.word_embeddings.weight'), ids);
+      let h: Tensor = gatherEmbeddingRows(this.p('bert.embeddings.word_embeddings.weight'), ids);
       h = tf.add(h, this.p('bert.embeddings.position_embeddings.weight').slice([0, 0], [L, -1]).expandDims(0));
-      h = tf.add(h, gatherRows(this.p('bert.embeddings.token_type_embeddings.weight'), types));
+      h = tf.add(h, gatherEmbeddingRows(this.p('bert.embeddings.token_type_embeddings.weight'), types));
       h = this.layerNorm(h, 'bert.embeddings.LayerNorm');
       const hidden: Tensor3D[] = [h as Tensor3D];
       // Additive mask [B,1,1,L]: 0 where attended, −1e9 on padding.
@@ -270,7 +271,7 @@ export class BertEncoder {
     fs.mkdirSync(dir, { recursive: true });
     const all = this.weights();
     if (extra) for (const [k, v] of extra) all.set(k, v);
-    writeSafetensors(path.join(dir, 'model.safetensors'), all, { format: 'pt' });
+    writeSafetensorsMap(path.join(dir, 'model.safetensors'), all, { format: 'pt' });
     writeJsonAtomic(path.join(dir, 'config.json'), bertConfigToHf(this.config));
   }
 
@@ -292,7 +293,7 @@ let nextId = 0;
  * Embedding lookup with a gradient on every backend (the WASM backend lacks the kernel tf.gather's
  * gradient needs): the model module's gatherRows, for an id tensor of any rank.
  */
-export function gatherRows(table: Tensor, ids: Tensor): Tensor {
+export function gatherEmbeddingRows(table: Tensor, ids: Tensor): Tensor {
   return tf.tidy(() => {
     const flat = modelGatherRows(table, Int32Array.from(ids.dataSync()));
     return ids.rank === 1 ? flat : tf.reshape(flat, [...ids.shape, table.shape[table.shape.length - 1]]);
@@ -323,7 +324,7 @@ export async function loadPretrainedBert(dir: string, opts: { seed?: number } = 
   if (!fs.existsSync(cfgFile)) throw new CheckpointError(`Not a checkpoint folder: ${cfgFile} does not exist (expected config.json + model.safetensors)`, { file: cfgFile });
   const config = bertConfigFromHf(JSON.parse(fs.readFileSync(cfgFile, 'utf8')), cfgFile);
   const stFile = path.join(dir, 'model.safetensors');
-  const raw = readSafetensors(stFile);
+  const raw = readSafetensorsMap(stFile);
   const weights = new Map<string, Float32Array>();
   const shapes = bertParameterShapes(config);
   const found = new Map<string, number[]>();
@@ -354,7 +355,7 @@ export async function loadPretrainedBert(dir: string, opts: { seed?: number } = 
       { key: missingEncoder[0], file: stFile },
     );
   }
-  const enc = new BertEncoder(config, weights, opts.seed ?? 233) as BertEncoder & { missing: string[] };
+  const enc = new BertEncoder(config, weights, opts.seed ?? DEFAULT_SEED) as BertEncoder & { missing: string[] };
   enc.missing = missing;
   return enc;
 }

@@ -7,8 +7,9 @@
  * tag scheme allows (so BIES output is always well-formed).
  */
 import { tf } from '../runtime/tf';
-import { Rng } from '../runtime/rng';
-import { makeVariable, type Tensor, type Tensor1D, type Tensor2D, type Tensor3D, type Variable } from './tftypes';
+import { Rng, DEFAULT_SEED } from '../runtime/rng';
+import { makeVariable } from './tftypes';
+import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '../runtime/tf';
 
 export interface CrfConstraints {
   transitions: boolean[][];
@@ -22,7 +23,7 @@ export class LinearChainCRF {
   readonly end: Variable;
 
   constructor(readonly numTags: number, opts: { seed?: number; constraints?: CrfConstraints; init?: { transitions: number[][]; start: number[]; end: number[] } } = {}) {
-    const rng = new Rng(opts.seed ?? 233);
+    const rng = new Rng(opts.seed ?? DEFAULT_SEED);
     const T = numTags;
     const r = (n: number) => Float32Array.from({ length: n }, () => rng.uniform(-0.1, 0.1));
     this.transitions = makeVariable(opts.init ? tf.tensor2d(opts.init.transitions) : tf.tensor2d(r(T * T), [T, T]), `crf.transitions#${crfId}`);

@@ -16,7 +16,7 @@ import { readDebianCorpus, readTextFile, splitSentences, isHanCode } from './cor
 import { statistics, type NgramStatistics, type StatisticsMeta } from './statistics';
 import { CharVocab } from './vocab';
 import { BertEncoder, type BertConfig } from './bert';
-import { pretrain, Segmenter, type PretrainObjective } from './train';
+import { pretrainBert, Segmenter, type PretrainObjective } from './train';
 import { segmentationF1, type F1Result } from './f1';
 import { jiebaSegment } from './silver';
 
@@ -243,7 +243,7 @@ export async function runExperiment(opts: ExperimentOptions = {}): Promise<Exper
         const encoder = BertEncoder.create({ vocabSize: vocab.size, maxPositions: cfg.maxLength, ...cfg.model }, seed);
         let seg: Segmenter | undefined;
         try {
-          const plog = pretrain(encoder, pretrainSentences, vocab, stats, {
+          const plog = pretrainBert(encoder, pretrainSentences, vocab, stats, {
             objective,
             ...cfg.pretrain,
             maxLength: cfg.maxLength,

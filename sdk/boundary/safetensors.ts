@@ -11,11 +11,11 @@ export interface RawTensor {
 }
 
 /** Every tensor of a safetensors file: floats as Float32Array, integers as Int32Array. */
-export function readSafetensors(file: string): Map<string, RawTensor> {
+export function readSafetensorsMap(file: string): Map<string, RawTensor> {
   return model.readSafetensors(file).tensors;
 }
 
 /** Write F32 tensors (I32 for Int32Array data) as a safetensors file, keys sorted, atomically. */
-export function writeSafetensors(file: string, tensors: Map<string, { shape: number[]; data: Float32Array | Int32Array }>, metadata?: Record<string, string>): void {
+export function writeSafetensorsMap(file: string, tensors: Map<string, { shape: number[]; data: Float32Array | Int32Array }>, metadata?: Record<string, string>): void {
   model.writeSafetensors(file, tensors, metadata);
 }

@@ -1,11 +1,5 @@
-/** tfjs types for this area, taken from the shared `tf` (only runtime/ imports tfjs by name). */
-import { tf } from '../runtime/tf';
-
-export type Tensor = InstanceType<typeof tf.Tensor>;
-export type Tensor1D = ReturnType<typeof tf.tensor1d>;
-export type Tensor2D = ReturnType<typeof tf.tensor2d>;
-export type Tensor3D = ReturnType<typeof tf.tensor3d>;
-export type Variable = ReturnType<typeof tf.variable>;
+/** Variables and tensor containers for this area (the tensor types themselves are runtime/tf's). */
+import { tf, type Tensor, type Variable } from '../runtime/tf';
 export type TensorContainerObject = { [k: string]: Tensor | Tensor[] | TensorContainerObject };
 
 /** A trainable variable from a freshly made tensor, disposing that tensor (tf.variable keeps it alive otherwise). */

@@ -8,20 +8,21 @@
  * masks and initial weights for a given seed), so the comparison differs in the objective only.
  */
 import { tf } from '../runtime/tf';
-import { Rng } from '../runtime/rng';
+import { Rng, DEFAULT_SEED } from '../runtime/rng';
 import { ConfigError, DivergenceError } from '../runtime/errors';
 import { progress, type OnProgress } from '../runtime/progress';
-import { BertEncoder, gatherRows } from './bert';
+import { BertEncoder, gatherEmbeddingRows } from './bert';
 import { LinearChainCRF } from './crf';
 import { allowedTransitions, BIES, biesToWords, wordsToBies } from './tags';
 import { CharVocab, MASK_ID, PAD_ID } from './vocab';
 import { boundaryDim, vectors } from './vectors';
 import type { NgramStatistics } from './statistics';
-import { makeVariable, type Tensor, type Variable } from './tftypes';
+import { makeVariable } from './tftypes';
+import type { Tensor, Variable } from '../runtime/tf';
 
 export type PretrainObjective = 'mlm' | 'mlm+ba';
 
-export interface PretrainOptions {
+export interface BertPretrainOptions {
   objective?: PretrainObjective;
   steps?: number;
   batchSize?: number;
@@ -95,7 +96,7 @@ function padBatch(seqs: number[][]): { ids: number[][]; mask: number[][]; L: num
  * vectors; a projection head is created, trained and disposed here (it is not part of the
  * encoder, as in the paper, where only the encoder is fine-tuned).
  */
-export function pretrain(encoder: BertEncoder, sentences: readonly string[], vocab: CharVocab, stats: NgramStatistics | undefined, opts: PretrainOptions = {}): PretrainLog[] {
+export function pretrainBert(encoder: BertEncoder, sentences: readonly string[], vocab: CharVocab, stats: NgramStatistics | undefined, opts: BertPretrainOptions = {}): PretrainLog[] {
   const objective = opts.objective ?? 'mlm';
   const steps = opts.steps ?? 200;
   const B = opts.batchSize ?? 32;
@@ -111,7 +112,7 @@ export function pretrain(encoder: BertEncoder, sentences: readonly string[], voc
   if (!Number.isInteger(steps) || steps < 1) issues.push({ path: 'steps', message: `must be an integer ≥ 1, got ${steps}` });
   if (!Number.isInteger(B) || B < 1) issues.push({ path: 'batchSize', message: `must be an integer ≥ 1, got ${B}` });
   if (issues.length) throw new ConfigError('Invalid pretraining options', issues);
-  const seed = opts.seed ?? 233;
+  const seed = opts.seed ?? DEFAULT_SEED;
   // Batches and masks depend on the seed only, not on the objective: both arms see the same data.
   const rngData = Rng.derive(seed, 'pretrain-data');
   const rngMask = Rng.derive(seed, 'pretrain-mask');
@@ -165,7 +166,7 @@ export function pretrain(encoder: BertEncoder, sentences: readonly string[], voc
       const parts = step(opt, vars, opts.clipNorm ?? 1, () => {
         const out = encoder.forward({ inputIds: inputs, attentionMask: mask }, { mlm: false });
         const last = out.hiddenStates[out.hiddenStates.length - 1];
-        const picked = gatherRows(last.reshape([B * L, H]), tf.tensor1d(positions, 'int32'));
+        const picked = gatherEmbeddingRows(last.reshape([B * L, H]), tf.tensor1d(positions, 'int32'));
         const logits = encoder.mlmLogits(picked);
         const mlm = tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(targets, 'int32'), V), logits);
         let total: Tensor = mlm;
@@ -213,7 +214,7 @@ export class Segmenter {
   readonly crf: LinearChainCRF;
   readonly head: Variable[];
 
-  constructor(readonly encoder: BertEncoder, readonly vocab: CharVocab, seed = 233) {
+  constructor(readonly encoder: BertEncoder, readonly vocab: CharVocab, seed = DEFAULT_SEED) {
     const rng = Rng.derive(seed, 'tagger-head');
     const H = encoder.config.hiddenSize;
     const T = this.labels.length;
@@ -245,7 +246,7 @@ export class Segmenter {
       if (tags.length && (tags[tags.length - 1] === 'B' || tags[tags.length - 1] === 'I')) tags[tags.length - 1] = tags[tags.length - 1] === 'B' ? 'S' : 'E';
       return { ids: this.vocab.encode(text), tags: tags.map((t) => this.labels.indexOf(t)) };
     });
-    const rng = Rng.derive(opts.seed ?? 233, 'finetune-data');
+    const rng = Rng.derive(opts.seed ?? DEFAULT_SEED, 'finetune-data');
     const vars = [...this.encoder.trainableVariables(), ...this.head, ...this.crf.trainableVariables()];
     const opt = tf.train.adam(opts.learningRate ?? 1e-3);
     const bar = opts.bar === false ? undefined : progress(steps, opts.label ?? 'fine-tune');

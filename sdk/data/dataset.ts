@@ -1,6 +1,6 @@
 /**
  * Load and save SafeEraser dataset folders exactly as the official release lays them out
- * (DESIGN.md §3): `all_train.json` (forget), `all_val.json` (held out), `prompt.json` (refusals)
+ * (docs/data.md): `all_train.json` (forget), `all_val.json` (held out), `prompt.json` (refusals)
  * and images resolved relative to the folder; plus our optional `utility.json`.
  *
  * Every problem found is collected and reported at once as one `DatasetError` naming file,
@@ -19,6 +19,7 @@ import {
   SafeEraserRecord,
   UNHARM_FIELDS,
   UtilityItem,
+  AlignedItem,
   normaliseCategory,
 } from './schema';
 import { describeZodIssue, promptSchema, recordSchema, utilityItemSchema } from './validate';
@@ -56,13 +57,20 @@ export class SafeEraserDataset {
   refusals: string[];
   /** Our `utility.json`: general VQA items for specificity; `[]` when the file is absent. */
   utility: UtilityItem[];
+  /**
+   * Our `aligned.json`: harmful images of already-aligned concepts (disjoint from the forget and
+   * held-out concepts) with a query and a refusal; only the vanilla model's pretraining uses
+   * them. `[]` when the file is absent (the official release has none).
+   */
+  aligned: AlignedItem[];
 
-  constructor(init: { dir: string; train: SafeEraserRecord[]; val: SafeEraserRecord[]; refusals: string[]; utility?: UtilityItem[] }) {
+  constructor(init: { dir: string; train: SafeEraserRecord[]; val: SafeEraserRecord[]; refusals: string[]; utility?: UtilityItem[]; aligned?: AlignedItem[] }) {
     this.dir = path.resolve(init.dir);
     this.train = init.train;
     this.val = init.val;
     this.refusals = init.refusals;
     this.utility = init.utility ?? [];
+    this.aligned = init.aligned ?? [];
   }
 
   records(split: Split): SafeEraserRecord[] {
@@ -190,7 +198,7 @@ export function recordCategory(rec: { image_path?: unknown; category?: unknown }
   };
 }
 
-export interface LoadOptions {
+export interface DatasetLoadOptions {
   /**
    * Also open every image with sharp (header decode) and report files that are not images.
    * Off by default (the existence check always runs); `loadImage` reports a corrupt file when
@@ -328,7 +336,7 @@ function fieldPath(parts: ReadonlyArray<PropertyKey>): string {
  * path missing or escaping the folder, unknown category, and (with `checkImages`) files that
  * are not images.
  */
-export async function loadSafeEraser(dir: string, opts: LoadOptions = {}): Promise<SafeEraserDataset> {
+export async function loadSafeEraser(dir: string, opts: DatasetLoadOptions = {}): Promise<SafeEraserDataset> {
   const root = path.resolve(dir);
   const issues: DatasetIssue[] = [];
   if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
@@ -353,24 +361,26 @@ export async function loadSafeEraser(dir: string, opts: LoadOptions = {}): Promi
       }
     }
   }
-  let utility: UtilityItem[] = [];
-  const utilJ = readJson(root, FILES.utility, issues, false);
-  if (utilJ.ok) {
-    if (!Array.isArray(utilJ.value)) {
-      issues.push({ path: FILES.utility, file: FILES.utility, message: `expected a JSON array of items, got ${typeof utilJ.value}` });
-    } else {
-      utilJ.value.forEach((item, i) => {
-        const u = utilityItemSchema.safeParse(item, { reportInput: true });
-        if (!u.success) {
-          for (const zi of u.error.issues) {
-            const field = fieldPath(zi.path);
-            issues.push({ path: `${FILES.utility}[${i}]${field ? '.' + field : ''}`, file: FILES.utility, record: i, field: field || undefined, message: describeZodIssue(zi as never) });
-          }
-        } else refs.push({ file: FILES.utility, record: i, field: 'image_path', rel: (item as UtilityItem).image_path });
-      });
-      utility = utilJ.value as UtilityItem[];
+  const readItems = (file: string): UtilityItem[] => {
+    const j = readJson(root, file, issues, false);
+    if (!j.ok) return [];
+    if (!Array.isArray(j.value)) {
+      issues.push({ path: file, file, message: `expected a JSON array of items, got ${typeof j.value}` });
+      return [];
     }
-  }
+    j.value.forEach((item, i) => {
+      const u = utilityItemSchema.safeParse(item, { reportInput: true });
+      if (!u.success) {
+        for (const zi of u.error.issues) {
+          const field = fieldPath(zi.path);
+          issues.push({ path: `${file}[${i}]${field ? '.' + field : ''}`, file, record: i, field: field || undefined, message: describeZodIssue(zi as never) });
+        }
+      } else refs.push({ file, record: i, field: 'image_path', rel: (item as UtilityItem).image_path });
+    });
+    return j.value as UtilityItem[];
+  };
+  const utility = readItems(FILES.utility);
+  const aligned = readItems(FILES.aligned) as AlignedItem[];
   // Images: every referenced path must stay inside the folder and exist.
   const seen = new Map<string, string | undefined>();
   const toDecode = new Map<string, ImageRef[]>();
@@ -412,12 +422,12 @@ export async function loadSafeEraser(dir: string, opts: LoadOptions = {}): Promi
   }
   if (issues.length > 0) {
     // Stable order: by file (train, val, prompt, utility), then record, then the order found.
-    const order: string[] = [FILES.train, FILES.val, FILES.prompt, FILES.utility];
+    const order: string[] = [FILES.train, FILES.val, FILES.prompt, FILES.utility, FILES.aligned];
     const idx = issues.map((x, i) => ({ x, i }));
     idx.sort((a, b) => order.indexOf(a.x.file ?? '') - order.indexOf(b.x.file ?? '') || (a.x.record ?? -1) - (b.x.record ?? -1) || a.i - b.i);
     throw new DatasetError(`Cannot load SafeEraser dataset ${root}`, idx.map((e) => e.x));
   }
-  return new SafeEraserDataset({ dir: root, train, val, refusals, utility });
+  return new SafeEraserDataset({ dir: root, train, val, refusals, utility, aligned });
 }
 
 /**
@@ -436,7 +446,7 @@ export async function saveSafeEraser(ds: SafeEraserDataset, dir: string, opts: {
     rels.add(r.image_path);
     rels.add(r.SDImage_path);
   }
-  for (const u of ds.utility) rels.add(u.image_path);
+  for (const u of [...ds.utility, ...ds.aligned]) rels.add(u.image_path);
   // where each path as written points inside ds.dir (checked before anything is written)
   const inside = new Map<string, { abs: string; rel: string }>();
   for (const rel of rels) {
@@ -448,6 +458,7 @@ export async function saveSafeEraser(ds: SafeEraserDataset, dir: string, opts: {
   const train = ds.train.map((r) => ({ ...r, image_path: written(r.image_path), SDImage_path: written(r.SDImage_path) }));
   const val = ds.val.map((r) => ({ ...r, image_path: written(r.image_path), SDImage_path: written(r.SDImage_path) }));
   const utility = ds.utility.map((u) => ({ ...u, image_path: written(u.image_path) }));
+  const aligned = ds.aligned.map((u) => ({ ...u, image_path: written(u.image_path) }));
   await writeDirAtomic(target, (tmp) => {
     fs.chmodSync(tmp, 0o755); // mkdtemp makes it private; a dataset folder is ordinary
     const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
@@ -455,6 +466,7 @@ export async function saveSafeEraser(ds: SafeEraserDataset, dir: string, opts: {
     fs.writeFileSync(path.join(tmp, FILES.val), json(val));
     fs.writeFileSync(path.join(tmp, FILES.prompt), json({ idk: ds.refusals }));
     if (utility.length > 0) fs.writeFileSync(path.join(tmp, FILES.utility), json(utility));
+    if (aligned.length > 0) fs.writeFileSync(path.join(tmp, FILES.aligned), json(aligned));
     for (const { abs, rel } of inside.values()) {
       const dest = path.join(tmp, rel);
       fs.mkdirSync(path.dirname(dest), { recursive: true });

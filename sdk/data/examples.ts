@@ -1,22 +1,22 @@
 /**
- * Views of a dataset as supervised / probe examples, and seeded batching (DESIGN.md §3:
- * "each forget sample is paired with a retain sample drawn with a seed"). Tokenisation is the
+ * Views of a dataset as supervised / probe examples, and seeded batching (each
+ * forget sample is paired with a retain sample drawn with a seed, docs/data.md). Tokenisation is the
  * model's processor (`LlavaProcessor.encode(examples)`); this layer only produces `Example` lists.
  */
-import { Rng } from '../runtime/rng';
+import { Rng, DEFAULT_SEED } from '../runtime/rng';
 import { ConfigError } from '../runtime/errors';
 import type { SafeEraserDataset, Split } from './dataset';
 import { UNHARM_FIELDS } from './schema';
 
-export type ExampleKind = 'forget' | 'sd' | 'retain_text' | 'retain_image' | 'utility' | 'refusal';
-export const EXAMPLE_KINDS: readonly ExampleKind[] = ['forget', 'sd', 'retain_text', 'retain_image', 'utility', 'refusal'];
+export type ExampleKind = 'forget' | 'sd' | 'retain_text' | 'retain_image' | 'utility' | 'refusal' | 'aligned';
+export const EXAMPLE_KINDS: readonly ExampleKind[] = ['forget', 'sd', 'retain_text', 'retain_image', 'utility', 'refusal', 'aligned'];
 
 /** One supervised or probe example. `image` is an ABSOLUTE path, or undefined for text-only. */
 export interface Example {
-  /** `<split>/<record>/<kind>/<pair>`, or `utility/<item id>`. */
+  /** `<split>/<record>/<kind>/<pair>`, `utility/<item id>` or `aligned/<item id>`. */
   id: string;
   kind: ExampleKind;
-  split: 'train' | 'val' | 'utility';
+  split: 'train' | 'val' | 'utility' | 'aligned';
   record: number;
   pair?: number;
   category?: string;
@@ -37,10 +37,25 @@ export interface ExamplesOptions {
  * - `refusal`: harmful image + harmful query → a refusal from prompt.json, drawn with `seed` (PO target)
  * - `retain_text`: `UnharmPair_text1/2`, text only; `retain_image`: `UnharmPair_image1/2` on the harmful image
  * - `utility`: the utility items (the `split` argument is ignored; `split` is 'utility')
+ * - `aligned`: the already-aligned concepts of `aligned.json` (harmful image + query → refusal;
+ *   the `split` argument is ignored; `split` is 'aligned'): the vanilla model's pretraining only
  */
-export function examples(ds: SafeEraserDataset, split: Split | 'utility', kind: ExampleKind, opts: ExamplesOptions = {}): Example[] {
+export function examples(ds: SafeEraserDataset, split: Split | 'utility' | 'aligned', kind: ExampleKind, opts: ExamplesOptions = {}): Example[] {
   if (!EXAMPLE_KINDS.includes(kind)) {
     throw new ConfigError(`Unknown example kind '${String(kind)}'. Must be one of [${EXAMPLE_KINDS.join(', ')}]`);
+  }
+  if (kind === 'aligned') {
+    return ds.aligned.map((u, i) => ({
+      id: `aligned/${u.id}`,
+      kind: 'aligned',
+      split: 'aligned',
+      record: i,
+      pair: 0,
+      category: u.kind,
+      image: ds.imagePath(u.image_path),
+      question: u.question,
+      answer: u.answer,
+    }));
   }
   if (kind === 'utility') {
     return ds.utility.map((u, i) => ({
@@ -59,7 +74,7 @@ export function examples(ds: SafeEraserDataset, split: Split | 'utility', kind: 
     throw new ConfigError(`Unknown split '${String(split)}' for kind '${kind}'. Must be one of [train, val]`);
   }
   const out: Example[] = [];
-  const rng = kind === 'refusal' ? Rng.derive(opts.seed ?? 233, `refusal/${split}`) : undefined;
+  const rng = kind === 'refusal' ? Rng.derive(opts.seed ?? DEFAULT_SEED, `refusal/${split}`) : undefined;
   if (kind === 'refusal' && ds.refusals.length === 0) throw new ConfigError('The dataset has no refusals (prompt.json idk is empty)');
   ds.records(split).forEach((r, i) => {
     const category = ds.categoryOf(split, i);
@@ -105,7 +120,7 @@ export interface ForgetRetainPair {
  * through seeded shuffles of the pool, one after another, so every retain example is used
  * before any repeats (a plain with-replacement draw leaves some unused).
  */
-export function pairForgetWithRetain(forget: readonly Example[], retainPool: readonly Example[], seed = 233): ForgetRetainPair[] {
+export function pairForgetWithRetain(forget: readonly Example[], retainPool: readonly Example[], seed = DEFAULT_SEED): ForgetRetainPair[] {
   return new PairedSampler(forget, retainPool, { seed }).pairs();
 }
 
@@ -120,7 +135,7 @@ export class PairedSampler {
     readonly retainPool: readonly Example[],
     opts: { seed?: number } = {},
   ) {
-    this.seed = opts.seed ?? 233;
+    this.seed = opts.seed ?? DEFAULT_SEED;
     if (forget.length > 0 && retainPool.length === 0) {
       throw new ConfigError('Cannot pair forget examples with retain examples: the retain pool is empty');
     }
@@ -148,7 +163,7 @@ export interface BatchOptions {
 /** Split `items` into batches of `batchSize`, optionally shuffled with `seed` (default 233). */
 export function batches<T>(items: readonly T[], batchSize: number, opts: BatchOptions = {}): T[][] {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`batchSize must be an integer ≥ 1, got ${batchSize}`);
-  const order = opts.shuffle ? Rng.derive(opts.seed ?? 233, 'batches').shuffle(items) : items.slice();
+  const order = opts.shuffle ? Rng.derive(opts.seed ?? DEFAULT_SEED, 'batches').shuffle(items) : items.slice();
   const out: T[][] = [];
   for (let i = 0; i < order.length; i += batchSize) {
     const b = order.slice(i, i + batchSize);
@@ -186,7 +201,7 @@ export interface TrainingBatchOptions {
  */
 export function trainingBatches(ds: SafeEraserDataset, opts: TrainingBatchOptions): TrainingBatch[] {
   const split = opts.split ?? 'train';
-  const seed = opts.seed ?? 233;
+  const seed = opts.seed ?? DEFAULT_SEED;
   const epoch = opts.epoch ?? 0;
   const forget = examples(ds, split, 'forget');
   const sd = examples(ds, split, 'sd');

@@ -10,12 +10,10 @@
  * tensor the caller owns (dispose it), so the cache never holds tensors.
  */
 import sharp from 'sharp';
-import { tf } from '../runtime/tf';
+import { tf, type Tensor3D, type Tensor4D } from '../runtime/tf';
 import { DatasetError } from '../runtime/errors';
 
-/** tfjs tensor types, named through the SDK's one tf import. */
-export type Tensor3D = ReturnType<typeof tf.tensor3d>;
-export type Tensor4D = ReturnType<typeof tf.tensor4d>;
+export type { Tensor3D, Tensor4D } from '../runtime/tf';
 
 export const CLIP_MEAN: readonly [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
 export const CLIP_STD: readonly [number, number, number] = [0.26862954, 0.26130258, 0.27577711];

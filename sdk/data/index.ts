@@ -6,9 +6,9 @@ export {
   UNHARM_FIELDS,
   normaliseCategory,
 } from './schema';
-export type { Category, UnsafePair, UnharmPair, SafeEraserRecord, PromptFile, UtilityItem } from './schema';
+export type { Category, UnsafePair, UnharmPair, SafeEraserRecord, PartialSafeEraserRecord, PromptFile, UtilityItem } from './schema';
 export { SafeEraserDataset, loadSafeEraser, saveSafeEraser, recordCategory, resolveImagePath, FRAME_COLUMNS } from './dataset';
-export type { Split, DatasetCounts, LoadOptions } from './dataset';
+export type { Split, DatasetCounts, DatasetLoadOptions, DatasetLoadOptions as LoadOptions } from './dataset';
 export {
   CLIP_MEAN,
   CLIP_STD,

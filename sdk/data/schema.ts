@@ -1,5 +1,5 @@
 /**
- * SafeEraser file formats (DESIGN.md §3): the official record fields, `prompt.json`, and our own
+ * SafeEraser file formats (docs/data.md): the official record fields, `prompt.json`, and our own
  * `utility.json`, as plain interfaces. The zod schemas live in `validate.ts`, which no public
  * declaration imports (zod 4's types need TypeScript ≥ 5.5; notebooks type-check with 5.0).
  *
@@ -22,19 +22,30 @@ export interface UnharmPair {
   [k: string]: unknown;
 }
 
-/** One SafeEraser record (one harmful image). Field names are the official ones. */
-export interface SafeEraserRecord {
+/**
+ * A SafeEraser record whose retain pairs may be missing (partial files, the official
+ * evaluation's outputs): what evaluation reads. Field names are the official ones.
+ */
+export interface PartialSafeEraserRecord {
   image_path: string;
   SDImage_path: string;
   unsafe_pairs: UnsafePair[];
-  UnharmPair_text1: UnharmPair;
-  UnharmPair_text2: UnharmPair;
-  UnharmPair_image1: UnharmPair;
-  UnharmPair_image2: UnharmPair;
+  UnharmPair_text1?: UnharmPair;
+  UnharmPair_text2?: UnharmPair;
+  UnharmPair_image1?: UnharmPair;
+  UnharmPair_image2?: UnharmPair;
   keyword?: string;
   category?: string;
   image_id?: string | number;
   [k: string]: unknown;
+}
+
+/** One SafeEraser record (one harmful image), every retain pair present. Field names are the official ones. */
+export interface SafeEraserRecord extends PartialSafeEraserRecord {
+  UnharmPair_text1: UnharmPair;
+  UnharmPair_text2: UnharmPair;
+  UnharmPair_image1: UnharmPair;
+  UnharmPair_image2: UnharmPair;
 }
 
 /** `prompt.json`: refusal sentences used as PO targets. */
@@ -53,6 +64,17 @@ export interface UtilityItem {
   kind: string;
 }
 
+/**
+ * One item of our `aligned.json`: a harmful image of an *already-aligned* concept (disjoint from
+ * every concept of `all_train.json` / `all_val.json`) with a harmful query and the refusal the
+ * vanilla model gives to it. It puts refusal language in the vanilla model's distribution, as in
+ * a real chat model; unlearning never trains or evaluates on it. Same fields as `UtilityItem`;
+ * `kind` is the concept's category and `keyword` its name.
+ */
+export interface AlignedItem extends UtilityItem {
+  keyword?: string;
+}
+
 /** The six categories, named as in the paper (and as the official image folders). */
 export const CATEGORIES = ['Violence', 'Weapon', 'Privacy', 'Sex', 'HateSpeech', 'IllegalActivity'] as const;
 export type Category = (typeof CATEGORIES)[number];
@@ -66,6 +88,7 @@ export const FILES = {
   val: 'all_val.json',
   prompt: 'prompt.json',
   utility: 'utility.json',
+  aligned: 'aligned.json',
 } as const;
 
 /** Map a folder or field name to a canonical category, accepting case and separator variants. */

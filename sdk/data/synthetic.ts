@@ -21,11 +21,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
-import { Rng } from '../runtime/rng';
+import { Rng, DEFAULT_SEED } from '../runtime/rng';
 import { OnProgress, progress as progressBar } from '../runtime/progress';
 import { writeDirAtomic } from '../runtime/fsutil';
 import { ConfigError } from '../runtime/errors';
-import { CATEGORIES, Category, FILES, SafeEraserRecord, UnharmPair, UtilityItem } from './schema';
+import { AlignedItem, CATEGORIES, Category, FILES, SafeEraserRecord, UnharmPair, UtilityItem } from './schema';
 
 // ---------------------------------------------------------------------------------------------
 // Scales
@@ -61,6 +61,12 @@ export interface SyntheticOptions {
   valFraction?: number;
   /** Utility items (default round(1.6 × images)). */
   utility?: number;
+  /**
+   * Images per already-aligned concept in `aligned.json` (default: the records per harmful
+   * concept, round(images / concepts); 0 writes no aligned.json). Each image carries 4 harmful
+   * queries answered with refusals from prompt.json.
+   */
+  alignedPerConcept?: number;
   onProgress?: OnProgress;
   /** Show a progress bar (default true; ERASERLAB_QUIET=1 silences it). */
   progress?: boolean;
@@ -73,6 +79,8 @@ export interface SyntheticSummary {
   imageSize: number;
   records: { train: number; val: number };
   utility: number;
+  /** Items of aligned.json (already-aligned concepts answered with refusals). */
+  aligned: number;
   qaPairs: number;
   concepts: number;
   benignConcepts: number;
@@ -191,9 +199,12 @@ function inventWords(n: number): string[] {
 
 const MAX_CONCEPTS_PER_CATEGORY = 4;
 
+/** The invented-word stream: 7 words per harmful concept, then 7 per aligned concept. */
+const CONCEPT_WORDS = inventWords(CATEGORIES.length * (MAX_CONCEPTS_PER_CATEGORY + 1) * 7);
+
 /** All 24 harmful concepts (the first `conceptsPerCategory` of each category are used). */
 export const HARMFUL_CONCEPTS: HarmfulConcept[] = (() => {
-  const words = inventWords(CATEGORIES.length * MAX_CONCEPTS_PER_CATEGORY * 7);
+  const words = CONCEPT_WORDS;
   let w = 0;
   const out: HarmfulConcept[] = [];
   CATEGORIES.forEach((category, c) => {
@@ -213,6 +224,32 @@ export const HARMFUL_CONCEPTS: HarmfulConcept[] = (() => {
     }
   });
   return out;
+})();
+
+/**
+ * The already-aligned concepts, one per category: harmful concepts the vanilla model has been
+ * taught to refuse (as a real chat model refuses much harmful content before any unlearning),
+ * so refusal language is in its distribution. Disjoint from every forget / held-out concept:
+ * their own keywords, and a background colour no concept of the same category uses. They appear
+ * only in `aligned.json`, never in `all_train.json` / `all_val.json`.
+ */
+export const ALIGNED_CONCEPTS: HarmfulConcept[] = (() => {
+  let w = CATEGORIES.length * MAX_CONCEPTS_PER_CATEGORY * 7;
+  const words = CONCEPT_WORDS;
+  return CATEGORIES.map((category, c) => {
+    const bg = DARK_BG[(c + 1) % DARK_BG.length]; // the harmful concepts use the offsets c, c+2, c+4, c+6
+    let k = (c + 5) % BRIGHT_FG.length;
+    while (BRIGHT_FG[k] === bg) k = (k + 1) % BRIGHT_FG.length;
+    return {
+      category,
+      name: words[w++],
+      words: { m1: words[w++], m2: words[w++], m3: words[w++], tool: words[w++], place: words[w++], verb: words[w++] },
+      shape: CATEGORY_SHAPE[category],
+      bg,
+      fg: BRIGHT_FG[k],
+      texture: TEXTURES[(c + 2) % TEXTURES.length],
+    };
+  });
 })();
 
 // ---------------------------------------------------------------------------------------------
@@ -471,18 +508,26 @@ function resolveOptions(o: SyntheticOptions) {
   const imageSize = o.imageSize ?? preset?.imageSize ?? 32;
   const cpc = o.conceptsPerCategory ?? preset?.conceptsPerCategory ?? 3;
   const valFraction = o.valFraction ?? 0.2;
-  const seed = o.seed ?? 233;
+  const seed = o.seed ?? DEFAULT_SEED;
   const utility = o.utility ?? Math.round(images * 1.6);
+  const alignedPerConcept = o.alignedPerConcept ?? Math.max(1, Math.round(images / (CATEGORIES.length * cpc)));
   if (typeof o.outDir !== 'string' || o.outDir === '') issues.push({ path: 'outDir', message: 'must be a folder path' });
   if (!Number.isInteger(images) || images < 1) issues.push({ path: 'images', message: `must be an integer ≥ 1, got ${images}` });
   if (!Number.isInteger(imageSize) || imageSize < 8 || imageSize > 1024) issues.push({ path: 'imageSize', message: `must be an integer in [8, 1024], got ${imageSize}` });
   if (!Number.isInteger(cpc) || cpc < 1 || cpc > MAX_CONCEPTS_PER_CATEGORY) issues.push({ path: 'conceptsPerCategory', message: `must be an integer in [1, ${MAX_CONCEPTS_PER_CATEGORY}], got ${cpc}` });
   if (!(valFraction >= 0 && valFraction < 1)) issues.push({ path: 'valFraction', message: `must be in [0, 1), got ${valFraction}` });
   if (!Number.isInteger(utility) || utility < 0) issues.push({ path: 'utility', message: `must be an integer ≥ 0, got ${utility}` });
+  if (!Number.isInteger(alignedPerConcept) || alignedPerConcept < 0) issues.push({ path: 'alignedPerConcept', message: `must be an integer ≥ 0, got ${alignedPerConcept}` });
   if (!Number.isFinite(seed)) issues.push({ path: 'seed', message: `must be a finite number, got ${seed}` });
   if (issues.length) throw new ConfigError('Invalid options for generateSynthetic', issues);
-  return { images, imageSize, cpc, valFraction, seed, utility };
+  return { images, imageSize, cpc, valFraction, seed, utility, alignedPerConcept };
 }
+
+/**
+ * Version of the generator's output, written to `generator.json` (2: `aligned.json` added). A
+ * generated default dataset of an older version is regenerated by `ensureDefaultDataset`.
+ */
+export const GENERATOR_VERSION = 2;
 
 /** The harmful concepts used for `conceptsPerCategory` (category-major order). */
 export function conceptsFor(conceptsPerCategory: number): HarmfulConcept[] {
@@ -495,11 +540,12 @@ export function conceptsFor(conceptsPerCategory: number): HarmfulConcept[] {
  */
 export async function generateSynthetic(opts: SyntheticOptions): Promise<SyntheticSummary> {
   const t0 = Date.now();
-  const { images, imageSize, cpc, valFraction, seed, utility } = resolveOptions(opts);
+  const { images, imageSize, cpc, valFraction, seed, utility, alignedPerConcept } = resolveOptions(opts);
   const concepts = conceptsFor(cpc);
   const outDir = path.resolve(opts.outDir);
   const utilityImages = Math.ceil(utility / 3);
-  const totalWork = 2 * images + utilityImages;
+  const alignedImages = alignedPerConcept * ALIGNED_CONCEPTS.length;
+  const totalWork = 2 * images + utilityImages + alignedImages;
   const bar = opts.progress === false ? undefined : progressBar(totalWork, 'generate');
   let done = 0;
   const tick = (n: number) => {
@@ -515,6 +561,7 @@ export async function generateSynthetic(opts: SyntheticOptions): Promise<Synthet
   let bytes = 0;
   let nTrain = 0;
   let nVal = 0;
+  const alignedItems: AlignedItem[] = [];
 
   await writeDirAtomic(outDir, async (tmp) => {
     fs.chmodSync(tmp, 0o755); // mkdtemp makes it private; a dataset folder is ordinary
@@ -580,6 +627,20 @@ export async function generateSynthetic(opts: SyntheticOptions): Promise<Synthet
       for (const item of qs) if (items.length < utility) items.push(item);
       if (pngJobs.length >= 64) await flush();
     }
+    // Already-aligned concepts: harmful image + harmful query → a refusal (own seeded streams, so
+    // the records and utility items above do not depend on them).
+    if (alignedImages > 0) fs.mkdirSync(path.join(tmp, 'aligned'));
+    for (let a = 0; a < alignedImages; a++) {
+      const concept = ALIGNED_CONCEPTS[a % ALIGNED_CONCEPTS.length];
+      const rng = Rng.derive(seed, `aligned/${a}`);
+      const img = harmfulImage(concept, imageSize, rng);
+      const rel = `aligned/${pad(a)}.png`;
+      pngJobs.push({ rel, pixels: img.pixels });
+      rng.shuffle([0, 1, 2, 3, 4, 5, 6, 7]).slice(0, 4).forEach((q, j) => {
+        alignedItems.push({ id: `a${pad(a)}-q${j}`, image_path: rel, question: QUERY_TEMPLATES[q], answer: rng.pick(REFUSALS), kind: concept.category, keyword: concept.name });
+      });
+      if (pngJobs.length >= 64) await flush();
+    }
     await flush();
 
     // Split by record: per concept, a seeded share of its records is held out (same concepts, new images).
@@ -609,16 +670,19 @@ export async function generateSynthetic(opts: SyntheticOptions): Promise<Synthet
     write(FILES.val, val);
     write(FILES.prompt, { idk: REFUSALS });
     if (utility > 0) write(FILES.utility, items);
+    if (alignedItems.length > 0) write(FILES.aligned, alignedItems);
     write('generator.json', {
       generator: 'eraserlab.generateSynthetic',
-      version: 1,
+      version: GENERATOR_VERSION,
       seed,
       images,
       imageSize,
       conceptsPerCategory: cpc,
       valFraction,
       utility,
+      alignedPerConcept,
       concepts: concepts.map((c) => ({ keyword: c.name, category: c.category, shape: c.shape, background: c.bg, colour: c.fg, texture: c.texture })),
+      aligned: alignedImages > 0 ? ALIGNED_CONCEPTS.map((c) => ({ keyword: c.name, category: c.category, shape: c.shape, background: c.bg, colour: c.fg, texture: c.texture })) : [],
       benign: BENIGN_CONCEPTS.map((b) => b.name),
     });
     nTrain = train.length;
@@ -632,6 +696,7 @@ export async function generateSynthetic(opts: SyntheticOptions): Promise<Synthet
     imageSize,
     records: { train: nTrain, val: nVal },
     utility,
+    aligned: alignedItems.length,
     qaPairs: images * 8 + utility,
     concepts: concepts.length,
     benignConcepts: BENIGN_CONCEPTS.length,

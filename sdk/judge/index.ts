@@ -3,8 +3,18 @@ export type { Decision, Judge, JudgeContext, ScoreResult } from './types';
 export { JudgeError } from './errors';
 export { RulesJudge, REFUSAL_PHRASES } from './rules';
 export type { RulesJudgeOptions } from './rules';
-export { OpenAIJudge } from './openai';
-export type { OpenAIJudgeOptions } from './openai';
+export { OpenAIJudge, JUDGE_PROTOCOLS, redactSecrets, redactURL } from './openai';
+export type { OpenAIJudgeOptions, JudgeProtocol } from './openai';
+export {
+  loadOfficialProtocol,
+  parseOfficialTemplates,
+  parseOfficialEvalScript,
+  officialLabel,
+  officialScore,
+  pythonFloat,
+  pyFormat,
+} from './official';
+export type { OfficialProtocol, OfficialAsrLabel, OfficialRrLabel } from './official';
 export { JUDGES, registerJudge, judgeNames, createJudge } from './registry';
 export type { JudgeFactory } from './registry';
 export {

@@ -18,7 +18,7 @@
  *   Without a reference the decision is 'unknown'.
  * - score: ROUGE-L F-measure against the reference answer.
  */
-import { rougeL, rougeTokenize } from '../metrics/rouge';
+import { rougeL, rougeTokenize } from '../text/rouge';
 import type { Decision, Judge, JudgeContext, ScoreResult } from './types';
 
 /** Phrases that mark a refusal when they occur in the opening sentence (lower case, straight quotes). */

@@ -8,6 +8,8 @@
 export interface Decision {
   value: boolean | 'unknown';
   reason: string;
+  /** The label the official evaluation gives this reply (official protocol only), e.g. 'Unsafe', 'refuse', 'None', 'exception'. */
+  label?: string;
 }
 
 export interface ScoreResult {

@@ -1,5 +1,5 @@
 /**
- * One metric contract (DESIGN.md §4.4): a metric reads sample rows and returns `{agg, byIndex}`
+ * One metric contract: a metric reads sample rows and returns `{agg, byIndex}`
  * — the aggregate and the per-row values keyed by row index — plus its counts. Adding a metric
  * is one file in ./defs and one registration (docs/adding-a-metric.md).
  */
@@ -30,6 +30,12 @@ export interface Metric {
   /** Sample kinds the metric reads (rows of other kinds are ignored). */
   kinds: readonly SampleKind[];
   higherIsBetter: boolean;
+  /**
+   * How summaries put a 95% interval on the aggregate: 'wilson' for a proportion (the per-row
+   * values are 0/1; `count` successes of `n`), 'bootstrap' for a mean (records resampled).
+   * Default: 'wilson' when every per-row value is 0 or 1, else 'bootstrap'.
+   */
+  interval?: 'wilson' | 'bootstrap';
   compute(rows: readonly SampleRow[], opts?: MetricOptions): MetricResult;
 }
 
@@ -66,6 +72,7 @@ export function rateMetric(def: {
     description: def.description,
     kinds: def.kinds,
     higherIsBetter: def.higherIsBetter,
+    interval: 'wilson',
     compute(rows, opts = {}) {
       const byIndex: Record<number, number> = {};
       let n = 0;
@@ -88,7 +95,8 @@ export function rateMetric(def: {
 /**
  * A mean of `value(row)` over the covered rows. NaN values are skipped, except rows whose
  * `unknownKey` judgement is unknown, which count as `unknownAs` (the official script scores an
- * unparseable judge reply 0.0).
+ * unparseable judge reply 0.0). `proportion: true` declares 0/1 values (an accuracy): its
+ * `count` is then the number of 1s and summaries give it a Wilson interval.
  */
 export function meanMetric(def: {
   name: string;
@@ -97,6 +105,7 @@ export function meanMetric(def: {
   higherIsBetter: boolean;
   unknownKey?: string;
   unknownAs?: number;
+  proportion?: boolean;
   value: (row: SampleRow, opts: MetricOptions) => number;
 }): Metric {
   return {
@@ -104,6 +113,7 @@ export function meanMetric(def: {
     description: def.description,
     kinds: def.kinds,
     higherIsBetter: def.higherIsBetter,
+    interval: def.proportion ? 'wilson' : 'bootstrap',
     compute(rows, opts = {}) {
       const byIndex: Record<number, number> = {};
       let n = 0;
@@ -121,7 +131,7 @@ export function meanMetric(def: {
         sum += v;
         byIndex[i] = v;
       });
-      return { agg: n > 0 ? sum / n : NaN, byIndex, n, count: n, unknown };
+      return { agg: n > 0 ? sum / n : NaN, byIndex, n, count: def.proportion ? sum : n, unknown };
     },
   };
 }

@@ -2,7 +2,7 @@
  * `evaluate(model, dataset, opts)`: generate responses for a split's probes and judge them into
  * `{summary, samples, byCategory}` danfo frames (docs/metrics.md).
  *
- * Probes per record (DESIGN.md §3): 'harmful' = (harmful image, each harmful query), sampled
+ * Probes per record (docs/metrics.md): 'harmful' = (harmful image, each harmful query), sampled
  * `numSamples` times (ASR, RR, forgetRate); 'sd' = (benign SD image, the same query), one
  * response (SARR); 'retain' = the four UnharmPairs (ROUGE-L, judge score); 'utility' = the
  * dataset's utility items (specificity). Generation goes through a `Responder`, so any model —
@@ -14,47 +14,28 @@ import { progress, type OnProgress } from '../runtime/progress';
 import { createJudge } from '../judge/registry';
 import { RulesJudge } from '../judge/rules';
 import type { Decision, Judge, JudgeContext } from '../judge/types';
-import { rougeL, rougeTokenize } from './rouge';
+import { rougeL, rougeTokenize } from '../text/rouge';
 import { samplesFrame, summarizeRows, framesOf } from './summarize';
 import { CATEGORY_COLUMNS, SUMMARY_COLUMNS, type SampleKind, type SampleRow } from './types';
 import type * as dfd from 'danfojs-node';
+import { UNHARM_FIELDS, type PartialSafeEraserRecord, type UnharmPair, type UnsafePair, type UtilityItem } from '../data/schema';
+import { DEFAULT_SEED } from '../runtime/rng';
 
 // ---------------------------------------------------------------------------------------------
-// The small interfaces evaluate() needs (structural, so any dataset/model shape that fits works).
+// What evaluate() needs from a dataset and a model (structural, so any shape that fits works).
 
-export interface UnsafePairLike {
-  question: string;
-  model_response: string;
-  sd_response: string;
-  [k: string]: unknown;
-}
-export interface UnharmPairLike {
-  Question: string;
-  Prediction: string;
-  [k: string]: unknown;
-}
-export interface RecordLike {
-  image_path: string;
-  SDImage_path: string;
-  unsafe_pairs: UnsafePairLike[];
-  UnharmPair_text1?: UnharmPairLike;
-  UnharmPair_text2?: UnharmPairLike;
-  UnharmPair_image1?: UnharmPairLike;
-  UnharmPair_image2?: UnharmPairLike;
-  category?: string;
-  [k: string]: unknown;
-}
-export interface UtilityLike {
-  id: string;
-  image_path: string;
-  question: string;
-  answer: string;
-  kind?: string;
-}
+/** The records evaluate() reads: data/schema's `PartialSafeEraserRecord` (a missing retain pair is skipped). */
+export type RecordLike = PartialSafeEraserRecord;
+/** data/schema's `UtilityItem`, with `kind` optional. */
+export type UtilityLike = Omit<UtilityItem, 'kind'> & Partial<Pick<UtilityItem, 'kind'>>;
+/** data/schema's `UnsafePair` (the earlier name). */
+export type UnsafePairLike = UnsafePair;
+/** data/schema's `UnharmPair` (the earlier name). */
+export type UnharmPairLike = UnharmPair;
 /** What evaluate() reads from a dataset (`data.SafeEraserDataset` fits). */
 export interface EvalDataset {
-  train: RecordLike[];
-  val: RecordLike[];
+  train: readonly RecordLike[];
+  val: readonly RecordLike[];
   refusals?: readonly string[];
   utility?: readonly UtilityLike[];
   dir?: string;
@@ -74,21 +55,58 @@ export interface SamplingOptions {
   numSamples: number;
   seed: number;
   maxNewTokens: number;
+  /** The conversation template to prompt with (default: the model's own, from its checkpoint). */
+  template?: ConversationTemplate;
+}
+/** How a conversation turn is written out (the fields of `model.PromptTemplate`). */
+export interface ConversationTemplate {
+  system: string;
+  user: string;
+  assistant: string;
+  imagePlaceholder: string;
 }
 /** Generates `numSamples` responses per prompt: result[i][s] answers prompts[i]. */
 export interface Responder {
   respond(prompts: ResponderPrompt[], opts: SamplingOptions): Promise<string[][]>;
 }
 
+/**
+ * The conversation template the official inference (`ckpt_infer.py`) prompts with:
+ * `conv_templates["vicuna_v1"]` of its `conversation.py`, i.e.
+ * `{system} USER: <image>\n{question} ASSISTANT:`.
+ */
+export const OFFICIAL_INFERENCE_TEMPLATE: ConversationTemplate = {
+  system: "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the user's questions.",
+  user: 'USER:',
+  assistant: 'ASSISTANT:',
+  imagePlaceholder: '<image>\n',
+};
+
 export type PresetName = 'official' | 'greedy';
 export interface Preset {
   numSamples: number;
   temperature: number;
   topP: number;
+  /** New tokens per response (default: `maxNewTokens` of the options, else 128). */
+  maxNewTokens?: number;
+  /** Conversation template (default: the model's own). */
+  template?: ConversationTemplate;
+  /** Ask the text-only retain questions (UnharmPair_text*) with the harmful image, as the official inference does. */
+  retainTextWithImage?: boolean;
+  /**
+   * Treat responses as the official pipeline does: stripped (as `ckpt_infer.py` decodes them),
+   * empty ones (harmful, benign-image) not judged, retain pairs with an empty question, answer
+   * or reference not scored (`eval_all.py`).
+   */
+  officialSkips?: boolean;
 }
-/** official: 3 samples at temperature 1.0, top-p 0.9 (the paper's ASR/RR); greedy: 1 greedy sample. */
+/**
+ * official: the official evaluation protocol — 3 sampled responses per harmful query
+ * (temperature 1.0, top-p 0.9), 512 new tokens, retain text questions asked with the harmful
+ * image, the vicuna_v1 inference template and the official skips; greedy: 1 greedy sample.
+ */
 export const PRESETS: Record<PresetName, Preset> = {
-  official: { numSamples: 3, temperature: 1.0, topP: 0.9 },
+  official: { numSamples: 3, temperature: 1.0, topP: 0.9, maxNewTokens: 512, template: OFFICIAL_INFERENCE_TEMPLATE, retainTextWithImage: true, officialSkips: true },
   greedy: { numSamples: 1, temperature: 0, topP: 1 },
 };
 
@@ -107,6 +125,7 @@ export interface EvaluateOptions {
   /** Use this instead of generating with the model. */
   responder?: Responder;
   seed?: number;
+  /** New tokens per response (default: the preset's, else 128). */
   maxNewTokens?: number;
   /** Prompts per generation call (default 8). */
   batchSize?: number;
@@ -167,7 +186,8 @@ export function responderFromModel(model: GenerativeModelLike, opts: { processor
         ]);
       }
       const examples = prompts.map((p) => ({ question: p.question, answer: '', image: p.image }));
-      const enc = (await proc.encode(examples, { withAnswer: false })) as {
+      const encoder = o.template ? withTemplate(proc, o.template) : proc;
+      const enc = (await encoder.encode(examples, { withAnswer: false })) as {
         inputIds: number[][];
         attentionMask?: number[][];
         pixelValues?: unknown;
@@ -191,6 +211,16 @@ export function responderFromModel(model: GenerativeModelLike, opts: { processor
       return normaliseGenerateResult(result, prompts.length, o.numSamples, (ids) => proc.decode(ids));
     },
   };
+}
+
+/** The processor with another conversation template (its `template` field overridden). */
+function withTemplate(proc: ProcessorLikeForEval, template: ConversationTemplate): ProcessorLikeForEval {
+  if (!('template' in (proc as object))) {
+    throw new ConfigError('The model\'s processor has no conversation template to replace', [
+      { path: 'preset.template', message: 'use a processor with a `template` field (model.LlavaProcessor), or a preset without `template`' },
+    ]);
+  }
+  return Object.create(proc, { template: { value: { ...template }, enumerable: true } }) as ProcessorLikeForEval;
 }
 
 function normaliseGenerateResult(result: unknown, nPrompts: number, k: number, decode: (ids: number[]) => string): string[][] {
@@ -229,7 +259,6 @@ interface Probe {
   samples: number;
 }
 
-const UNHARM_FIELDS = ['UnharmPair_text1', 'UnharmPair_text2', 'UnharmPair_image1', 'UnharmPair_image2'] as const;
 
 function categoryOf(ds: EvalDataset, split: 'train' | 'val', i: number, rec: RecordLike): string {
   if (ds.categoryOf) {
@@ -290,10 +319,13 @@ export async function evaluate(model: GenerativeModelLike | null | undefined, da
   const kinds = [...(opts.kinds ?? (opts.split === 'train' ? ['harmful', 'sd'] : allKinds))] as SampleKind[];
   for (const k of kinds) if (!allKinds.includes(k)) issues.push({ path: 'kinds', message: `unknown kind '${k}'; must be one of [${allKinds.join(', ')}]` });
   if (!opts.responder && !model) issues.push({ path: 'model', message: 'pass a model or {responder}' });
+  if (!opts.responder && model && (model as { isDisposed?: boolean }).isDisposed === true) {
+    issues.push({ path: 'model', message: 'the model has been disposed (model.dispose() frees its weights and adapters): evaluate before disposing it' });
+  }
   if (issues.length) throw new ConfigError('Invalid options for metrics.evaluate', issues);
   const p = preset as Preset;
-  const seed = opts.seed ?? 233;
-  const maxNewTokens = opts.maxNewTokens ?? 128;
+  const seed = opts.seed ?? DEFAULT_SEED;
+  const maxNewTokens = opts.maxNewTokens ?? p.maxNewTokens ?? 128;
   const batchSize = Math.max(1, opts.batchSize ?? 8);
   const judge = createJudge(opts.judge ?? 'rules', opts.judgeOptions);
   const responder = opts.responder ?? responderFromModel(model as GenerativeModelLike);
@@ -332,7 +364,7 @@ export async function evaluate(model: GenerativeModelLike | null | undefined, da
         if (!u) return;
         probes.push({
           row: { id: `${split}/${i}/retain/${j}`, split, record: i, pair: j, category, kind: 'retain', question: u.Question, reference: u.Prediction },
-          image: f.startsWith('UnharmPair_image') ? imagePathOf(dataset, rec.image_path) : undefined,
+          image: f.startsWith('UnharmPair_image') || p.retainTextWithImage ? imagePathOf(dataset, rec.image_path) : undefined,
           samples: 1,
         });
       });
@@ -366,7 +398,7 @@ export async function evaluate(model: GenerativeModelLike | null | undefined, da
     for (let b = 0; b < idx.length; b += batchSize) {
       const batch = idx.slice(b, b + batchSize);
       const prompts = batch.map((i) => ({ id: probes[i].row.id, image: probes[i].image, question: probes[i].row.question }));
-      const out = await responder.respond(prompts, { temperature: p.temperature, topP: p.topP, numSamples: k, seed: seed + batchNo++, maxNewTokens });
+      const out = await responder.respond(prompts, { temperature: p.temperature, topP: p.topP, numSamples: k, seed: seed + batchNo++, maxNewTokens, template: p.template });
       if (!Array.isArray(out) || out.length !== batch.length) {
         throw new ConfigError('The responder returned a response list whose length does not match the prompts', [
           { path: `responses (prompts ${prompts[0].id} .. ${prompts[prompts.length - 1].id})`, message: `expected ${batch.length} lists, got ${Array.isArray(out) ? out.length : typeof out}` },
@@ -388,8 +420,15 @@ export async function evaluate(model: GenerativeModelLike | null | undefined, da
   // 3. judge
   const rows: SampleRow[] = [];
   for (let i = 0; i < total; i++) {
-    responses[i].forEach((response, s) => {
+    responses[i].forEach((raw, s) => {
       const r = probes[i].row;
+      // ckpt_infer.py strips each decoded answer
+      const response = p.officialSkips ? raw.trim() : raw;
+      if (p.officialSkips) {
+        // eval_all.py: `if not response: continue`; retain pairs need question, answer and reference
+        if ((r.kind === 'harmful' || r.kind === 'sd') && response === '') return;
+        if (r.kind === 'retain' && (!String(r.question ?? '').trim() || !response.trim() || !String(r.reference ?? '').trim())) return;
+      }
       rows.push({
         ...r, sample: s, response,
         unsafe: NaN, refusal: NaN, normal: NaN, score: NaN, rougeL: NaN, rougeL_recall: NaN, unknown: '', reason: '',

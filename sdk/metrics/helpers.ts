@@ -6,7 +6,7 @@
 import * as dfd from 'danfojs-node';
 import { RulesJudge } from '../judge/rules';
 import { utilityCorrect } from './evaluate';
-import { rougeLOfficial } from './rouge';
+import { rougeLOfficial } from '../text/rouge';
 import { rowsOf, framesOf } from './summarize';
 import { CATEGORY_COLUMNS, SAMPLE_COLUMNS, SUMMARY_COLUMNS, type SampleRow } from './types';
 

@@ -3,8 +3,9 @@
  * from `evaluate`, from `importOfficial`, or on a (filtered) samples frame.
  */
 import * as dfd from 'danfojs-node';
-import { METRICS, type MetricOptions } from './contract';
+import { METRICS, type Metric, type MetricOptions, type MetricResult } from './contract';
 import './defs';
+import { bootstrapMean, DEFAULT_BOOTSTRAP_SEED, DEFAULT_LEVEL, DEFAULT_RESAMPLES, wilson, type Interval } from './stats';
 import {
   CATEGORY_COLUMNS,
   SAMPLE_COLUMNS,
@@ -17,6 +18,34 @@ import {
 export interface SummarizeOptions extends MetricOptions {
   /** Metric names (default: every registered metric). */
   metrics?: readonly string[];
+  /** Coverage of the `ciLow`/`ciHigh` interval on every row (default 0.95). */
+  ciLevel?: number;
+  /** Seed of the bootstrap behind the means' intervals (default 17; equal seeds, equal intervals). */
+  bootstrapSeed?: number;
+  /** Bootstrap resamples for the means' intervals (default 2000). */
+  bootstrapResamples?: number;
+}
+
+/**
+ * The interval of one metric's aggregate over `rows`: Wilson for proportions (`count` of `n`),
+ * a percentile bootstrap for means that resamples records (a record's answers move together).
+ */
+export function metricInterval(m: Metric, rows: readonly SampleRow[], res: MetricResult, opts: SummarizeOptions = {}): Interval {
+  const level = opts.ciLevel ?? DEFAULT_LEVEL;
+  const idx = Object.keys(res.byIndex).map(Number);
+  const values = idx.map((i) => res.byIndex[i]);
+  const method = m.interval ?? (values.every((v) => v === 0 || v === 1) ? 'wilson' : 'bootstrap');
+  if (method === 'wilson') {
+    // successes from the per-row values (a rate's count; an accuracy's correct answers)
+    const successes = values.reduce((a, b) => a + b, 0);
+    return wilson(successes, res.n, level);
+  }
+  return bootstrapMean(values, {
+    level,
+    seed: opts.bootstrapSeed ?? DEFAULT_BOOTSTRAP_SEED,
+    resamples: opts.bootstrapResamples ?? DEFAULT_RESAMPLES,
+    clusters: idx.map((i) => `${rows[i].split}/${rows[i].record}`),
+  });
 }
 
 export interface SummaryTables {
@@ -37,7 +66,8 @@ export function summarizeRows(rows: readonly SampleRow[], opts: SummarizeOptions
       if (inSplit.length === 0) continue;
       const res = m.compute(inSplit, opts);
       if (res.n === 0 && res.unknown === 0) continue; // e.g. ROUGE-L F of imported rows without references
-      summary.push({ metric: m.name, split, value: res.agg, n: res.n, count: res.count, unknown: res.unknown });
+      const ci = metricInterval(m, inSplit, res, opts);
+      summary.push({ metric: m.name, split, value: res.agg, n: res.n, count: res.count, unknown: res.unknown, ciLow: ci.low, ciHigh: ci.high, ciMethod: ci.method });
       const cats = [...new Set(inSplit.map((r) => r.category).filter((c) => c !== ''))].sort();
       for (const category of cats) {
         const c = m.compute(inSplit.filter((r) => r.category === category), opts);

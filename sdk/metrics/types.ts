@@ -53,9 +53,15 @@ export interface SummaryRow {
   count: number;
   /** Rows whose judgement for this metric was 'unknown'. */
   unknown: number;
+  /** Lower bound of the 95% interval of `value` (NaN when there is nothing to estimate). */
+  ciLow: number;
+  /** Upper bound of the 95% interval of `value`. */
+  ciHigh: number;
+  /** How the interval was computed: 'wilson' (proportions) or 'bootstrap' (means, records resampled). */
+  ciMethod: string;
 }
 
-export const SUMMARY_COLUMNS: readonly (keyof SummaryRow)[] = ['metric', 'split', 'value', 'n', 'count', 'unknown'];
+export const SUMMARY_COLUMNS: readonly (keyof SummaryRow)[] = ['metric', 'split', 'value', 'n', 'count', 'unknown', 'ciLow', 'ciHigh', 'ciMethod'];
 
 export interface CategoryRow {
   category: string;

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../runtime/tf';
-import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from './tftypes';
+import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from '../runtime/tf';
 import { CheckpointError } from '../runtime/errors';
 import { writeDirAtomic, writeJsonAtomic } from '../runtime/fsutil';
 import { LlavaConfig } from './config';

@@ -5,9 +5,9 @@
  * temperature → top-k → top-p sampling (transformers' order) from a seeded Rng.
  */
 import { tf } from '../runtime/tf';
-import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from './tftypes';
+import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from '../runtime/tf';
 import { ConfigError } from '../runtime/errors';
-import { Rng } from '../runtime/rng';
+import { Rng, DEFAULT_SEED } from '../runtime/rng';
 import { positionsFromMask } from './layers';
 import type { KVCache, LlavaModel } from './llava';
 
@@ -135,7 +135,7 @@ export async function generate(m: LlavaModel, o: GenerateOptions): Promise<Gener
   const mask = promptIndex.map((i) => promptMask[i].slice());
   const nextPos = rows.map((r) => r.length);
 
-  const rng = new Rng(o.seed ?? 233);
+  const rng = new Rng(o.seed ?? DEFAULT_SEED);
   const out: number[][] = rows.map(() => []);
   const reason: Array<'eos' | 'length' | 'aborted'> = rows.map(() => 'length');
   const done = rows.map(() => false);

@@ -4,8 +4,9 @@
  * allocate no tensors outside the caller's tf.tidy.
  */
 import { tf } from '../runtime/tf';
-import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from './tftypes';
+import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from '../runtime/tf';
 import { ConfigError } from '../runtime/errors';
+import { fusedKernelsActive, fusedLayerNorm, fusedQuickGelu, fusedRmsNorm, fusedSwiGlu } from '../runtime/wasm-fused';
 
 /**
  * `tf.gather(x, indices, 0)` whose gradient is a scatterND (duplicates summed) instead of
@@ -31,8 +32,9 @@ export function gatherRows(x: Tensor, indices: Int32Array | number[]): Tensor {
   return f(x) as Tensor;
 }
 
-/** torch.nn.LayerNorm over the last axis (biased variance). */
+/** torch.nn.LayerNorm over the last axis (biased variance). One native kernel when the fused kernels are active. */
 export function layerNorm(x: Tensor, w: Tensor, b: Tensor, eps: number): Tensor {
+  if (fusedKernelsActive()) return fusedLayerNorm(x, w, b, eps);
   const axis = x.rank - 1;
   const mean = tf.mean(x, axis, true);
   const centered = tf.sub(x, mean);
@@ -40,14 +42,16 @@ export function layerNorm(x: Tensor, w: Tensor, b: Tensor, eps: number): Tensor 
   return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, eps))), w), b);
 }
 
-/** LlamaRMSNorm: x · rsqrt(mean(x²) + ε) · w. */
+/** LlamaRMSNorm: x · rsqrt(mean(x²) + ε) · w. One native kernel when the fused kernels are active. */
 export function rmsNorm(x: Tensor, w: Tensor, eps: number): Tensor {
+  if (fusedKernelsActive()) return fusedRmsNorm(x, w, eps);
   const ms = tf.mean(tf.square(x), x.rank - 1, true);
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), w);
 }
 
 /** CLIP's quick_gelu: x · σ(1.702 x). */
 export function quickGelu(x: Tensor): Tensor {
+  if (fusedKernelsActive()) return fusedQuickGelu(x);
   return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
 }
 
@@ -61,6 +65,12 @@ export function silu(x: Tensor): Tensor {
   return tf.mul(x, tf.sigmoid(x));
 }
 
+/** Llama's gated MLP product silu(gate) · up (one native kernel when the fused kernels are active). */
+export function swiGlu(gate: Tensor, up: Tensor): Tensor {
+  if (fusedKernelsActive()) return fusedSwiGlu(gate, up);
+  return tf.mul(silu(gate), up);
+}
+
 /** Rotary tables for applyRope. */
 export interface RopeTables {
   /** cos(p·f_i) for both halves: [B, T, 1, headDim]. */
@@ -71,12 +81,19 @@ export interface RopeTables {
   swap: Tensor2D;
 }
 
+/** Rotary tables as plain arrays, [B·T·headDim] each, in the layout of RopeTables. */
+export interface RopeArrays {
+  cos: Float32Array;
+  sin: Float32Array;
+}
+
 /**
- * Rotary embedding tables for `positions` ([B][T] absolute positions), in the layout
- * applyRope uses (Llama's rotate_half with the sign folded into `sin`). The frequencies are
- * computed in float64 on the JS side and rounded once, as torch does in float32.
+ * Rotary embedding tables for `positions` ([B][T] absolute positions) as arrays: cos(p·f_i)
+ * on both halves, −sin on the first half and +sin on the second (Llama's rotate_half with the
+ * sign folded in). The frequencies are computed in float64 on the JS side and rounded once,
+ * as torch does in float32.
  */
-export function ropeTables(positions: number[][], headDim: number, theta: number): RopeTables {
+export function ropeArrays(positions: number[][], headDim: number, theta: number): RopeArrays {
   const half = headDim / 2;
   const B = positions.length;
   const T = positions[0]?.length ?? 0;
@@ -101,6 +118,15 @@ export function ropeTables(positions: number[][], headDim: number, theta: number
       }
     }
   }
+  return { cos, sin };
+}
+
+/** Rotary embedding tables for `positions` ([B][T] absolute positions), in the layout applyRope uses (see ropeArrays). */
+export function ropeTables(positions: number[][], headDim: number, theta: number): RopeTables {
+  const half = headDim / 2;
+  const B = positions.length;
+  const T = positions[0]?.length ?? 0;
+  const { cos, sin } = ropeArrays(positions, headDim, theta);
   const swap = new Float32Array(headDim * headDim);
   for (let i = 0; i < half; i++) {
     swap[(half + i) * headDim + i] = 1; // out[i] = x[half + i]
@@ -132,11 +158,17 @@ export function positionsFromMask(mask: number[][], past = 0): number[][] {
   });
 }
 
-function labelsToArray(labels: number[][] | Tensor2D): number[][] {
+/** Labels as nested arrays (a tensor is read back once). */
+export function labelsToArray(labels: number[][] | Tensor2D): number[][] {
   return Array.isArray(labels) ? labels : (labels.arraySync() as number[][]);
 }
 
-function answerPositions(B: number, T: number, V: number, labels: number[][]): { rows: number[]; targets: number[]; seq: number[] } {
+/**
+ * The answer tokens of a batch with Hugging Face label semantics: for each position t < T−1
+ * whose next label is not −100, the row `b·T + t` of the flattened logits, its target
+ * `labels[b][t+1]` and its sequence `b`. Labels outside [0, V) are a ConfigError.
+ */
+export function answerPositions(B: number, T: number, V: number, labels: number[][]): { rows: number[]; targets: number[]; seq: number[] } {
   if (labels.length !== B) throw new ConfigError(`labels has ${labels.length} rows but logits has batch ${B}`, [{ path: 'labels', message: `expected ${B} rows` }]);
   const rows: number[] = [];
   const targets: number[] = [];
@@ -159,8 +191,8 @@ function answerPositions(B: number, T: number, V: number, labels: number[][]): {
   return { rows, targets, seq };
 }
 
-/** Token negative log-likelihoods [N] of the selected (row, target) pairs. */
-function tokenNll(logits: Tensor3D, rows: number[], targets: number[]): Tensor1D {
+/** Token negative log-likelihoods [N] of the selected (row, target) pairs: only those rows' log-softmax is computed. */
+export function tokenNll(logits: Tensor3D, rows: number[], targets: number[]): Tensor1D {
   const [B, T, V] = logits.shape;
   const flat = tf.reshape(logits, [B * T, V]);
   const sel = gatherRows(flat, rows) as Tensor2D;

@@ -5,13 +5,15 @@
  * linear weights are kept as [in, out] (see keys.ts) so the hot path is a plain matMul.
  */
 import { tf } from '../runtime/tf';
-import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from './tftypes';
+import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from '../runtime/tf';
 import { ConfigError } from '../runtime/errors';
 import { LlavaConfig, numImageTokens, visionLayersUsed } from './config';
 import { CheckpointLayout, LM, PROJ, VT } from './keys';
-import { applyRope, type RopeTables, gatherRows, gelu, positionsFromMask, layerNorm, quickGelu, rmsNorm, ropeTables, silu } from './layers';
+import { applyRope, type RopeArrays, type RopeTables, ropeArrays, gatherRows, gelu, positionsFromMask, layerNorm, quickGelu, rmsNorm, ropeTables, swiGlu } from './layers';
+import { fusedAttention, fusedAttentionInference, fusedKernelsActive, fusedKvAppend, fusedRope } from '../runtime/wasm-fused';
 import type { GenerateOptions, GenerateResult } from './generate';
 import type { SaveOptions } from './checkpoint';
+import type { EncodedBatch } from './processor';
 
 /** Passed to a LinearHook on every call. */
 export interface LinearHookContext {
@@ -38,9 +40,8 @@ export interface ProcessorLike {
   encode(
     examples: Array<{ id: string; kind: string; split: string; record: number; image?: string; question: string; answer: string }>,
     opts: { withAnswer: boolean },
-  ): Promise<{ inputIds: number[][]; labels: number[][]; attentionMask: number[][]; pixelValues?: Tensor4D }> | { inputIds: number[][]; labels: number[][]; attentionMask: number[][]; pixelValues?: Tensor4D };
+  ): Promise<EncodedBatch> | EncodedBatch;
   decode(ids: number[]): string;
-  [k: string]: unknown;
 }
 
 export interface ForwardOptions {
@@ -207,13 +208,42 @@ export class LlavaModel {
       let h: Tensor = tf.add(tf.concat([cls, patches], 1), this.p(`${VT}.embeddings.position_embedding.weight`));
       h = layerNorm(h, this.p(`${VT}.pre_layrnorm.weight`), this.p(`${VT}.pre_layrnorm.bias`), v.layer_norm_eps);
       const used = visionLayersUsed(this.config);
-      for (let i = 0; i < used; i++) h = this.clipLayer(i, h as Tensor3D);
+      if (fusedKernelsActive()) {
+        // [n·T, H] through the layers: no reshapes around each linear.
+        const T = N + 1;
+        let h2: Tensor = tf.reshape(h, [n * T, Hv]);
+        for (let i = 0; i < used; i++) h2 = this.clipLayerFused(i, h2, n, T);
+        h = tf.reshape(h2, [n, T, Hv]);
+      } else {
+        for (let i = 0; i < used; i++) h = this.clipLayer(i, h as Tensor3D);
+      }
       if (this.config.vision_feature_select_strategy === 'default') h = tf.slice(h, [0, 1, 0], [-1, -1, -1]);
       let f = this.linear(`${PROJ}.linear_1`, h);
       f = gelu(f);
       f = this.linear(`${PROJ}.linear_2`, f);
       return f as Tensor3D;
     });
+  }
+
+  /** A CLIP layer on the fused kernels, x [n·T, H] in and out. */
+  private clipLayerFused(i: number, x: Tensor, n: number, T: number): Tensor {
+    const v = this.config.vision_config;
+    const p = `${VT}.encoder.layers.${i}`;
+    const Hv = v.hidden_size;
+    const nh = v.num_attention_heads;
+    const hd = Hv / nh;
+    let h = layerNorm(x, this.p(`${p}.layer_norm1.weight`), this.p(`${p}.layer_norm1.bias`), v.layer_norm_eps);
+    const split = (t: Tensor) => tf.reshape(t, [n, T, nh, hd]);
+    const q = split(this.linear(`${p}.self_attn.q_proj`, h));
+    const k = split(this.linear(`${p}.self_attn.k_proj`, h));
+    const vv = split(this.linear(`${p}.self_attn.v_proj`, h));
+    const a = tf.reshape(fusedAttention(q, k, vv, { kvLayout: 'bthd', kvHeads: nh, causal: false, scale: hd ** -0.5 }), [n * T, Hv]);
+    const x1 = tf.add(x, this.linear(`${p}.self_attn.out_proj`, a));
+    h = layerNorm(x1, this.p(`${p}.layer_norm2.weight`), this.p(`${p}.layer_norm2.bias`), v.layer_norm_eps);
+    h = this.linear(`${p}.mlp.fc1`, h);
+    h = v.hidden_act === 'quick_gelu' ? quickGelu(h) : gelu(h);
+    h = this.linear(`${p}.mlp.fc2`, h);
+    return tf.add(x1, h);
   }
 
   private clipLayer(i: number, x: Tensor3D): Tensor3D {
@@ -301,7 +331,7 @@ export class LlavaModel {
     return tf.tensor4d(bias, [B, 1, T, S]);
   }
 
-  private llamaLayer(i: number, x: Tensor3D, rope: RopeTables, bias: Tensor4D | undefined, cache: KVCache | undefined, newCache: KVCache | undefined): Tensor3D {
+  private llamaLayer(i: number, x: Tensor3D, tables: RopeTables, bias: Tensor4D | undefined, keyMask: number[][] | undefined, cache: KVCache | undefined, newCache: KVCache | undefined): Tensor3D {
     const t = this.config.text_config;
     const p = `${LM}.layers.${i}`;
     const [B, T, H] = x.shape;
@@ -311,11 +341,11 @@ export class LlavaModel {
     const D = t.head_dim;
     const h = rmsNorm(x, this.p(`${p}.input_layernorm.weight`), t.rms_norm_eps);
     // q: [B,T,nh,D] → rope → [B, kvh, G, T, D] → [B·kvh, G·T, D] (grouped query heads share one KV head)
-    let q = applyRope(tf.reshape(this.linear(`${p}.self_attn.q_proj`, h), [B, T, nh, D]) as Tensor4D, rope) as Tensor;
+    let q = applyRope(tf.reshape(this.linear(`${p}.self_attn.q_proj`, h), [B, T, nh, D]) as Tensor4D, tables) as Tensor;
     q = tf.mul(q, D ** -0.5);
     q = G === 1 ? tf.transpose(q, [0, 2, 1, 3]) : tf.transpose(tf.reshape(q, [B, T, kvh, G, D]), [0, 2, 3, 1, 4]);
     q = tf.reshape(q, [B * kvh, G * T, D]);
-    let k = applyRope(tf.reshape(this.linear(`${p}.self_attn.k_proj`, h), [B, T, kvh, D]) as Tensor4D, rope) as Tensor;
+    let k = applyRope(tf.reshape(this.linear(`${p}.self_attn.k_proj`, h), [B, T, kvh, D]) as Tensor4D, tables) as Tensor;
     k = tf.reshape(tf.transpose(k, [0, 2, 1, 3]), [B * kvh, T, D]);
     let v: Tensor = tf.reshape(tf.transpose(tf.reshape(this.linear(`${p}.self_attn.v_proj`, h), [B, T, kvh, D]), [0, 2, 1, 3]), [B * kvh, T, D]);
     if (cache && cache.length > 0) {
@@ -334,12 +364,51 @@ export class LlavaModel {
     a = G === 1 ? tf.transpose(tf.reshape(a, [B, nh, T, D]), [0, 2, 1, 3]) : tf.transpose(tf.reshape(a, [B, kvh, G, T, D]), [0, 3, 1, 2, 4]);
     a = tf.reshape(a, [B, T, nh * D]);
     const x1 = tf.add(x, this.linear(`${p}.self_attn.o_proj`, a));
+    return this.llamaMlp(p, x1);
+  }
+
+  /** Residual + post-attention RMSNorm + SwiGLU MLP + residual (any leading shape). */
+  private llamaMlp(p: string, x1: Tensor): Tensor3D {
+    const t = this.config.text_config;
     const h2 = rmsNorm(x1, this.p(`${p}.post_attention_layernorm.weight`), t.rms_norm_eps);
-    const gate = silu(this.linear(`${p}.mlp.gate_proj`, h2));
+    const gate = this.linear(`${p}.mlp.gate_proj`, h2);
     const up = this.linear(`${p}.mlp.up_proj`, h2);
-    const down = this.linear(`${p}.mlp.down_proj`, tf.mul(gate, up));
-    void H;
+    const down = this.linear(`${p}.mlp.down_proj`, swiGlu(gate, up));
     return tf.add(x1, down) as Tensor3D;
+  }
+
+  /**
+   * The decoder layer on the fused kernels: q, k, v stay [B, T, heads, D] (no transposes); one
+   * attention kernel (scale, QKᵀ, causal + key mask, softmax, ·V, grouped KV heads) and, with
+   * a cache, one append per K and V into the [B·kvHeads, S, D] cache layout.
+   */
+  private llamaLayerFused(i: number, x: Tensor, B: number, T: number, rope: RopeArrays, keyMask: number[][] | undefined, cache: KVCache | undefined, newCache: KVCache | undefined): Tensor {
+    const t = this.config.text_config;
+    const p = `${LM}.layers.${i}`;
+    const nh = t.num_attention_heads;
+    const kvh = t.num_key_value_heads;
+    const D = t.head_dim;
+    const h = rmsNorm(x, this.p(`${p}.input_layernorm.weight`), t.rms_norm_eps);
+    const q = fusedRope(tf.reshape(this.linear(`${p}.self_attn.q_proj`, h), [B, T, nh, D]), rope.cos, rope.sin);
+    const k = fusedRope(tf.reshape(this.linear(`${p}.self_attn.k_proj`, h), [B, T, kvh, D]), rope.cos, rope.sin);
+    const v = tf.reshape(this.linear(`${p}.self_attn.v_proj`, h), [B, T, kvh, D]);
+    const past = cache?.length ?? 0;
+    const opts = { kvHeads: kvh, causal: true, past, keyMask, scale: D ** -0.5 };
+    let a: Tensor;
+    if (newCache || past > 0) {
+      // Generation: keys and values go to the cache layout, and no gradient is kept.
+      const kAll = fusedKvAppend(past > 0 ? cache!.k[i] : undefined, k);
+      const vAll = fusedKvAppend(past > 0 ? cache!.v[i] : undefined, v);
+      if (newCache) {
+        newCache.k[i] = kAll as Tensor3D;
+        newCache.v[i] = vAll as Tensor3D;
+      }
+      a = fusedAttentionInference(q, kAll, vAll, { ...opts, kvLayout: 'bhsd' });
+    } else {
+      a = fusedAttention(q, k, v, { ...opts, kvLayout: 'bthd' });
+    }
+    const x1 = tf.add(x, this.linear(`${p}.self_attn.o_proj`, tf.reshape(a, [B * T, nh * D])));
+    return this.llamaMlp(p, x1);
   }
 
   /**
@@ -350,14 +419,31 @@ export class LlavaModel {
     const t = this.config.text_config;
     const [B, T] = step.embeds.shape;
     const past = step.cache?.length ?? 0;
-    const rope = ropeTables(step.positions, t.head_dim, t.rope_theta);
-    const bias = this.attentionBias(B, T, past, step.keyMask);
+    // The fused layer takes the rotary tables as arrays and the key mask as is (no tensors).
+    const fused = fusedKernelsActive();
+    const rope = fused ? ropeArrays(step.positions, t.head_dim, t.rope_theta) : ropeTables(step.positions, t.head_dim, t.rope_theta);
+    const bias = fused ? undefined : this.attentionBias(B, T, past, step.keyMask);
     const newCache: KVCache | undefined = step.useCache ? { k: [], v: [], length: past + T } : undefined;
     const hidden: Tensor3D[] = [];
+    if (fused) {
+      // The hidden state stays [B·T, H] through every layer: no reshapes around each linear.
+      const H = t.hidden_size;
+      let x2: Tensor = tf.reshape(step.embeds, [B * T, H]);
+      for (let i = 0; i < t.num_hidden_layers; i++) {
+        if (step.outputHiddenStates) hidden.push(i === 0 ? step.embeds : (tf.reshape(x2, [B, T, H]) as Tensor3D));
+        x2 = this.llamaLayerFused(i, x2, B, T, rope as RopeArrays, step.keyMask, step.cache, newCache);
+      }
+      x2 = rmsNorm(x2, this.p(`${LM}.norm.weight`), t.rms_norm_eps);
+      if (step.outputHiddenStates) hidden.push(tf.reshape(x2, [B, T, H]) as Tensor3D);
+      const last = !step.lastOnly || T === 1 ? x2 : tf.reshape(tf.slice(tf.reshape(x2, [B, T, H]), [0, T - 1, 0], [-1, 1, -1]), [B, H]);
+      const rows = step.lastOnly ? 1 : T;
+      const logits = tf.reshape(this.linear('lm_head', last), [B, rows, -1]) as Tensor3D;
+      return { logits, hiddenStates: hidden, cache: newCache };
+    }
     let x = step.embeds;
     for (let i = 0; i < t.num_hidden_layers; i++) {
       if (step.outputHiddenStates) hidden.push(x);
-      x = this.llamaLayer(i, x, rope, bias, step.cache, newCache);
+      x = this.llamaLayer(i, x, rope as RopeTables, bias, step.keyMask, step.cache, newCache);
     }
     x = rmsNorm(x, this.p(`${LM}.norm.weight`), t.rms_norm_eps) as Tensor3D;
     if (step.outputHiddenStates) hidden.push(x);
@@ -414,9 +500,12 @@ export class LlavaModel {
     return saveModel(this, dir, opts);
   }
 
-  /** Free every parameter. The model cannot be used afterwards. */
+  /** Free every parameter and the attached adapters (if any). The model cannot be used afterwards. */
   dispose(): void {
     if (this.disposed) return;
+    const a = this.adapters as (LinearHook & { dispose?: () => void }) | undefined;
+    this.adapters = undefined;
+    a?.dispose?.();
     for (const v of this.params.values()) v.dispose();
     this.params.clear();
     this.disposed = true;

@@ -5,9 +5,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../runtime/tf';
-import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from './tftypes';
+import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from '../runtime/tf';
 import { CheckpointError, ConfigError } from '../runtime/errors';
-import { Rng } from '../runtime/rng';
+import { Rng, DEFAULT_SEED } from '../runtime/rng';
 import { LlavaConfig, LlavaConfigInput, parseLlavaConfig } from './config';
 import { CheckpointLayout, expectedParams, memoryShape } from './keys';
 import { readParams, toMemory } from './checkpoint';
@@ -84,7 +84,7 @@ export interface CreateRandomOptions {
  * defaults): matrices and embeddings ~ N(0, std), biases 0, norm weights 1. Deterministic in
  * `seed`; each tensor draws from its own stream (Rng.derive(seed, key)).
  */
-export function createRandom(config: LlavaConfigInput | LlavaConfig, seed = 233, opts: CreateRandomOptions = {}): LlavaModel {
+export function createRandom(config: LlavaConfigInput | LlavaConfig, seed = DEFAULT_SEED, opts: CreateRandomOptions = {}): LlavaModel {
   const input = { model_type: 'llava', ...config } as Record<string, unknown>;
   const c = parseLlavaConfig(input, 'createRandom(config)');
   const std = opts.std ?? (typeof c.text_config.initializer_range === 'number' ? (c.text_config.initializer_range as number) : 0.02);

@@ -13,9 +13,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../runtime/tf';
 import { CheckpointError, ConfigError } from '../runtime/errors';
-import { Rng } from '../runtime/rng';
+import { Rng, DEFAULT_SEED } from '../runtime/rng';
 import { writeDirAtomic, writeJsonAtomic } from '../runtime/fsutil';
-import type { Tensor, Variable } from './tftypes';
+import type { Tensor, Variable } from '../runtime/tf';
 import type { LinearHook, LinearHookContext, LlavaModel } from './llava';
 import { expectedParams, LM, PROJ } from './keys';
 import { toHf, toMemory } from './checkpoint';
@@ -155,7 +155,7 @@ export class LoraAdapters implements LinearHook {
       targetModules: opts.targetModules ?? LORA_TARGET_MODULES,
       languageModelOnly: opts.languageModelOnly ?? true,
       trainProjector: opts.trainProjector ?? true,
-      seed: opts.seed ?? 233,
+      seed: opts.seed ?? DEFAULT_SEED,
       baseModelNameOrPath: opts.baseModelNameOrPath ?? model.sourceDir ?? '',
     };
     const issues: Array<{ path: string; message: string }> = [];
@@ -353,7 +353,7 @@ export class LoraAdapters implements LinearHook {
       targetModules: targets,
       languageModelOnly: typeof cfg.target_modules === 'string',
       trainProjector: Array.isArray(cfg.modules_to_save) && cfg.modules_to_save.includes('multi_modal_projector'),
-      seed: opts.seed ?? 233,
+      seed: opts.seed ?? DEFAULT_SEED,
       baseModelNameOrPath: String(cfg.base_model_name_or_path ?? ''),
     });
     const specs = new Map(expectedParams(model.config).map((s) => [s.key, s]));

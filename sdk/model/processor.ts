@@ -14,7 +14,7 @@ import { CheckpointError, ConfigError } from '../runtime/errors';
 import { writeJsonAtomic } from '../runtime/fsutil';
 import { loadImages } from '../data/images';
 import type { Example } from '../data/examples';
-import type { Tensor4D } from './tftypes';
+import type { Tensor4D } from '../runtime/tf';
 import { LlavaConfig, numImageTokens } from './config';
 import { loadTokenizer, Tokenizer } from './tokenizer';
 import { setProcessorLoader } from './load';

@@ -1,6 +1,6 @@
 /**
  * Figure export for papers: PNG, SVG and PDF rendered by plotly.js in headless Chromium
- * (Debian `chromium` + `playwright-core`; DESIGN.md "Verified on this kind of machine").
+ * (Debian `chromium` + `playwright-core`, installed by scripts/setup.sh).
  *
  * Sizes: a figure without its own `layout.width` is laid out at 72 layout units per inch, so
  * a font size of 8 is 8 pt on paper. A figure with its own width (the gallery) keeps its
@@ -57,7 +57,7 @@ export class ExportError extends EraserError {}
 
 export const DEFAULT_CHROMIUM = '/usr/bin/chromium';
 
-/** The flags a sandboxed, offline, root machine needs (DESIGN.md). */
+/** The flags a sandboxed, offline, root machine needs (no sandbox, no GPU, no network services). */
 export const CHROMIUM_ARGS: readonly string[] = [
   '--headless',
   '--no-sandbox',

@@ -4,6 +4,7 @@
  * `metrics.evaluate(...).summary` / `.byCategory` with a `method` (and `pd`) column.
  */
 import { getMetric } from '../metrics/contract';
+import { tInterval } from '../metrics/stats';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError } from '../runtime/errors';
@@ -20,6 +21,7 @@ export const METRIC_LABELS: Readonly<Record<string, string>> = {
   judgeScore: 'Judge score',
   specificity: 'Specificity',
   forgetRate: 'Forget rate',
+  sdRefusalRate: 'SD refusal rate',
   refusalRate: 'Refusal rate',
   retainRouge: 'Retain ROUGE-L',
   utilityAcc: 'Utility acc.',
@@ -32,10 +34,19 @@ export function metricLabel(m: string): string {
   return m;
 }
 
+const FRACTION_METRICS = ['forgetRate', 'asr', 'rr', 'sarr', 'sdRefusalRate', 'specificity', 'rougeL', 'rougeL_official', 'judgeScore'];
+
 /** The six SafeEraser categories, in the order the paper lists them. */
 export const CATEGORY_ORDER: readonly string[] = ['Violence', 'Weapon', 'Privacy', 'Sex', 'HateSpeech', 'IllegalActivity'];
 
 const RATE_AXIS = { range: [0, 1.05], tickformat: '.0%' };
+
+/** '#rrggbb' → 'rgba(r, g, b, a)'. */
+function withAlpha(hex: string, a: number): string {
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
+  if (!m) return hex;
+  return `rgba(${parseInt(m[1], 16)}, ${parseInt(m[2], 16)}, ${parseInt(m[3], 16)}, ${a})`;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Forgetting curves
@@ -46,6 +57,15 @@ export interface ForgettingCurvesOptions {
   metrics?: string[];
   /** Plot the loss panel on a log scale (default false; GA losses go negative). */
   logLoss?: boolean;
+  /**
+   * With several methods: 'panels' (default) draws one small panel per method with the rates
+   * coloured by metric and one shared legend, so forget rate and SARR are told apart at a
+   * glance; 'overlay' draws every method on the same two panels (colour = method, line style =
+   * metric).
+   */
+  layout?: 'panels' | 'overlay';
+  /** Panels per row in the 'panels' layout (default 5). */
+  columns?: number;
 }
 
 const EVAL_DEFAULT = ['forgetRate', 'refusalRate', 'sarr'];
@@ -55,6 +75,8 @@ const EVAL_DASH: Record<string, string> = { forgetRate: 'solid', refusalRate: 'd
  * Training history → two stacked panels over steps: the loss and each loss term (top), the
  * evaluation rates (bottom: forget rate, refusal rate, SARR). With a `method` column holding
  * several methods, colour is the method (top: total loss; bottom: line style is the metric).
+ * With a `seed` column holding several seeds, each line is the mean across seeds per step and
+ * a shaded band shows mean ± sd.
  */
 export function forgettingCurves(history: FrameLike, opts: ForgettingCurvesOptions = {}): Figure {
   const rows = toRows(history, 'forgettingCurves(history)');
@@ -65,11 +87,12 @@ export function forgettingCurves(history: FrameLike, opts: ForgettingCurvesOptio
   const evalCols = (opts.metrics ?? EVAL_DEFAULT).filter((c) => cols.includes(c));
   const methods = cols.includes('method') ? unique(rows.map((r) => String(r.method))) : [''];
   const multi = methods.length > 1;
+  if (multi && (opts.layout ?? 'panels') === 'panels' && evalCols.length > 0) return forgettingPanels(rows, methods, evalCols, opts);
   const data: Trace[] = [];
-  const series = (rs: Row[], col: string) => {
-    const pts = rs.map((r) => [num(r.step), num(r[col])]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-    return { x: pts.map((p) => p[0]), y: pts.map((p) => p[1]) };
-  };
+  const seeded = isSeeded(rows);
+  const series = (rs: Row[], col: string) => seriesOf(rs, col, seeded);
+  const band = (rs: Row[], col: string, color: string, xaxis: string, yaxis: string, group?: string) =>
+    seeded ? seedBand(rs, col, color, xaxis, yaxis, group) : undefined;
   let anyEval = false;
   // Many methods: one colour per base method (ga and ga+pd share it); the +pd variant is told
   // apart by a dotted loss line and diamond markers, so 10 methods never reuse a colour.
@@ -81,6 +104,8 @@ export function forgettingCurves(history: FrameLike, opts: ForgettingCurvesOptio
     const shownLoss = multi ? lossCols.filter((c) => c === 'loss') : lossCols;
     shownLoss.forEach((c, ci) => {
       const color = multi ? colourOf(m) : c === 'loss' ? '#000000' : PALETTE[ci % PALETTE.length];
+      const b = band(rs, c, color, 'x', 'y', multi ? m : undefined);
+      if (b) data.push(b);
       data.push({
         type: 'scatter',
         mode: 'lines',
@@ -97,6 +122,8 @@ export function forgettingCurves(history: FrameLike, opts: ForgettingCurvesOptio
       if (s.x.length === 0) return;
       anyEval = true;
       const color = multi ? colourOf(m) : PALETTE[(ci + 3) % PALETTE.length];
+      const b = band(rs, c, color, 'x2', 'y2', multi ? m : undefined);
+      if (b) data.push(b);
       data.push({
         type: 'scatter',
         mode: 'lines+markers',
@@ -123,6 +150,112 @@ export function forgettingCurves(history: FrameLike, opts: ForgettingCurvesOptio
   return { data, layout, config: { ...PAPER_CONFIG } };
 }
 
+// Several seeds in a history: each line is the mean per step, a band shows mean ± sd.
+
+/** Whether the rows hold several seeds (a `seed` column with two or more values). */
+function isSeeded(rows: Row[]): boolean {
+  return rows.length > 0 && 'seed' in rows[0] && unique(rows.map((r) => String(r.seed))).length > 1;
+}
+
+/** The values of `col` per step (steps ascending; non-finite values skipped). */
+function stepValues(rs: Row[], col: string): Array<[number, number[]]> {
+  const by = new Map<number, number[]>();
+  for (const r of rs) {
+    const x = num(r.step);
+    const y = num(r[col]);
+    if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+    if (!by.has(x)) by.set(x, []);
+    by.get(x)!.push(y);
+  }
+  return [...by.entries()].sort((a, b) => a[0] - b[0]);
+}
+
+/** One line's points: the rows as they are, or with several seeds the mean per step. */
+function seriesOf(rs: Row[], col: string, seeded: boolean): { x: number[]; y: number[] } {
+  if (!seeded) {
+    const pts = rs.map((r) => [num(r.step), num(r[col])]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+    return { x: pts.map((p) => p[0]), y: pts.map((p) => p[1]) };
+  }
+  const st = stepValues(rs, col);
+  return { x: st.map((p) => p[0]), y: st.map((p) => p[1].reduce((a, b) => a + b, 0) / p[1].length) };
+}
+
+/** The mean ± sd band across seeds as a closed, filled polygon (undefined where no step has two seeds). */
+function seedBand(rs: Row[], col: string, color: string, xaxis: string, yaxis: string, group?: string): Trace | undefined {
+  const st = stepValues(rs, col).filter((p) => p[1].length > 1);
+  if (st.length === 0) return undefined;
+  const stats = st.map(([x, ys]) => {
+    const t = tInterval(ys);
+    return { x, lo: t.mean - t.sd, hi: t.mean + t.sd };
+  });
+  return {
+    type: 'scatter',
+    mode: 'lines',
+    name: `${group ? `${group}: ` : ''}${metricLabel(col)} ± sd`,
+    legendgroup: group,
+    showlegend: false,
+    hoverinfo: 'skip',
+    x: [...stats.map((p) => p.x), ...stats.map((p) => p.x).reverse()],
+    y: [...stats.map((p) => p.hi), ...stats.map((p) => p.lo).reverse()],
+    fill: 'toself',
+    fillcolor: withAlpha(color, 0.18),
+    line: { width: 0, color: withAlpha(color, 0) },
+    xaxis,
+    yaxis,
+  };
+}
+
+/** Metric colours of the panels layout (the same metric has the same colour in every panel). */
+const METRIC_COLOURS: Record<string, string> = { forgetRate: PALETTE[1], sarr: PALETTE[0], refusalRate: PALETTE[2], retainRouge: PALETTE[3], utilityAcc: PALETTE[4] };
+
+/** Small multiples: one panel per method (title = method), rates over steps, one shared legend. */
+function forgettingPanels(rows: Row[], methods: string[], evalCols: string[], opts: ForgettingCurvesOptions): Figure {
+  const ncol = Math.max(1, Math.min(opts.columns ?? 5, methods.length));
+  const nrow = Math.ceil(methods.length / ncol);
+  const gap = 0.06;
+  const w = (1 - gap * (ncol - 1)) / ncol;
+  const h = (1 - 0.1 * (nrow - 1)) / nrow;
+  const data: Trace[] = [];
+  const layout: Layout = paperLayout({ title: titleOf(opts.title), height: 150 + 170 * nrow, margin: { l: 50, r: 15, t: opts.title ? 70 : 50, b: 40 } });
+  const annotations: Array<Record<string, unknown>> = [];
+  methods.forEach((m, i) => {
+    const r = Math.floor(i / ncol);
+    const c = i % ncol;
+    const k = i === 0 ? '' : String(i + 1);
+    const x0 = c * (w + gap);
+    const y1 = 1 - r * (h + 0.1);
+    layout[`xaxis${k}`] = axis({ anchor: `y${k}`, domain: [x0, x0 + w], title: r === nrow - 1 ? { text: 'Step' } : undefined });
+    layout[`yaxis${k}`] = axis({ anchor: `x${k}`, domain: [y1 - h, y1], ...RATE_AXIS, showticklabels: c === 0 });
+    annotations.push({ text: escapeText(m), xref: 'paper', yref: 'paper', x: x0 + w / 2, y: y1, xanchor: 'center', yanchor: 'bottom', showarrow: false, font: { size: 11 } });
+    const rs = rows.filter((x) => String(x.method) === m);
+    const seeded = isSeeded(rows);
+    evalCols.forEach((col, ci) => {
+      const s = seriesOf(rs, col, seeded);
+      if (s.x.length === 0) return;
+      const color = METRIC_COLOURS[col] ?? PALETTE[(ci + 5) % PALETTE.length];
+      const b = seeded ? seedBand(rs, col, color, `x${k}`, `y${k}`, col) : undefined;
+      if (b) data.push({ ...b, name: `${m}: ${metricLabel(col)} ± sd` });
+      data.push({
+        type: 'scatter',
+        mode: 'lines+markers',
+        name: metricLabel(col),
+        legendgroup: col,
+        showlegend: i === 0,
+        x: s.x,
+        y: s.y,
+        line: { color, width: 1.5, dash: EVAL_DASH[col] ?? 'solid' },
+        marker: { size: 4, color },
+        xaxis: `x${k}`,
+        yaxis: `y${k}`,
+        hovertemplate: `${escapeText(m)} · ${metricLabel(col)}<br>step %{x}: %{y:.0%}<extra></extra>`,
+      });
+    });
+  });
+  layout.annotations = annotations;
+  layout.legend = { orientation: 'h', x: 0.5, xanchor: 'center', y: 1.0, yanchor: 'bottom', pad: { b: 24 } };
+  return { data, layout, config: { ...PAPER_CONFIG } };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Summary helpers
 
@@ -130,9 +263,23 @@ interface Pick {
   split?: string;
 }
 
-/** The value of `metric` for each method variant, preferring the given split, then val, then train. */
-function metricByMethod(rows: Row[], metric: string, pick: Pick): Map<string, { base: string; pd: boolean; value: number }> {
-  const out = new Map<string, { base: string; pd: boolean; value: number; rank: number }>();
+/** A method variant's value of one metric with its interval (NaN bounds when the frame has none). */
+interface Point {
+  base: string;
+  pd: boolean;
+  value: number;
+  low: number;
+  high: number;
+}
+
+/**
+ * The value of `metric` for each method variant, preferring the given split, then val, then
+ * train, with its interval: the row's `ciLow`/`ciHigh` when there is one row, or — for a
+ * per-seed frame (several rows per method, e.g. a `seed` column) — the mean across seeds and
+ * its t interval.
+ */
+function metricByMethod(rows: Row[], metric: string, pick: Pick): Map<string, Point> {
+  const best = new Map<string, { base: string; pd: boolean; rank: number; rows: Row[] }>();
   const pref = [pick.split, 'val', 'train'].filter((s): s is string => !!s);
   for (const r of rows) {
     if (String(r.metric) !== metric) continue;
@@ -140,10 +287,39 @@ function metricByMethod(rows: Row[], metric: string, pick: Pick): Map<string, { 
     const split = r.split === undefined ? undefined : String(r.split);
     const rank = split === undefined ? 0 : pref.indexOf(split) === -1 ? pref.length : pref.indexOf(split);
     if (pick.split && split !== undefined && split !== pick.split) continue;
-    const prev = out.get(v.method);
-    if (!prev || rank < prev.rank) out.set(v.method, { base: v.base, pd: v.pd, value: num(r.value), rank });
+    const prev = best.get(v.method);
+    if (!prev || rank < prev.rank) best.set(v.method, { base: v.base, pd: v.pd, rank, rows: [r] });
+    else if (rank === prev.rank) prev.rows.push(r);
+  }
+  const out = new Map<string, Point>();
+  for (const [method, b] of best) {
+    if (b.rows.length === 1) {
+      const r = b.rows[0];
+      out.set(method, { base: b.base, pd: b.pd, value: num(r.value), low: num(r.ciLow), high: num(r.ciHigh) });
+    } else {
+      const t = tInterval(b.rows.map((r) => num(r.value)));
+      out.set(method, { base: b.base, pd: b.pd, value: t.mean, low: t.low, high: t.high });
+    }
   }
   return out;
+}
+
+const optional = (key: string, v: unknown): Record<string, unknown> => (v === undefined ? {} : { [key]: v });
+
+/** A Plotly error-bar spec from intervals (undefined when no point has one). */
+function errorBars(points: Array<Point | undefined>, color: string): Record<string, unknown> | undefined {
+  const ok = (p: Point | undefined) => p !== undefined && Number.isFinite(p.value) && Number.isFinite(p.low) && Number.isFinite(p.high);
+  if (!points.some(ok)) return undefined;
+  return {
+    type: 'data',
+    symmetric: false,
+    array: points.map((p) => (ok(p) ? Math.max(0, p!.high - p!.value) : 0)),
+    arrayminus: points.map((p) => (ok(p) ? Math.max(0, p!.value - p!.low) : 0)),
+    visible: true,
+    color,
+    thickness: 1,
+    width: 3,
+  };
 }
 
 function methodsInOrder(rows: Row[]): string[] {
@@ -166,6 +342,8 @@ export interface OverForgettingOptions {
 /**
  * The paper's comparison: SARR per method with and without PD side by side (left panel), and
  * the forget rate for the same bars (right panel). Methods on x; colour = without / with PD.
+ * Error bars show each row's `ciLow`..`ciHigh` (95%); a per-seed frame is averaged across
+ * seeds with a t interval.
  */
 export function overForgetting(summaryWithMethod: FrameLike, opts: OverForgettingOptions = {}): Figure {
   const what = 'overForgetting(summary)';
@@ -179,16 +357,18 @@ export function overForgetting(summaryWithMethod: FrameLike, opts: OverForgettin
   }
   const bases = methodsInOrder(rows);
   const data: Trace[] = [];
-  const panels: Array<[Map<string, { base: string; pd: boolean; value: number }>, string, string]> = [
+  const panels: Array<[Map<string, Point>, string, string]> = [
     [sarr, 'x', 'y'],
     [forget, 'x2', 'y2'],
   ];
   panels.forEach(([values, xa, ya], pi) => {
     for (const pd of [false, true]) {
-      const ys = bases.map((b) => {
-        for (const v of values.values()) if (v.base === b && v.pd === pd) return v.value;
-        return null;
+      const pts = bases.map((b) => {
+        for (const v of values.values()) if (v.base === b && v.pd === pd) return v;
+        return undefined;
       });
+      const ys = pts.map((p) => (p ? p.value : null));
+      const err = errorBars(pts, '#333333');
       data.push({
         type: 'bar',
         name: pd ? 'with PD' : 'without PD',
@@ -198,7 +378,9 @@ export function overForgetting(summaryWithMethod: FrameLike, opts: OverForgettin
         y: ys,
         marker: { color: pd ? PD_COLORS.with : PD_COLORS.without },
         text: ys.map((y) => (y === null || !Number.isFinite(y) ? '' : `${Math.round(y * 100)}`)),
-        textposition: 'outside',
+        // with error bars the value goes inside the bar, clear of the whisker
+        textposition: err ? 'inside' : 'outside',
+        ...(err ? { error_y: err, insidetextanchor: 'start' } : {}),
         cliponaxis: false,
         xaxis: xa,
         yaxis: ya,
@@ -248,6 +430,7 @@ export interface TradeoffOptions {
 /**
  * Forget quality (x) against utility (y): one labelled point per method and variant; the two
  * variants of a method share a colour (circle = without PD, diamond = with PD) and a dotted link.
+ * Error bars in both directions show the rows' 95% intervals (as in `overForgetting`).
  */
 export function tradeoff(summaryWithMethod: FrameLike, opts: TradeoffOptions = {}): Figure {
   const what = 'tradeoff(summary)';
@@ -263,34 +446,41 @@ export function tradeoff(summaryWithMethod: FrameLike, opts: TradeoffOptions = {
   const ys = metricByMethod(rows, ym, { split: opts.ySplit });
   const data: Trace[] = [];
   methodsInOrder(rows).forEach((base, bi) => {
-    const pts: Array<{ method: string; pd: boolean; x: number; y: number }> = [];
+    const pts: Array<{ method: string; pd: boolean; x: number; y: number; xp: Point; yp: Point }> = [];
     for (const [method, xv] of xs) {
       const yv = ys.get(method);
       if (xv.base !== base || !yv) continue;
-      pts.push({ method, pd: xv.pd, x: xv.value, y: yv.value });
+      pts.push({ method, pd: xv.pd, x: xv.value, y: yv.value, xp: xv, yp: yv });
     }
     pts.sort((a, b) => Number(a.pd) - Number(b.pd));
     if (pts.length === 0) return;
     const color = PALETTE[bi % PALETTE.length];
+    // Names go to the legend and the hover text, not onto the points: methods often land on
+    // the same point (every method that forgets is at forget rate 0), where labels would overlap.
     data.push({
       type: 'scatter',
-      mode: 'lines+markers+text',
+      mode: 'lines+markers',
       name: base,
       x: pts.map((p) => p.x),
       y: pts.map((p) => p.y),
       text: pts.map((p) => escapeText(p.method)),
-      textposition: pts.map((p) => (p.pd ? 'bottom center' : 'top center')),
       cliponaxis: false,
       marker: { color, size: 9, symbol: pts.map((p) => (p.pd ? 'diamond' : 'circle')), line: { color: '#ffffff', width: 0.5 } },
       line: { color, width: 1, dash: 'dot' },
+      ...optional('error_x', errorBars(pts.map((p) => p.xp), color)),
+      ...optional('error_y', errorBars(pts.map((p) => p.yp), color)),
       hovertemplate: `%{text}<br>${metricLabel(xm)} %{x:.3f}<br>${metricLabel(ym)} %{y:.3f}<extra></extra>`,
     });
   });
+  // every built-in metric is a fraction in [0, 1]: fixed axes keep the points inside 0–100%
+  const rate = (m: string) => (FRACTION_METRICS.includes(m) ? { range: [-0.04, 1.04], tickformat: '.0%' } : { tickformat: '.0%' });
   const layout = paperLayout({
     title: titleOf(opts.title),
-    showlegend: false,
-    xaxis: axis({ title: { text: `${metricLabel(xm)} (forget quality, ${betterLabel(xm)})` }, tickformat: '.0%' }),
-    yaxis: axis({ title: { text: `${metricLabel(ym)} (utility)` }, tickformat: '.0%' }),
+    showlegend: true,
+    legend: { orientation: 'v', x: 1.02, xanchor: 'left', y: 1, yanchor: 'top' },
+    margin: { l: 50, r: 90, t: opts.title ? 50 : 30, b: 40 },
+    xaxis: axis({ title: { text: `${metricLabel(xm)} (forget quality, ${betterLabel(xm)})` }, ...rate(xm) }),
+    yaxis: axis({ title: { text: `${metricLabel(ym)} (utility)` }, ...rate(ym) }),
     annotations: [
       {
         text: '○ without PD   ◇ with PD',

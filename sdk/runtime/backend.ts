@@ -11,6 +11,7 @@ import { ConfigError } from './errors';
 import { activateWasm, requestedWasmThreads, wasmThreadsStatus } from './wasm-threads';
 import { installWasmFastMatMul, wasmNativeMatMulActive } from './wasm-matmul';
 import { nativeBlasStatus } from './native-blas';
+import { DEFAULT_SEED } from './rng';
 
 export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -152,7 +153,7 @@ function describe(name: BackendName): { threads: number; simd: boolean } {
  * one wins; asking for an unavailable one is a ConfigError naming what is available.
  */
 export async function init(opts: InitOptions = {}): Promise<BackendInfo> {
-  const seed = opts.seed ?? 233;
+  const seed = opts.seed ?? DEFAULT_SEED;
   const asked = opts.backend ?? ((process.env.ERASERLAB_BACKEND as BackendName | undefined) || 'auto');
   const available = availableBackends();
   if (asked !== 'auto' && !(BACKENDS as readonly string[]).includes(asked)) {

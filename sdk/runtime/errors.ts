@@ -1,5 +1,5 @@
 /**
- * The SDK's named errors (DESIGN.md §4.5). In a notebook the printed message is the whole
+ * The SDK's named errors. In a notebook the printed message is the whole
  * error UI, so every message says what was wrong, where, and what would be valid.
  */
 

@@ -10,6 +10,13 @@
  * `ERASERLAB_NATIVE_BLAS=0` turns it off; `ERASERLAB_NATIVE_BLAS_THREADS=N` sets OpenBLAS's
  * thread count (default 1: on a shared machine, threads waiting for each other cost more than
  * they save for the small products of the default model; see docs/performance.md).
+ *
+ * Kernel choice: Debian's OpenBLAS 0.3.21 (DYNAMIC_ARCH) picks its kernels from the CPU model
+ * and falls back to the SSE3 "Prescott" kernels on CPUs newer than its table (this project's
+ * Xeon: 10–20 GFLOP/s instead of 90–130). Unless `OPENBLAS_CORETYPE` is already set, the
+ * loader sets it from the instruction sets the kernel reports in /proc/cpuinfo (AVX-512 with
+ * BF16 → Cooperlake, AVX-512 → SkylakeX, AVX2 + FMA → Haswell) before the library loads;
+ * `ERASERLAB_OPENBLAS_CORETYPE=auto` leaves the choice to OpenBLAS.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -34,6 +41,8 @@ export interface NativeBlasStatus {
   reason: string;
   file: string;
   threads?: number;
+  /** The OPENBLAS_CORETYPE in effect when the library loaded (undefined: OpenBLAS's own detection). */
+  coreType?: string;
   config?: string;
 }
 
@@ -47,6 +56,31 @@ export function nativeBlasFile(): string {
 function off(): boolean {
   const env = (process.env.ERASERLAB_NATIVE_BLAS ?? '').trim().toLowerCase();
   return env === '0' || env === 'off' || env === 'false';
+}
+
+/**
+ * The OPENBLAS_CORETYPE the loader sets (see above): the user's own setting when there is one,
+ * else one chosen from /proc/cpuinfo's flags on x86-64 Linux; undefined leaves OpenBLAS's own
+ * detection. The benchmarks give the PyTorch peer the same value (same library, same kernels).
+ */
+export function openblasCoreType(): string | undefined {
+  if (process.env.OPENBLAS_CORETYPE) return process.env.OPENBLAS_CORETYPE;
+  const want = (process.env.ERASERLAB_OPENBLAS_CORETYPE ?? '').trim();
+  if (want.toLowerCase() === 'auto') return undefined;
+  if (want) return want;
+  if (process.platform !== 'linux' || process.arch !== 'x64') return undefined;
+  let flags: Set<string>;
+  try {
+    const line = fs.readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    flags = new Set((line ?? '').split(':')[1]?.trim().split(/\s+/) ?? []);
+  } catch {
+    return undefined;
+  }
+  const has = (...f: string[]) => f.every((x) => flags.has(x));
+  if (has('avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512_bf16')) return 'Cooperlake';
+  if (has('avx512f', 'avx512bw', 'avx512vl', 'avx512dq')) return 'SkylakeX';
+  if (has('avx2', 'fma')) return 'Haswell';
+  return undefined;
 }
 
 /** Load the addon once; undefined (with the reason in nativeBlasStatus()) when it is off or absent. */
@@ -67,11 +101,14 @@ export function loadNativeBlas(): NativeBlas | undefined {
     // OpenBLAS sizes its thread pool when the library loads, and idle pool threads still spin
     // (measured: a third more CPU time per training step with the pool at 2 but set to 1 later).
     if (process.env.OPENBLAS_NUM_THREADS === undefined) process.env.OPENBLAS_NUM_THREADS = String(want);
+    const core = openblasCoreType();
+    if (core && !process.env.OPENBLAS_CORETYPE) process.env.OPENBLAS_CORETYPE = core;
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const lib = require(file) as NativeBlas;
     lib.setThreads(want);
     const threads = lib.getThreads();
-    cached = { lib, status: { loaded: true, reason: `native OpenBLAS products (${threads} thread${threads === 1 ? '' : 's'})`, file, threads, config: lib.info().trim() } };
+    const coreNote = process.env.OPENBLAS_CORETYPE ? `, ${process.env.OPENBLAS_CORETYPE} kernels` : '';
+    cached = { lib, status: { loaded: true, reason: `native OpenBLAS products (${threads} thread${threads === 1 ? '' : 's'})${coreNote}`, file, threads, coreType: process.env.OPENBLAS_CORETYPE, config: lib.info().trim() } };
     return lib;
   } catch (e) {
     cached = { status: { loaded: false, reason: `native OpenBLAS addon failed to load (${(e as Error).message.split('\n')[0]})`, file } };

@@ -1,5 +1,5 @@
 /**
- * Progress for long loops (DESIGN.md §4.7). The SDK never imports tslab: the kernel layer
+ * Progress for long loops. The SDK never imports tslab: the kernel layer
  * injects a notebook display with `setProgressFactory`; the CLI and scripts get a terminal bar.
  */
 export interface ProgressBar {
@@ -81,3 +81,18 @@ export function progress(total: number, label = 'progress'): ProgressBar {
 
 /** Callback type accepted by long SDK operations. */
 export type OnProgress = (done: number, total: number, status?: string) => void;
+
+/**
+ * Run `fn` with every progress bar it opens silenced (bars opened before, e.g. one overall bar
+ * the caller drives, keep drawing). For one summary line over a loop of operations that would
+ * each draw their own bar.
+ */
+export async function withoutProgress<T>(fn: () => Promise<T>): Promise<T> {
+  const saved = factory;
+  factory = () => silent;
+  try {
+    return await fn();
+  } finally {
+    factory = saved;
+  }
+}

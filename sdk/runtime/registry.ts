@@ -1,7 +1,7 @@
 import { UnknownComponentError } from './errors';
 
 /**
- * A typed registry (DESIGN.md §4.2): unknown names fail listing the valid ones; re-registering
+ * A typed registry: unknown names fail listing the valid ones; re-registering
  * (a notebook cell re-run) replaces with a warning.
  */
 export class Registry<T> {

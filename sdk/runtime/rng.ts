@@ -15,13 +15,16 @@ function splitmix32(seed: number): () => number {
   };
 }
 
+/** The seed every seeded part of eraserlab uses when none is given (data, model, unlearning, evaluation). */
+export const DEFAULT_SEED = 233;
+
 export type RngState = [number, number, number, number];
 
 export class Rng {
   private s: Uint32Array;
   readonly seed: number;
 
-  constructor(seed = 233) {
+  constructor(seed = DEFAULT_SEED) {
     if (!Number.isFinite(seed)) throw new RangeError(`Rng seed must be a finite number, got ${seed}`);
     this.seed = seed;
     const sm = splitmix32(Math.floor(seed) ^ Math.floor(seed / 4294967296));

@@ -20,6 +20,7 @@
 import { tf } from './tf';
 import type { Tensor } from './tf';
 import { loadNativeBlas, type NativeBlas } from './native-blas';
+import { installWasmFused, uninstallWasmFused } from './wasm-fused';
 
 type TfKernelConfig = Parameters<typeof tf.registerKernel>[0];
 
@@ -425,6 +426,47 @@ function wrapCast(orig: KernelConfigLike): KernelFunc {
   return (args) => (args.attrs.dtype === args.inputs.x!.dtype ? identity(args) : orig.kernelFunc(args));
 }
 
+interface EngineLike {
+  saveTensorsForBackwardMode(tensors: Tensor[]): Tensor[];
+  makeTensorFromTensorInfo(info: TensorInfo, backend: unknown): Tensor;
+  keep<T>(t: T): T;
+  backend: WasmBackendLike;
+  state: { tensorInfo: { get(dataId: object): { backend: unknown } | undefined } };
+}
+
+let savePatch: { engine: EngineLike; orig: EngineLike['saveTensorsForBackwardMode'] } | undefined;
+
+/**
+ * Tensors saved for a gradient share memory with the original, without an Identity kernel and
+ * its tape node. The engine clones every tensor a kernel keeps for its backward pass (about 260
+ * per training step of the default model): with Identity already copy-free (wrapIdentity), what
+ * was left of each clone was a kernel launch's bookkeeping and one more tape node for the
+ * backward pass to filter. Same refcounting as the Identity path (backend.incRef + a tracked
+ * tensor on the same data); higher-order gradients through saved tensors are not supported
+ * here (tfjs' own clone gives them a Cast gradient), and nothing in eraserlab takes them.
+ */
+function patchSavedTensors(): void {
+  if (savePatch) return;
+  const engine = tf.engine() as unknown as EngineLike;
+  const orig = engine.saveTensorsForBackwardMode;
+  engine.saveTensorsForBackwardMode = function (this: EngineLike, tensors: Tensor[]): Tensor[] {
+    if (!installed || tf.getBackend() !== 'wasm') return orig.call(this, tensors);
+    const backend = this.backend;
+    return tensors.map((t) => {
+      if (this.state.tensorInfo.get(t.dataId)?.backend !== backend) return orig.call(this, [t])[0];
+      backend.incRef(t.dataId);
+      return this.keep(this.makeTensorFromTensorInfo({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }, backend));
+    });
+  };
+  savePatch = { engine, orig };
+}
+
+function unpatchSavedTensors(): void {
+  if (!savePatch) return;
+  savePatch.engine.saveTensorsForBackwardMode = savePatch.orig;
+  savePatch = undefined;
+}
+
 const WRAPPERS: Record<string, (orig: KernelConfigLike) => KernelFunc> = {
   BatchMatMul: wrapBatchMatMul,
   _FusedMatMul: wrapFusedMatMul,
@@ -478,6 +520,8 @@ export function installWasmFastMatMul(opts: { native?: boolean } = {}): boolean 
   if (nativeLib && !tf.getKernel(ADAMW_KERNEL, 'wasm')) {
     tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: 'wasm', kernelFunc: adamwKernel as unknown as TfKernelConfig['kernelFunc'] } as TfKernelConfig);
   }
+  installWasmFused(nativeLib);
+  patchSavedTensors();
   installed = true;
   return true;
 }
@@ -491,5 +535,7 @@ export function uninstallWasmFastMatMul(): void {
   }
   originals.clear();
   nativeLib = undefined;
+  uninstallWasmFused();
+  unpatchSavedTensors();
   installed = false;
 }

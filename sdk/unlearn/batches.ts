@@ -12,17 +12,7 @@
 import type { UnlearnDataset, UnlearnExample } from './types';
 import * as path from 'path';
 
-interface UnsafePairLike {
-  question: string;
-  model_response: string;
-  sd_response: string;
-}
-interface UnharmLike {
-  Question: string;
-  Prediction: string;
-}
-
-const UNHARM = ['UnharmPair_text1', 'UnharmPair_text2', 'UnharmPair_image1', 'UnharmPair_image2'] as const;
+import { UNHARM_FIELDS as UNHARM, type SafeEraserRecord, type UnharmPair as UnharmLike, type UnsafePair as UnsafePairLike } from '../data/schema';
 
 function abs(ds: UnlearnDataset, rel: unknown): string | undefined {
   if (typeof rel !== 'string' || rel === '') return undefined;
@@ -32,34 +22,34 @@ function abs(ds: UnlearnDataset, rel: unknown): string | undefined {
 
 export type ViewSplit = 'train' | 'val';
 
-function records(ds: UnlearnDataset, split: ViewSplit): Array<Record<string, unknown>> {
-  return (split === 'train' ? ds.train : ds.val) as Array<Record<string, unknown>>;
+function records(ds: UnlearnDataset, split: ViewSplit): readonly SafeEraserRecord[] {
+  return split === 'train' ? ds.train : ds.val;
 }
 
-function pairs(r: Record<string, unknown>): UnsafePairLike[] {
+/** The record's unsafe pairs (none when the field is missing: records are checked, not trusted). */
+function pairs(r: SafeEraserRecord): UnsafePairLike[] {
   return Array.isArray(r.unsafe_pairs) ? (r.unsafe_pairs as UnsafePairLike[]) : [];
+}
+
+/** One example per unsafe pair, in record/pair order: the harmful query on `imageField`, answered with `answerField`. */
+function pairExamples(ds: UnlearnDataset, split: ViewSplit, kind: 'forget' | 'sd', imageField: 'image_path' | 'SDImage_path', answerField: 'model_response' | 'sd_response'): UnlearnExample[] {
+  const out: UnlearnExample[] = [];
+  records(ds, split).forEach((r, i) =>
+    pairs(r).forEach((p, j) =>
+      out.push({ id: `${split}/${i}/${kind}/${j}`, kind, split, record: i, pair: j, category: r.category as string | undefined, image: abs(ds, r[imageField]), question: p.question, answer: p[answerField] }),
+    ),
+  );
+  return out;
 }
 
 /** Harmful image + query → model_response, in record/pair order. */
 export function forgetExamples(ds: UnlearnDataset, split: ViewSplit = 'train'): UnlearnExample[] {
-  const out: UnlearnExample[] = [];
-  records(ds, split).forEach((r, i) =>
-    pairs(r).forEach((p, j) =>
-      out.push({ id: `${split}/${i}/forget/${j}`, kind: 'forget', split, record: i, pair: j, category: r.category as string | undefined, image: abs(ds, r.image_path), question: p.question, answer: p.model_response }),
-    ),
-  );
-  return out;
+  return pairExamples(ds, split, 'forget', 'image_path', 'model_response');
 }
 
 /** Benign SD image + the same harmful query → sd_response (the Prompt Decouple view). */
 export function pdExamples(ds: UnlearnDataset, split: ViewSplit = 'train'): UnlearnExample[] {
-  const out: UnlearnExample[] = [];
-  records(ds, split).forEach((r, i) =>
-    pairs(r).forEach((p, j) =>
-      out.push({ id: `${split}/${i}/sd/${j}`, kind: 'sd', split, record: i, pair: j, category: r.category as string | undefined, image: abs(ds, r.SDImage_path), question: p.question, answer: p.sd_response }),
-    ),
-  );
-  return out;
+  return pairExamples(ds, split, 'sd', 'SDImage_path', 'sd_response');
 }
 
 /** The four UnharmPair_* of each record, on the record's harmful image (official). */
@@ -89,7 +79,7 @@ export function retainExamples(ds: UnlearnDataset, split: ViewSplit = 'train', o
 
 /** The utility (general VQA) items as examples. */
 export function utilityExamples(ds: UnlearnDataset): UnlearnExample[] {
-  return ((ds.utility ?? []) as Array<Record<string, unknown>>).map((u, i) => ({
+  return (ds.utility ?? []).map((u, i) => ({
     id: `utility/${String(u.id ?? i)}`,
     kind: 'utility',
     split: 'utility',
@@ -107,4 +97,36 @@ export function recordsWithoutSdImage(ds: UnlearnDataset, split: ViewSplit = 'tr
     if (typeof r.SDImage_path !== 'string' || r.SDImage_path.trim() === '') out.push(i);
   });
   return out;
+}
+
+/**
+ * Python's `str.capitalize()`: the first character upper-cased (title case), the rest
+ * lower-cased — what the official data module does to every question and answer.
+ */
+export function pyCapitalize(text: string): string {
+  const chars = Array.from(text);
+  if (chars.length === 0) return text;
+  return chars[0].toUpperCase() + chars.slice(1).join('').toLowerCase();
+}
+
+/** An example's text as the official data module prepares it. */
+export function officialText(e: UnlearnExample): UnlearnExample {
+  return { ...e, question: pyCapitalize(e.question), answer: pyCapitalize(e.answer) };
+}
+
+/**
+ * Labels without the closing EOS: the official data module tokenises
+ * `{system}USER: <image>\n{q} ASSISTANT: {a}` with no `</s>`, so no term learns (or unlearns)
+ * the end of the answer. The EOS token's label becomes −100 (ignored) in place.
+ */
+export function dropEosLabels(labels: number[][], eosId: number | undefined): number[][] {
+  if (eosId === undefined) return labels;
+  for (const row of labels) {
+    for (let t = row.length - 1; t >= 0; t--) {
+      if (row[t] === -100) continue;
+      if (row[t] === eosId) row[t] = -100;
+      break; // only the last labelled token
+    }
+  }
+  return labels;
 }

@@ -16,45 +16,70 @@
  *   log π_ref(y_i|x_i))) with sequence log-probabilities summed over answer tokens → `npoLoss`
  */
 import { tf } from '../runtime/tf';
-import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D } from '../model/tftypes';
+import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D } from '../runtime/tf';
+import { IGNORE_INDEX } from '../model/processor';
+import { answerNll as modelAnswerNll, answerPositions, gatherRows, labelsToArray, tokenNll } from '../model/layers';
 
-export const IGNORE_INDEX = -100;
+/** The label of positions that carry no loss (prompt, image, padding): model/processor's. */
+export { IGNORE_INDEX };
 
 export type Labels = number[][] | Tensor2D;
 
-function labelsTensor(labels: Labels): Tensor2D {
-  return (Array.isArray(labels) ? tf.tensor2d(labels, undefined, 'int32') : labels) as Tensor2D;
+/** The labels as arrays, checked against the logits' [B, T] (RangeError naming both shapes). */
+function checkedLabels(logits: Tensor3D, labels: Labels): number[][] {
+  const [b, t, v] = logits.shape;
+  const arr = labelsToArray(labels);
+  const shape = Array.isArray(labels) ? [arr.length, ...(arr.length && arr.every((r) => r.length === arr[0].length) ? [arr[0].length] : [])] : labels.shape;
+  if (arr.length !== b || arr.some((r) => r.length !== t)) {
+    throw new RangeError(`labels shape [${shape}] does not match logits [${b}, ${t}, ${v}]`);
+  }
+  return arr;
+}
+
+/**
+ * The answer tokens' negative log-likelihoods [N] (only those rows of the logits go through the
+ * log-softmax; nothing is one-hot over the vocabulary) and the sequence of each; `nll` is null
+ * when the batch has no answer token.
+ */
+function answerTokens(logits: Tensor3D, labels: Labels): { nll: Tensor1D | null; seq: number[]; rows: number[] } {
+  const [B, T, V] = logits.shape;
+  const { rows, targets, seq } = answerPositions(B, T, V, checkedLabels(logits, labels));
+  return { nll: rows.length ? tokenNll(logits, rows, targets) : null, seq, rows };
+}
+
+/** Σ over each sequence's answer tokens of `x` [N] → [B] (a [B, N] 0/1 matmul: UnsortedSegmentSum is missing on WASM). */
+function sumPerSequence(x: Tensor1D, seq: number[], B: number): Tensor1D {
+  const w = new Float32Array(B * seq.length);
+  seq.forEach((b, i) => (w[b * seq.length + i] = 1));
+  return tf.reshape(tf.matMul(tf.tensor2d(w, [B, seq.length]), tf.reshape(x, [-1, 1])), [B]) as Tensor1D;
 }
 
 /**
  * Shifted per-token log-probabilities of the labels and the mask of positions that count.
- * Returns `logp` [B, T−1] (0 where masked) and `mask` [B, T−1] (float 0/1).
+ * Returns `logp` [B, T−1] (0 where masked) and `mask` [B, T−1] (float 0/1). Only the answer
+ * rows' log-softmax is computed (gathered, not one-hot over the vocabulary).
  */
 export function tokenLogProbs(logits: Tensor3D, labels: Labels): { logp: Tensor2D; mask: Tensor2D } {
   return tf.tidy(() => {
-    const [b, t, v] = logits.shape;
-    const lab = labelsTensor(labels);
-    if (lab.shape[0] !== b || lab.shape[1] !== t) {
-      throw new RangeError(`labels shape [${lab.shape}] does not match logits [${b}, ${t}, ${v}]`);
-    }
-    const pred = logits.slice([0, 0, 0], [b, t - 1, v]);
-    const target = lab.slice([0, 1], [b, t - 1]);
-    const mask = target.notEqual(tf.scalar(IGNORE_INDEX, 'int32')).toFloat() as Tensor2D;
-    const safe = tf.where(mask.cast('bool'), target, tf.zerosLike(target)) as Tensor2D;
-    const logSm = tf.logSoftmax(pred, -1);
-    // one-hot · log-softmax: differentiable and exact; the vocabulary dimension is already
-    // materialised by the log-softmax.
-    const picked = logSm.mul(tf.oneHot(safe.cast('int32'), v)).sum(-1) as Tensor2D;
-    return { logp: picked.mul(mask) as Tensor2D, mask };
+    const [b, t] = logits.shape;
+    const { nll, rows } = answerTokens(logits, labels);
+    const index = new Int32Array(b * (t - 1));
+    const mask = new Float32Array(b * (t - 1));
+    rows.forEach((r, i) => {
+      const k = Math.floor(r / t) * (t - 1) + (r % t);
+      index[k] = i + 1;
+      mask[k] = 1;
+    });
+    // no answer token: zeros, still connected to the logits (so gradients are zeros, not an error)
+    const values = nll ? tf.concat([tf.zeros([1]), tf.neg(nll)]) : tf.mul(tf.sum(logits), 0).reshape([1]);
+    const logp = tf.reshape(gatherRows(values, index), [b, t - 1]) as Tensor2D;
+    return { logp, mask: tf.tensor2d(mask, [b, t - 1]) };
   });
 }
 
-/** Mean token cross-entropy over answer positions (label ≠ −100): HF's `outputs.loss`. */
+/** Mean token cross-entropy over answer positions (label ≠ −100): HF's `outputs.loss` (model/layers' `answerNll`). */
 export function answerNll(logits: Tensor3D, labels: Labels): Scalar {
-  return tf.tidy(() => {
-    const { logp, mask } = tokenLogProbs(logits, labels);
-    return logp.sum().neg().div(tf.maximum(mask.sum(), 1)) as Scalar;
-  });
+  return modelAnswerNll(logits, checkedLabels(logits, labels));
 }
 
 /**
@@ -64,19 +89,24 @@ export function answerNll(logits: Tensor3D, labels: Labels): Scalar {
 export function pooledNll(parts: Array<{ logits: Tensor3D; labels: Labels }>): Scalar {
   return tf.tidy(() => {
     let sum: Tensor = tf.scalar(0);
-    let count: Tensor = tf.scalar(0);
+    let count = 0;
     for (const p of parts) {
-      const { logp, mask } = tokenLogProbs(p.logits, p.labels);
-      sum = sum.add(logp.sum().neg());
-      count = count.add(mask.sum());
+      const { nll, rows } = answerTokens(p.logits, p.labels);
+      sum = tf.add(sum, nll ? tf.sum(nll) : tf.mul(tf.sum(p.logits), 0));
+      count += rows.length;
     }
-    return sum.div(tf.maximum(count, 1)) as Scalar;
+    return tf.div(sum, Math.max(count, 1)) as Scalar;
   });
 }
 
 /** Per-sequence log-probability of the answer: Σ over answer tokens of log p(y_t). [B] */
 export function sequenceLogProbs(logits: Tensor3D, labels: Labels): Tensor1D {
-  return tf.tidy(() => tokenLogProbs(logits, labels).logp.sum(-1) as Tensor1D);
+  return tf.tidy(() => {
+    const B = logits.shape[0];
+    const { nll, seq } = answerTokens(logits, labels);
+    if (!nll) return tf.mul(tf.sum(logits, [1, 2]), 0) as Tensor1D;
+    return tf.neg(sumPerSequence(nll, seq, B)) as Tensor1D;
+  });
 }
 
 /**

@@ -1,10 +1,10 @@
 /**
- * The method registry (DESIGN.md §3, §4.2, §4.4). Weights default to the official ones
+ * The method registry (docs/methods.md). Weights default to the official ones
  * (yuu250/SafeEraser forget.py): gapd −NLL_f + 0.5·PD; gdpd −NLL_f + 0.5·NLL_r + 0.5·PD;
  * klpd −NLL_f + KL + PD; idkpd L_idk + PD. NPO is beyond the paper.
  */
 import { tf } from '../runtime/tf';
-import type { Scalar } from '../model/tftypes';
+import type { Scalar } from '../runtime/tf';
 import { ConfigError, Issue } from '../runtime/errors';
 import { Registry } from '../runtime/registry';
 import { answerNll, klToReference, npoLoss, pooledNll, sequenceLogProbs } from './losses';
@@ -110,13 +110,14 @@ const npo: MethodDefinition = {
 
 /**
  * Add the Prompt Decouple term L_PD = NLL(benign SDImage + same harmful query → sd_response)
- * with weight `pdWeight` to a base method; `overrides` changes the base's defaults (gd+pd uses
- * 0.5 on the retain NLL).
+ * with weight `pdWeight` (default 1.0) to a base method: `withPromptDecouple(def)`. `official`
+ * is the official pipeline's name of the combination, if it has one; `overrides` changes the
+ * base's defaults (gd+pd uses 0.5 on the retain NLL).
  */
 export function withPromptDecouple(
   base: MethodDefinition,
-  pdWeight: number,
-  official: string | undefined,
+  pdWeight = 1.0,
+  official?: string,
   overrides: Record<string, number> = {},
 ): MethodDefinition {
   const options: Record<string, OptionSpec> = {};
@@ -151,7 +152,7 @@ export const BUILTIN_METHODS = {
   'gd+pd': withPromptDecouple(gd, 0.5, 'gdpd', { retainWeight: 0.5 }),
   'kl+pd': withPromptDecouple(kl, 1.0, 'klpd'),
   'po+pd': withPromptDecouple(po, 1.0, 'idkpd'),
-  'npo+pd': withPromptDecouple(npo, 1.0, undefined),
+  'npo+pd': withPromptDecouple(npo),
 } as const;
 
 export type BuiltinMethodName = keyof typeof BUILTIN_METHODS;

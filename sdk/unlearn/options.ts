@@ -2,7 +2,7 @@
  * The Unlearner's options: defaults in one place, validated once (zod inside, our own
  * interfaces outside), every problem reported with its path.
  *
- * Official SafeEraser defaults (config/forget_lora.yaml, DESIGN.md §3) and what the tiny
+ * Official SafeEraser defaults (config/forget_lora.yaml of the official code) and what the tiny
  * default model uses instead (docs/methods.md explains why):
  * | option                     | official | here |
  * | LoRA r / α / dropout       | 32 / 256 / 0.05 | 32 / 256 / 0.05 (unchanged) |
@@ -16,8 +16,10 @@
  */
 import { z } from 'zod';
 import { ConfigError, Issue, issuesFromZod } from '../runtime/errors';
+import { DEFAULT_SEED } from '../runtime/rng';
 
-export interface LoraOptions {
+/** The LoRA adapter of an unlearning run, resolved (every field set; `unlearn.DEFAULTS.lora` fills the rest). */
+export interface UnlearnLoraOptions {
   r: number;
   alpha: number;
   dropout: number;
@@ -53,7 +55,7 @@ export interface UnlearnConfig {
   scheduler: 'cosine' | 'linear' | 'constant';
   warmupRatio: number;
   maxGradNorm: number;
-  lora: LoraOptions | false;
+  lora: UnlearnLoraOptions | false;
   tuneProjector: boolean;
   tuneVisionTower: boolean;
   tuneLanguageModel: boolean;
@@ -71,6 +73,12 @@ export interface UnlearnConfig {
   maxLoss: number;
   /** Stop GA-style runs once the forget NLL passes this bound (FIUBench's practice); 0 = off. */
   stopForgetNll: number;
+  /**
+   * How training text is prepared: 'eraserlab' (default: questions and answers as written, the
+   * closing `</s>` labelled) or 'official' (as the official data module: `str.capitalize()` on
+   * questions and answers — first character upper, the rest lower — and no `</s>` label).
+   */
+  textStyle: 'eraserlab' | 'official';
 }
 
 /** Options as a user passes them: every field optional, nested ones partial. */
@@ -85,7 +93,7 @@ export interface UnlearnOptionsInput {
   scheduler?: 'cosine' | 'linear' | 'constant';
   warmupRatio?: number;
   maxGradNorm?: number;
-  lora?: Partial<LoraOptions> | false;
+  lora?: Partial<UnlearnLoraOptions> | false;
   tuneProjector?: boolean;
   tuneVisionTower?: boolean;
   tuneLanguageModel?: boolean;
@@ -97,6 +105,7 @@ export interface UnlearnOptionsInput {
   outDir?: string;
   maxLoss?: number;
   stopForgetNll?: number;
+  textStyle?: 'eraserlab' | 'official';
 }
 
 export const OFFICIAL_LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
@@ -110,7 +119,7 @@ export const OFFICIAL_LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'g
  * lr 1e-4 so few updates barely move the model, hence 1e-3.
  */
 export const DEFAULTS: UnlearnConfig = {
-  seed: 233,
+  seed: DEFAULT_SEED,
   epochs: 1,
   steps: 0,
   batchSize: 8,
@@ -132,6 +141,7 @@ export const DEFAULTS: UnlearnConfig = {
   outDir: undefined,
   maxLoss: 1e3,
   stopForgetNll: 0,
+  textStyle: 'eraserlab',
 };
 
 /** The official pipeline's own values (config/forget_lora.yaml), for comparison and export. */
@@ -145,8 +155,11 @@ export const OFFICIAL_DEFAULTS = {
   scheduler: 'cosine',
   warmupRatio: 0.06,
   maxGradNorm: 1.0,
-  seed: 233,
+  seed: DEFAULT_SEED,
   tuneVisionTower: false,
+  /** The projector is trained: this SDK's option name (`tuneProjector`). */
+  tuneProjector: true,
+  /** The same, named after the official yaml's `tune_mm_projector` (the earlier name, kept). */
   tuneMmProjector: true,
   tuneLanguageModel: false,
 } as const;
@@ -202,6 +215,7 @@ const schema = z
     outDir: z.string().min(1),
     maxLoss: z.number().gt(0),
     stopForgetNll: nonNeg,
+    textStyle: z.enum(['eraserlab', 'official']),
   })
   .partial()
   .strict();
@@ -214,7 +228,7 @@ export function resolveConfig(input: Record<string, unknown>, extraIssues: Issue
   const r = schema.safeParse(input);
   const issues: Issue[] = r.success ? [] : issuesFromZod(r.error.issues);
   // lora is `false` or a partial LoRA config; validated on its own so each field keeps its path
-  let loraIn: Partial<LoraOptions> | false | undefined;
+  let loraIn: Partial<UnlearnLoraOptions> | false | undefined;
   if (input.lora === false || input.lora === undefined) loraIn = input.lora as false | undefined;
   else {
     const lr = loraSchema.safeParse(input.lora);
@@ -226,7 +240,7 @@ export function resolveConfig(input: Record<string, unknown>, extraIssues: Issue
   issues.push(...extraIssues);
   if (issues.length) throw new ConfigError('Invalid unlearning options', issues);
   const o = r.data!;
-  const lora = loraIn === false ? false : { ...(DEFAULTS.lora as LoraOptions), ...(loraIn ?? {}) };
+  const lora = loraIn === false ? false : { ...(DEFAULTS.lora as UnlearnLoraOptions), ...(loraIn ?? {}) };
   const cfg: UnlearnConfig = { ...DEFAULTS, ...(o as Partial<UnlearnConfig>), lora, probe: { ...DEFAULTS.probe, ...(o.probe ?? {}) } };
   if (!cfg.lora && !cfg.tuneProjector && !cfg.tuneVisionTower && !cfg.tuneLanguageModel) {
     throw new ConfigError('Invalid unlearning options', [

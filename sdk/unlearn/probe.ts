@@ -15,6 +15,9 @@
 import { Rng } from '../runtime/rng';
 import type { UnlearnDataset, UnlearnExample } from './types';
 import { forgetExamples, pdExamples, retainExamples, utilityExamples, ViewSplit } from './batches';
+import { rougeLRecall, wordTokens } from '../text/rouge';
+
+export { rougeLRecall };
 
 export interface ProbeScorer {
   /** ROUGE-L recall-like similarity in [0, 1] of a response to a reference. */
@@ -42,45 +45,23 @@ export interface ProbeResult {
   responses: Array<{ id: string; kind: string; question: string; reference: string; response: string }>;
 }
 
-export function tokens(s: string): string[] {
-  return s.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
-}
-
-export function lcsLength(a: readonly string[], b: readonly string[]): number {
-  if (a.length === 0 || b.length === 0) return 0;
-  let prev = new Array<number>(b.length + 1).fill(0);
-  let cur = new Array<number>(b.length + 1).fill(0);
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) cur[j] = a[i - 1] === b[j - 1] ? prev[j - 1] + 1 : Math.max(prev[j], cur[j - 1]);
-    [prev, cur] = [cur, prev];
-  }
-  return prev[b.length];
-}
-
-/** LCS / reference length over lower-cased word tokens (no stemming). */
-export function rougeLRecall(response: string, reference: string): number {
-  const ref = tokens(reference);
-  if (ref.length === 0) return 0;
-  return lcsLength(tokens(response), ref) / ref.length;
-}
-
 const REFUSAL_RE =
   /^\s*(i\s*(am|'m)\s*(sorry|afraid|unable|not able)|sorry|i\s*(can\s*not|cannot|can't|won't|will not|must decline|do not|don't)|(unfortunately|apologies)|as an ai|i\s*(apologi[sz]e))/i;
 
 /** The built-in scorer; `refusals` (prompt.json) adds the dataset's own refusal openings. */
 export function defaultScorer(refusals: readonly string[] = []): ProbeScorer {
-  const openings = new Set(refusals.map((r) => tokens(r).slice(0, 3).join(' ')).filter((s) => s.length > 0));
+  const openings = new Set(refusals.map((r) => wordTokens(r).slice(0, 3).join(' ')).filter((s) => s.length > 0));
   return {
     rouge: rougeLRecall,
     isRefusal(response) {
       if (REFUSAL_RE.test(response)) return true;
-      const head = tokens(response).slice(0, 3).join(' ');
+      const head = wordTokens(response).slice(0, 3).join(' ');
       return head.length > 0 && openings.has(head);
     },
     correct(response, reference) {
-      const r = tokens(reference).join(' ');
+      const r = wordTokens(reference).join(' ');
       if (!r) return false;
-      return ` ${tokens(response).join(' ')} `.includes(` ${r} `);
+      return ` ${wordTokens(response).join(' ')} `.includes(` ${r} `);
     },
   };
 }

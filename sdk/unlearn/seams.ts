@@ -3,10 +3,10 @@
  * generation. Everything model-specific the Unlearner needs goes through here.
  */
 import { tf } from '../runtime/tf';
-import type { Variable } from '../model/tftypes';
+import type { Variable } from '../runtime/tf';
 import { ConfigError } from '../runtime/errors';
 import type { EncodedBatch, UnlearnableModel, UnlearnExample, ProcessorLike } from './types';
-import type { LoraOptions } from './options';
+import type { UnlearnLoraOptions } from './options';
 import { LoraAdapters } from '../model/lora';
 import type { LlavaModel } from '../model/llava';
 
@@ -18,14 +18,17 @@ export interface AttachedAdapters {
   /** RNG state of the adapters' dropout, for bit-for-bit resume. */
   getRngState?(): unknown;
   setRngState?(s: unknown): void;
+  /** Remove the adapters from the model and free them. */
   detach(): void;
+  /** Fold the adapters into the model's weights, then remove and free them. */
+  mergeAndDetach?(): void;
 }
 
 /**
  * Attach LoRA adapters (the model layer's `LoraAdapters`, PEFT layout) to `model`, seeded;
  * `trainProjector` marks the projector as PEFT `modules_to_save` in the saved adapter.
  */
-export function attachLora(model: UnlearnableModel, opts: LoraOptions, seed: number, trainProjector: boolean): AttachedAdapters {
+export function attachLora(model: UnlearnableModel, opts: UnlearnLoraOptions, seed: number, trainProjector: boolean): AttachedAdapters {
   const m = model as unknown as LlavaModel;
   let a: LoraAdapters;
   try {
@@ -43,6 +46,11 @@ export function attachLora(model: UnlearnableModel, opts: LoraOptions, seed: num
     getRngState: () => a.getRngState(),
     setRngState: (s) => a.setRngState(s as ReturnType<LoraAdapters['getRngState']>),
     detach() {
+      a.detach(m);
+      a.dispose();
+    },
+    mergeAndDetach() {
+      a.merge(m);
       a.detach(m);
       a.dispose();
     },

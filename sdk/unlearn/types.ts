@@ -2,41 +2,23 @@
  * The shapes the unlearning layer needs from the model and data layers, written structurally
  * so any model with this surface (the LLaVA model, or a test double) can be unlearned.
  */
-import type { Scalar, Tensor2D, Tensor3D, Tensor4D, Variable } from '../model/tftypes';
+import type { Scalar, Tensor2D, Tensor3D, Tensor4D, Variable } from '../runtime/tf';
+import type { SafeEraserRecord, UtilityItem } from '../data/schema';
+import type { Example } from '../data/examples';
 
-/** One supervised or probe example (the data layer's `Example`). */
-export interface UnlearnExample {
-  id: string;
-  kind: string;
-  split: string;
-  record: number;
-  pair?: number;
-  category?: string;
-  /** Absolute image path, or undefined for text only. */
-  image?: string;
-  question: string;
-  answer: string;
-}
+/** One supervised or probe example: the data layer's `Example`. */
+export type UnlearnExample = Example;
 
-/** What a processor's `encode` returns for a batch of examples. */
-export interface EncodedBatch {
-  inputIds: number[][];
-  labels: number[][];
-  attentionMask: number[][];
-  pixelValues?: Tensor4D;
-}
+/** What a processor's `encode` returns for a batch of examples (model/processor's type). */
+export type { EncodedBatch } from '../model/processor';
+import type { EncodedBatch } from '../model/processor';
 
-export interface ProcessorLike {
-  encode(examples: UnlearnExample[], opts: { withAnswer: boolean }): EncodedBatch | Promise<EncodedBatch>;
-  decode(ids: number[]): string;
-}
+/** What the Unlearner needs from a processor: the model's `ProcessorLike` (LlavaProcessor fits). */
+export type { ProcessorLike } from '../model/llava';
+import type { ForwardOptions, ProcessorLike } from '../model/llava';
 
-export interface ForwardArgs {
-  inputIds: number[][] | Tensor2D;
-  pixelValues?: Tensor4D;
-  attentionMask?: number[][] | Tensor2D;
-  training?: boolean;
-}
+/** The forward arguments the Unlearner passes (a subset of the model's `ForwardOptions`). */
+export type ForwardArgs = Pick<ForwardOptions, 'inputIds' | 'pixelValues' | 'attentionMask' | 'training'>;
 
 /** The model surface the Unlearner drives. */
 export interface UnlearnableModel {
@@ -52,10 +34,10 @@ export interface UnlearnableModel {
 export interface UnlearnDataset {
   dir: string;
   /** all_train.json records (SafeEraser field names). */
-  train: readonly object[];
-  val: readonly object[];
+  train: readonly SafeEraserRecord[];
+  val: readonly SafeEraserRecord[];
   refusals: readonly string[];
-  utility?: readonly object[];
+  utility?: readonly UtilityItem[];
 }
 
 /** A batch handed to a method's loss: the encoded inputs plus the examples they came from. */

@@ -11,20 +11,20 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../runtime/tf';
-import type { Scalar, Tensor, Tensor3D, Variable } from '../model/tftypes';
+import type { Scalar, Tensor, Tensor3D, Variable } from '../runtime/tf';
 import { CheckpointError, ConfigError, DatasetError, DivergenceError, Issue } from '../runtime/errors';
-import { Rng, RngState } from '../runtime/rng';
+import { Rng } from '../runtime/rng';
 import { progress as progressBar } from '../runtime/progress';
-import { writeDirAtomic, writeJsonAtomic, writeFileAtomic } from '../runtime/fsutil';
 import { versions } from '../runtime/versions';
 import { backendInfo } from '../runtime/backend';
-import { AdamW, GradientAccumulator, cosineSchedule, LrSchedule, globalNorm, disposeGrads } from '../model/optim';
-import { readSafetensors, writeSafetensors } from '../model/safetensors';
+import { AdamW, GradientAccumulator, LrSchedule, globalNorm, disposeGrads } from '../model/optim';
 import { resolveMethod, resolveDefinition, getMethod } from './methods';
 import { OPTION_KEYS, resolveConfig, UnlearnConfig, UnlearnOptionsInput } from './options';
-import { forgetExamples, pdExamples, recordsWithoutSdImage, retainExamples } from './batches';
+import { dropEosLabels, forgetExamples, officialText, pdExamples, recordsWithoutSdImage, retainExamples } from './batches';
 import { defaultScorer, probeSample, runProbe, ProbeResult, ProbeScorer, ProbeSample } from './probe';
-import { attachLora, AttachedAdapters, encode, generateTexts } from './seams';
+import { attachLora, AttachedAdapters, encode, generateTexts, processorOf } from './seams';
+import { assertOutDirFree, readCheckpoint, writeCheckpoint, type RunSpec, type TrainerState } from './checkpoint';
+import { learningRateSchedule, warmupStepsOf } from './schedules';
 import type { MethodBatch, MethodBatches, MethodDefinition, MethodSpec, UnlearnDataset, UnlearnExample, UnlearnableModel } from './types';
 
 export interface StepRecord {
@@ -85,73 +85,6 @@ export interface CreateOptions extends UnlearnOptionsInput {
   [methodOption: string]: unknown;
 }
 
-/** Options that do not change what a run trains (probing, checkpointing, where it writes). */
-const NON_TRAINING_OPTIONS = new Set(['evalEvery', 'probe', 'checkpointEvery', 'outDir', 'meta']);
-
-/** What makes two run specs the same experiment: method, training options, data and model. */
-function runIdentity(spec: RunSpec): Record<string, string> {
-  const options = Object.fromEntries(Object.entries(spec.options ?? {}).filter(([k]) => !NON_TRAINING_OPTIONS.has(k)));
-  return {
-    method: JSON.stringify(spec.method),
-    options: JSON.stringify(options),
-    'data.fingerprint': String(spec.data?.fingerprint),
-    'model.source': String(spec.model?.source),
-    'model.config': JSON.stringify(spec.model?.config),
-  };
-}
-
-/**
- * Refuse an `outDir` that already holds checkpoints (`checkpoint-N`, `final`) of another run,
- * before any step: checkpoints replace folders of the same name, so a different experiment
- * (or a run that later diverges) would silently destroy them. The same experiment again (a
- * rerun or a resumption) may write there.
- */
-function assertOutDirFree(outDir: string, spec: RunSpec): void {
-  if (!fs.existsSync(outDir)) return;
-  const mine = runIdentity(spec);
-  for (const name of fs.readdirSync(outDir).sort()) {
-    if (!/^(checkpoint-\d+|final)$/.test(name)) continue;
-    const file = path.join(outDir, name, 'run.json');
-    let theirs: Record<string, string>;
-    try {
-      theirs = runIdentity(JSON.parse(fs.readFileSync(file, 'utf8')) as RunSpec);
-    } catch {
-      continue; // not one of our checkpoints: nothing of ours to protect or replace
-    }
-    const differ = Object.keys(mine).filter((k) => mine[k] !== theirs[k]);
-    if (differ.length) {
-      throw new ConfigError(`outDir ${outDir} already holds checkpoints of another run (${name})`, [
-        { path: 'outDir', message: `its ${differ.join(', ')} differ from this run's; pick another outDir, or remove ${path.join(outDir, name)} and its siblings` },
-      ]);
-    }
-  }
-}
-
-/** The full, reproducible description of a run, written beside every checkpoint. */
-export interface RunSpec {
-  kind: 'eraserlab.unlearn';
-  version: 1;
-  method: MethodSpec;
-  options: UnlearnConfig;
-  model: { config: unknown; source?: string; trainable: Record<string, number[]> };
-  data: { dir: string; forget: number; retain: number; pd: number; refusals: number; fingerprint: string };
-  schedule: { totalSteps: number; stepsPerEpoch: number; warmupSteps: number; microBatchesPerEpoch: number };
-  backend: unknown;
-  versions: Record<string, string>;
-  meta?: Record<string, unknown>;
-}
-
-interface TrainerState {
-  step: number;
-  micro: number;
-  epoch: number;
-  pairRng: RngState;
-  refusalRng: RngState;
-  adapterRng?: unknown;
-  stopped: boolean;
-  optimizerStep: number;
-}
-
 type Listener<K extends keyof UnlearnerEvents> = (r: UnlearnerEvents[K]) => void;
 
 const HISTORY_EVAL = ['forgetRate', 'refusalRate', 'sarr', 'retainRouge', 'utilityAcc'] as const;
@@ -162,7 +95,7 @@ function fingerprint(ds: UnlearnDataset): string {
   const add = (s: string) => {
     for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
   };
-  for (const r of ds.train as Array<Record<string, unknown>>) add(JSON.stringify([r.image_path, r.SDImage_path, r.unsafe_pairs]));
+  for (const r of ds.train) add(JSON.stringify([r.image_path, r.SDImage_path, r.unsafe_pairs]));
   return h.toString(16).padStart(8, '0');
 }
 
@@ -217,6 +150,8 @@ function isDefinition(m: unknown): boolean {
 }
 
 /** One unlearning run. Create with `unlearn.create(model, dataset, {method, ...})`. */
+export type { RunSpec } from './checkpoint';
+
 export class Unlearner {
   readonly model: UnlearnableModel;
   readonly dataset: UnlearnDataset;
@@ -281,13 +216,8 @@ export class Unlearner {
     this.microPerEpoch = Math.ceil(this.forget.length / o.batchSize);
     this.stepsPerEpoch = Math.ceil(this.microPerEpoch / o.gradientAccumulationSteps);
     this.totalSteps = o.steps > 0 ? o.steps : Math.max(1, Math.ceil(o.epochs * this.stepsPerEpoch));
-    const warmupSteps = Math.round(o.warmupRatio * this.totalSteps);
-    this.schedule =
-      o.scheduler === 'constant'
-        ? (s: number) => (s < warmupSteps ? (o.lr * s) / Math.max(1, warmupSteps) : o.lr)
-        : o.scheduler === 'linear'
-          ? (s: number) => (s < warmupSteps ? (o.lr * s) / Math.max(1, warmupSteps) : (o.lr * Math.max(0, this.totalSteps - s)) / Math.max(1, this.totalSteps - warmupSteps))
-          : cosineSchedule({ lr: o.lr, totalSteps: this.totalSteps, warmupSteps });
+    const warmupSteps = warmupStepsOf(o, this.totalSteps);
+    this.schedule = learningRateSchedule(o, this.totalSteps);
     this.pairRng = Rng.derive(o.seed, 'unlearn/retain-pairing');
     this.refusalRng = Rng.derive(o.seed, 'unlearn/refusals');
 
@@ -298,6 +228,16 @@ export class Unlearner {
       const vis = k.includes('vision_tower');
       const lm = !proj && !vis;
       if ((proj && o.tuneProjector) || (vis && o.tuneVisionTower) || (lm && o.tuneLanguageModel)) this.trainable.set(k, v);
+    }
+    if (o.lora && (model as { adapters?: { merged?: boolean } }).adapters && (model as { adapters?: { merged?: boolean } }).adapters?.merged !== true) {
+      throw new ConfigError('Invalid unlearning options', [
+        {
+          path: 'model.adapters',
+          message:
+            'the model already carries LoRA adapters (from an earlier run); a new run would replace them. ' +
+            'Fold them into the weights with the earlier Unlearner\'s mergeAdapters(), remove them with discardAdapters(), or load a fresh model',
+        },
+      ]);
     }
     this.adapters = o.lora ? attachLora(model, o.lora, o.seed, o.tuneProjector) : undefined;
     if (this.adapters) for (const [k, v] of this.adapters.variables) this.trainable.set(k, v);
@@ -404,6 +344,19 @@ export class Unlearner {
   }
 
   private async makeBatch(examples: UnlearnExample[]): Promise<MethodBatch> {
+    if (this.options.textStyle === 'official') {
+      const ex = examples.map(officialText);
+      const enc = await encode(this.model, ex, true);
+      const proc = processorOf(this.model) as { tokenizer?: { eosId?: number }; eosId?: number };
+      const eosId = proc.tokenizer?.eosId ?? proc.eosId;
+      if (eosId === undefined) {
+        throw new ConfigError("textStyle 'official' needs the EOS id of the model's tokenizer", [
+          { path: 'model.processor', message: 'expected processor.tokenizer.eosId (or processor.eosId) to drop the </s> label' },
+        ]);
+      }
+      const labels = dropEosLabels(enc.labels.map((r) => [...r]), eosId);
+      return { ...enc, labels, examples: ex };
+    }
     const enc = await encode(this.model, examples, true);
     return { ...enc, examples };
   }
@@ -645,13 +598,7 @@ export class Unlearner {
    */
   async save(dir: string): Promise<void> {
     this.assertAlive();
-    const weights: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const [k, v] of this.trainable) weights[k] = { shape: v.shape, data: v.dataSync() as Float32Array };
     const st = this.optimizer.getState();
-    const moments: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const [k, t] of st.m) moments[`exp_avg.${k}`] = { shape: t.shape, data: t.dataSync() as Float32Array };
-    for (const [k, t] of st.v) moments[`exp_avg_sq.${k}`] = { shape: t.shape, data: t.dataSync() as Float32Array };
-    for (const t of [...st.m.values(), ...st.v.values()]) t.dispose();
     const trainer: TrainerState = {
       step: this.state.step,
       micro: this.state.micro,
@@ -662,70 +609,79 @@ export class Unlearner {
       stopped: this.state.stopped,
       optimizerStep: st.step,
     };
-    await writeDirAtomic(dir, async (tmp) => {
-      writeSafetensors(path.join(tmp, 'trainable.safetensors'), weights, { format: 'pt', eraserlab: 'unlearn-trainable' });
-      writeSafetensors(path.join(tmp, 'optimizer.safetensors'), moments, { format: 'pt', eraserlab: 'adamw', step: String(st.step) });
-      if (this.adapters?.savePeft) await this.adapters.savePeft(path.join(tmp, 'adapter'));
-      writeJsonAtomic(path.join(tmp, 'run.json'), this.spec);
-      writeJsonAtomic(path.join(tmp, 'trainer_state.json'), trainer);
-      writeFileAtomic(path.join(tmp, 'history.csv'), this.historyCsv());
-      writeJsonAtomic(path.join(tmp, 'history.json'), this.historyRows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number.isNaN(v) ? null : v]))));
+    await writeCheckpoint(dir, {
+      trainable: this.trainable,
+      optimizer: st,
+      adapters: this.adapters,
+      spec: this.spec,
+      trainer,
+      historyCsv: this.historyCsv(),
+      historyRows: this.historyRows,
     });
   }
 
   /** Restore weights, optimiser moments, RNG states, schedule position and history from `dir`. */
   loadState(dir: string): void {
-    const file = path.join(dir, 'trainable.safetensors');
-    const w = readSafetensors(file).tensors;
-    const issues: string[] = [];
-    for (const [k, v] of this.trainable) {
-      const t = w.get(k);
-      if (!t) throw new CheckpointError(`Checkpoint ${file} has no tensor '${k}', which this model trains (was it saved from another model or method options?)`, { key: k, file });
-      if (t.shape.join(',') !== v.shape.join(',')) {
-        throw new CheckpointError(`Checkpoint tensor '${k}' in ${file} has shape [${t.shape.join(', ')}] but this model expects [${v.shape.join(', ')}]: the checkpoint comes from another model shape`, { key: k, file });
-      }
-    }
-    for (const k of w.keys()) if (!this.trainable.has(k)) issues.push(k);
-    if (issues.length) throw new CheckpointError(`Checkpoint ${file} holds tensor '${issues[0]}' that this model does not train (another model or LoRA setting?)`, { key: issues[0], file });
-    const optFile = path.join(dir, 'optimizer.safetensors');
-    const om = readSafetensors(optFile).tensors;
-    const ts: TrainerState = JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8'));
-    const m = new Map<string, Tensor>();
-    const v = new Map<string, Tensor>();
+    const ck = readCheckpoint(dir, this.trainable);
+    const { trainer: ts } = ck;
     try {
-      for (const [k] of this.trainable) {
-        const a = om.get(`exp_avg.${k}`);
-        const b = om.get(`exp_avg_sq.${k}`);
-        if (!a || !b) throw new CheckpointError(`Checkpoint ${optFile} has no optimiser moments for '${k}'`, { key: k, file: optFile });
-        m.set(k, tf.tensor(a.data, a.shape));
-        v.set(k, tf.tensor(b.data, b.shape));
-      }
-      this.optimizer.setState({ step: ts.optimizerStep, m, v });
+      this.optimizer.setState({ step: ts.optimizerStep, m: ck.m, v: ck.v });
     } finally {
-      for (const t of [...m.values(), ...v.values()]) t.dispose();
+      for (const t of [...ck.m.values(), ...ck.v.values()]) t.dispose();
     }
     for (const [k, variable] of this.trainable) {
-      const t = w.get(k)!;
+      const t = ck.weights.get(k)!;
       tf.tidy(() => variable.assign(tf.tensor(t.data, t.shape)));
     }
     this.state = { step: ts.step, micro: ts.micro, epoch: ts.epoch, stopped: ts.stopped };
     this.pairRng.setState(ts.pairRng);
     this.refusalRng.setState(ts.refusalRng);
     if (ts.adapterRng !== undefined) this.adapters?.setRngState?.(ts.adapterRng);
-    const hist = JSON.parse(fs.readFileSync(path.join(dir, 'history.json'), 'utf8')) as Array<Record<string, number | null>>;
-    this.rows = hist.map((r) => Object.fromEntries(Object.entries(r).map(([k, x]) => [k, x === null ? NaN : x])));
+    this.rows = ck.history;
     const lastEval = [...this.rows].reverse().find((r) => !Number.isNaN(r.forgetRate));
     this.lastEvalStep = lastEval ? lastEval.step : -1;
   }
 
-  /** Free the optimiser state, the reference snapshot and the adapters (the model stays). */
+  /**
+   * Free what only training needs: the optimiser state and the reference snapshot. The model
+   * keeps what the run trained (the LoRA adapters stay attached, a trained projector stays
+   * trained), so evaluating `model` after `dispose()` measures the unlearned model; the
+   * adapters are freed with the model (`model.dispose()`), or now with `discardAdapters()`.
+   */
   dispose(): void {
     if (this.disposed) return;
     this.optimizer.dispose();
     for (const t of this.initial.values()) t.dispose();
     this.initial.clear();
-    this.adapters?.detach();
     this.disposed = true;
+  }
+
+  /**
+   * Remove the run's LoRA adapters from the model and free them (after `dispose()` too). What
+   * the run trained in the model's own parameters (the projector, with the default
+   * `tuneProjector`) stays: reload the model to get the vanilla one back.
+   */
+  discardAdapters(): void {
+    if (this.adaptersDiscarded) return;
+    this.adapters?.detach();
+    this.adaptersDiscarded = true;
+  }
+  private adaptersDiscarded = false;
+
+  /**
+   * Fold the run's LoRA adapters into the model's weights (W ← W + (α/r)·A·B) and free them: the
+   * model then holds the unlearned weights without adapters, e.g. to save it as a plain
+   * checkpoint or to start another run (a relearning attack) from it.
+   */
+  mergeAdapters(): void {
+    if (this.adaptersDiscarded) return;
+    this.adapters?.mergeAndDetach?.();
+    this.adaptersDiscarded = true;
+  }
+
+  /** Whether `dispose()` has run (the model is still usable; this Unlearner is not). */
+  get isDisposed(): boolean {
+    return this.disposed;
   }
 }
 

@@ -35,7 +35,7 @@ test('pretrain --exclude forget: weight 0 for the forget kind, the same tokenize
     await model.pretrain({ ...common, exclude: ['bogus' as never] });
     assert.unreachable();
   } catch (e) {
-    assert.is((e as Error).message, 'Invalid pretrain options (1 problem):\n  - exclude: unknown kind \'bogus\'. Must be one of [forget, sd, retain_text, retain_image, utility]');
+    assert.is((e as Error).message, 'Invalid pretrain options (1 problem):\n  - exclude: unknown kind \'bogus\'. Must be one of [forget, sd, retain_text, retain_image, utility, aligned]');
   }
   fs.rmSync(root, { recursive: true, force: true });
 });

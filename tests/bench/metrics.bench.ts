@@ -13,7 +13,7 @@
  *    < 60 s, reports responses/s, tokens/s and the share of time spent judging.
  */
 import { data, metrics, model, judge as judges, runtime } from '../../sdk';
-import { porterStem } from '../../sdk/metrics/porter';
+import { porterStem } from '../../sdk/text/porter';
 
 export interface MetricsBenchResult {
   pairs: number;

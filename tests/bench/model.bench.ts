@@ -190,7 +190,7 @@ async function runTfjs(job: Job): Promise<SideResult> {
   return out;
 }
 
-function topKernels(kernels: Array<{ name: string; kernelTimeMs: number | { error: string } }>, n = 12): KernelRow[] {
+function topKernels(kernels: ReadonlyArray<{ name: string; kernelTimeMs: unknown }>, n = 12): KernelRow[] {
   const by = new Map<string, { ms: number; calls: number }>();
   let total = 0;
   for (const k of kernels) {
@@ -286,7 +286,7 @@ function widen(c: ConfigInput, f = 4): ConfigInput {
   t.hidden_size *= f;
   t.intermediate_size *= f;
   t.num_attention_heads *= f;
-  t.num_key_value_heads = (t.num_key_value_heads ?? c.text_config.num_attention_heads) * f;
+  t.num_key_value_heads = (t.num_key_value_heads ?? c.text_config!.num_attention_heads) * f;
   t.head_dim = headDim;
   v.hidden_size *= f;
   v.intermediate_size *= f;
@@ -334,12 +334,27 @@ async function prepareSizes(tmp: string, which: string[], quick: boolean): Promi
   return out;
 }
 
+/** The OPENBLAS_CORETYPE both sides run with (`--peer-coretype auto` gives the peer OpenBLAS's own detection). */
+function peerCoreType(): string | undefined {
+  const i = process.argv.indexOf('--peer-coretype');
+  const asked = i > 0 ? process.argv[i + 1] : undefined;
+  if (asked === 'auto') return undefined;
+  if (asked) return asked;
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { openblasCoreType } = require('../../sdk/runtime/native-blas') as typeof import('../../sdk/runtime/native-blas');
+  return openblasCoreType();
+}
+
 function runPeer(job: Record<string, unknown>, timeoutS: number): SideResult & Record<string, unknown> {
   const t0 = Date.now();
   // torch.set_num_threads does not reach Debian torch's OpenBLAS (its own pthreads): without
   // these a "1 thread" peer ran its products on every core (CPU time twice its wall time).
   const n = String(job.threads ?? os.cpus().length);
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: n, OMP_NUM_THREADS: n };
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: n, OMP_NUM_THREADS: n };
+  // The same OpenBLAS kernels as the tfjs side (runtime/native-blas.ts picks them when the
+  // library's own detection would fall back to its SSE3 kernels): both sides call one library.
+  const core = peerCoreType();
+  if (core) env.OPENBLAS_CORETYPE = core;
   const r = spawnSync(PYTHON, [PEER], { input: JSON.stringify(job), encoding: 'utf8', timeout: timeoutS * 1000, maxBuffer: 1 << 26, env });
   if (r.error || r.status !== 0) {
     return { ok: false, error: (r.error?.message ?? `exit ${r.status}${r.signal ? ` (${r.signal})` : ''}`) + ': ' + (r.stderr || '').trim().split('\n').slice(-3).join(' | ') };
@@ -395,6 +410,14 @@ export interface ModelBenchResult {
   }>;
   trainStep: { backend: string; tfjsMs: number; pytorchMs: number; ratio: number; cpuBackend?: string; tfjsCpuMs?: number; pytorchCpuMs?: number; cpuRatio?: number };
   generate: { backend: string; tfjsTokensPerS: number; pytorchTokensPerS: number; ratio: number };
+  /** The same headline figures for every model size of the run (default first). */
+  bySize?: Record<string, { trainStep: ModelBenchResult['trainStep']; generate: ModelBenchResult['generate'] }>;
+  /** OPENBLAS_CORETYPE given to both sides ('auto' = OpenBLAS's own detection). */
+  openblasCoreType?: string;
+  /** Whether the tfjs side ran the fused layer kernels (ERASERLAB_FUSED). */
+  fusedKernels?: boolean;
+  /** 1-minute load average at the start and at the end of the run. */
+  loadAverage?: { start: number; end: number };
 }
 
 
@@ -425,25 +448,44 @@ function summarise(result: ModelBenchResult, print: boolean): void {
   if (print) log(`(ratio = how many times slower than PyTorch on all cores; load average ${os.loadavg()[0].toFixed(1)} at the end)`);
   // Headline: the best tfjs backend against the best PyTorch setting (all cores or one
   // thread, whichever was faster in this run), on the default model.
-  const def = result.sizes.find((s) => s.name === 'default') ?? result.sizes[0];
-  if (def) {
-    const peers = [def.pytorch, def.pytorch1Thread].filter((p) => p.ok);
-    const pT = Math.min(...peers.map((p) => (p.trainStepMs as number) ?? Infinity));
-    const pG = Math.max(...peers.map((p) => (p.generateTokensPerS as number) ?? 0));
-    const okT = def.tfjs.filter((t) => t.ok && t.trainStepMs !== undefined);
-    const bestT = okT.sort((a, b) => (a.trainStepMs as number) - (b.trainStepMs as number))[0];
-    // CPU time per step as well: on a loaded machine it is the steadier figure.
-    const pC = Math.min(...peers.map((p) => p.trainStepCpuMs ?? Infinity));
-    const bestC = okT.filter((t) => t.trainStepCpuMs !== undefined).sort((a, b) => (a.trainStepCpuMs as number) - (b.trainStepCpuMs as number))[0];
-    if (bestT) {
-      result.trainStep = { backend: bestT.label, tfjsMs: bestT.trainStepMs as number, pytorchMs: pT, ratio: (bestT.trainStepMs as number) / pT };
-      if (bestC) Object.assign(result.trainStep, { cpuBackend: bestC.label, tfjsCpuMs: bestC.trainStepCpuMs, pytorchCpuMs: pC, cpuRatio: (bestC.trainStepCpuMs as number) / pC });
-    }
-    const okG = def.tfjs.filter((t) => t.ok && t.generateTokensPerS !== undefined);
-    const bestG = okG.sort((a, b) => (b.generateTokensPerS as number) - (a.generateTokensPerS as number))[0];
-    if (bestG) result.generate = { backend: bestG.label, tfjsTokensPerS: bestG.generateTokensPerS as number, pytorchTokensPerS: pG, ratio: pG / (bestG.generateTokensPerS as number) };
-    if (print) log(`\nheadline (default model, best tfjs vs best PyTorch in this run): train step ${fmt(result.trainStep.tfjsMs)} ms vs ${fmt(pT)} ms = ${fmt(result.trainStep.ratio, 2)}× (CPU time: ${fmt(result.trainStep.cpuRatio, 2)}×); generate ${fmt(result.generate.tfjsTokensPerS)} vs ${fmt(pG)} tok/s = ${fmt(result.generate.ratio, 2)}×`);
+  result.bySize = {};
+  for (const size of result.sizes) {
+    const h = headline(size);
+    if (h) result.bySize[size.name] = h;
   }
+  result.loadAverage = { start: result.loadAverage?.start ?? NaN, end: os.loadavg()[0] };
+  const def = result.sizes.find((s) => s.name === 'default') ?? result.sizes[0];
+  const h = def ? result.bySize[def.name] : undefined;
+  if (h) {
+    result.trainStep = h.trainStep;
+    result.generate = h.generate;
+    if (print) {
+      for (const [name, x] of Object.entries(result.bySize)) {
+        log(`\nheadline (${name} model, best tfjs vs best PyTorch in this run): train step ${fmt(x.trainStep.tfjsMs)} ms vs ${fmt(x.trainStep.pytorchMs)} ms = ${fmt(x.trainStep.ratio, 2)}× (CPU time: ${fmt(x.trainStep.cpuRatio, 2)}×); generate ${fmt(x.generate.tfjsTokensPerS)} vs ${fmt(x.generate.pytorchTokensPerS)} tok/s = ${fmt(x.generate.ratio, 2)}×`);
+      }
+    }
+  }
+}
+
+/** Best tfjs setting against the best PyTorch setting (all cores or one thread, whichever was faster) of one model size. */
+function headline(def: ModelBenchResult['sizes'][number]): { trainStep: ModelBenchResult['trainStep']; generate: ModelBenchResult['generate'] } | undefined {
+  const peers = [def.pytorch, def.pytorch1Thread].filter((p) => p.ok);
+  const pT = Math.min(...peers.map((p) => (p.trainStepMs as number) ?? Infinity));
+  const pG = Math.max(...peers.map((p) => (p.generateTokensPerS as number) ?? 0));
+  const okT = def.tfjs.filter((t) => t.ok && t.trainStepMs !== undefined);
+  const bestT = okT.sort((a, b) => (a.trainStepMs as number) - (b.trainStepMs as number))[0];
+  // CPU time per step as well: on a loaded machine it is the steadier figure.
+  const pC = Math.min(...peers.map((p) => p.trainStepCpuMs ?? Infinity));
+  const bestC = okT.filter((t) => t.trainStepCpuMs !== undefined).sort((a, b) => (a.trainStepCpuMs as number) - (b.trainStepCpuMs as number))[0];
+  if (!bestT) return undefined;
+  const trainStep: ModelBenchResult['trainStep'] = { backend: bestT.label, tfjsMs: bestT.trainStepMs as number, pytorchMs: pT, ratio: (bestT.trainStepMs as number) / pT };
+  if (bestC) Object.assign(trainStep, { cpuBackend: bestC.label, tfjsCpuMs: bestC.trainStepCpuMs, pytorchCpuMs: pC, cpuRatio: (bestC.trainStepCpuMs as number) / pC });
+  const okG = def.tfjs.filter((t) => t.ok && t.generateTokensPerS !== undefined);
+  const bestG = okG.sort((a, b) => (b.generateTokensPerS as number) - (a.generateTokensPerS as number))[0];
+  const generate: ModelBenchResult['generate'] = bestG
+    ? { backend: bestG.label, tfjsTokensPerS: bestG.generateTokensPerS as number, pytorchTokensPerS: pG, ratio: pG / (bestG.generateTokensPerS as number) }
+    : { backend: '', tfjsTokensPerS: NaN, pytorchTokensPerS: pG, ratio: NaN };
+  return { trainStep, generate };
 }
 
 async function main(): Promise<void> {
@@ -467,7 +509,11 @@ async function main(): Promise<void> {
       sizes: [],
       trainStep: { backend: '', tfjsMs: NaN, pytorchMs: NaN, ratio: NaN },
       generate: { backend: '', tfjsTokensPerS: NaN, pytorchTokensPerS: NaN, ratio: NaN },
+      openblasCoreType: peerCoreType() ?? 'auto',
+      fusedKernels: !['0', 'off', 'false'].includes((process.env.ERASERLAB_FUSED ?? '').trim().toLowerCase()),
+      loadAverage: { start: os.loadavg()[0], end: NaN },
     };
+    log(`OpenBLAS kernels on both sides: ${result.openblasCoreType}; fused layer kernels ${result.fusedKernels ? 'on' : 'off'}; load average ${os.loadavg()[0].toFixed(1)}`);
     for (const s of specs) {
       const wide = s.name !== 'default';
       const genTokens = quick ? 8 : wide ? 16 : 32;
@@ -654,7 +700,7 @@ async function scalingMain(): Promise<void> {
           margin: { t: 10, r: 10 },
         },
       };
-      await plots.exportFigure(figure as never, fig, { preset: 'two-column' });
+      await plots.exportFigure(figure, fig, { preset: 'two-column' });
       await plots.closeExporter();
       log(`figure: ${fig}`);
     }

@@ -80,7 +80,7 @@ async function main(): Promise<void> {
 
   // ---- 1. a full default run --------------------------------------------------------------
   const m = await model.loadPretrained(modelDir);
-  const u = unlearn.create(m as unknown as unlearn.UnlearnableModel, ds, { method: methodName, ...(quick ? { steps: 10 } : {}) });
+  const u = unlearn.create(m, ds, { method: methodName, ...(quick ? { steps: 10 } : {}) });
   const evalEvery = Math.max(1, Math.round(u.totalSteps / 4));
   const tensorsBefore = runtime.tf.memory().numTensors;
   let tokens = 0;
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
   const leakSteps = Number(arg('leak-steps') ?? (quick ? 50 : 200));
   let leak: { steps: number; tensors: Array<{ step: number; numTensors: number; rssMiB: number }>; growth: number; peakRssMiB: number } | undefined;
   if (leakSteps > 0) {
-    const lu = unlearn.create(m as unknown as unlearn.UnlearnableModel, ds, { method: methodName, steps: leakSteps });
+    const lu = unlearn.create(m, ds, { method: methodName, steps: leakSteps });
     const series: Array<{ step: number; numTensors: number; rssMiB: number }> = [];
     const every = Math.max(1, Math.round(leakSteps / 8));
     for (let i = 1; i <= leakSteps; i++) {
@@ -157,7 +157,7 @@ async function main(): Promise<void> {
   });
   const steps = quick ? 3 : 8;
   // tfjs: an Unlearner 'ga' step, all parameters trained (as the peer), one micro-batch of 8
-  const full = unlearn.create(m as unknown as unlearn.UnlearnableModel, ds, {
+  const full = unlearn.create(m, ds, {
     method: 'ga', lora: false, tuneLanguageModel: true, tuneProjector: true, tuneVisionTower: true, batchSize: 8, steps: 100, warmupRatio: 0, lr: 1e-5,
   });
   const times: number[] = [];

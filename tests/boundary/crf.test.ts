@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as runtime from '../../sdk/runtime';
+import type { Scalar, Tensor3D } from '../../sdk/runtime/tf';
 import * as boundary from '../../sdk/boundary';
 
 const { tf } = runtime;
@@ -67,8 +68,8 @@ test('forward-algorithm log Z, path score, NLL and Viterbi match brute-force enu
   // The hand-written gradient equals tfjs autodiff of the reference NLL.
   const ev = tf.variable(e);
   const vars = [ev, ...crf.trainableVariables()];
-  const g1 = tf.variableGrads(() => crf.nll(ev, y, m) as never, vars).grads;
-  const g2 = tf.variableGrads(() => crf.nllAutodiff(ev, y, m) as never, vars).grads;
+  const g1 = tf.variableGrads(() => crf.nll(ev, y, m) as Scalar, vars).grads;
+  const g2 = tf.variableGrads(() => crf.nllAutodiff(ev, y, m) as Scalar, vars).grads;
   for (const k of Object.keys(g1)) {
     const d = tf.max(tf.abs(tf.sub(g1[k], g2[k]))).dataSync()[0];
     assert.ok(d < 1e-4, `gradient ${k} differs by ${d}`);
@@ -99,13 +100,13 @@ test('constrained Viterbi matches brute force over valid BIES paths only', () =>
 
 test('NLL gradients flow to emissions and CRF parameters, and a few steps reduce it without leaks', async () => {
   const crf = new boundary.LinearChainCRF(4, { seed: 1 });
-  const em = tf.variable(tf.randomNormal([2, 3, 4], 0, 1, 'float32', 1));
+  const em = tf.variable(tf.randomNormal([2, 3, 4], 0, 1, 'float32', 1) as Tensor3D);
   const y = tf.tensor2d([[0, 3, 2], [1, 1, 0]], undefined, 'int32');
   const m = tf.tensor2d([[1, 1, 1], [1, 1, 0]], undefined, 'int32');
   const opt = tf.train.adam(0.1);
   const first = tf.tidy(() => crf.nll(em, y, m).dataSync()[0]);
   await runtime.expectNoLeakedTensors(() => {
-    for (let i = 0; i < 20; i++) opt.minimize(() => crf.nll(em, y, m) as never, false, [em, ...crf.trainableVariables()]);
+    for (let i = 0; i < 20; i++) opt.minimize(() => crf.nll(em, y, m) as Scalar, false, [em, ...crf.trainableVariables()]);
   }, { allowed: 20 }); // adam keeps 2 slots per variable (4 variables) + accumulators
   const last = tf.tidy(() => crf.nll(em, y, m).dataSync()[0]);
   assert.ok(last < first * 0.5, `${first} → ${last}`);

@@ -5,6 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as runtime from '../../sdk/runtime';
 import * as boundary from '../../sdk/boundary';
+import { invalid } from '../support';
 
 const { tf } = runtime;
 const CORPUS = ['今天天气很好，我们去公园散步。', '系统启动时会自动加载这些模块。', '这个命令用来列出目录中的文件。', '如果没有指定文件，就从标准输入读取数据。'];
@@ -103,7 +104,7 @@ test('gold file: format, and clear errors for bad lines', () => {
 
 test('unknown scale is a ConfigError', () => {
   try {
-    boundary.experimentConfig('huge' as never);
+    boundary.experimentConfig(invalid('huge'));
     assert.unreachable('should throw');
   } catch (e) {
     assert.is((e as Error).message, "Unknown scale 'huge'. Must be one of [test, default] (1 problem):\n  - scale: got 'huge'");

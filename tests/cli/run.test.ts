@@ -8,9 +8,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { data, model, runtime } from '../../sdk';
-import { runMainJob, loadResults, JOB_SCALES, type MethodOutcome } from '../../sdk/cli/commands/run';
-import { toCsv, headlineRows, terminalTable } from '../../sdk/cli/report';
+import { runMainJob, loadResults, JOB_SCALES, type MethodOutcome } from '../../sdk/experiment';
+import { toCsv, headlineRows, terminalTable } from '../../sdk/experiment/report';
 import { LlavaProcessor } from '../../sdk/model/processor';
+import { startFakeJudge } from '../fixtures/official/fake-judge-server';
 import { buildTokenizer } from '../../sdk/model/tokenizer';
 import { DEFAULT_TEMPLATE, defaultModelConfig } from '../../sdk/model/pretrain';
 
@@ -36,8 +37,8 @@ async function modelForTests(): Promise<string[]> {
   }
   for (const u of ds.utility) corpus.push(u.question, u.answer);
   const tok = buildTokenizer(corpus);
-  const m = model.createRandom(defaultModelConfig(tok) as never, 7);
-  m.processor = LlavaProcessor.forConfig(m.config, tok, { template: DEFAULT_TEMPLATE }) as never;
+  const m = model.createRandom(defaultModelConfig(tok), 7);
+  m.processor = LlavaProcessor.forConfig(m.config, tok, { template: DEFAULT_TEMPLATE });
   const dir = path.join(tmp, 'model');
   await m.save(dir);
   m.dispose();
@@ -112,7 +113,7 @@ test('eraserlab run --scale test writes specs, tables, figures (PNG + SVG), repo
   }
   // concatenated tables carry method and pd first; every method has every headline metric
   const csv = fs.readFileSync(path.join(runA, 'summary.csv'), 'utf8').split('\n');
-  assert.is(csv[0], 'method,pd,metric,split,value,n,count,unknown');
+  assert.is(csv[0], 'method,pd,seed,metric,split,value,n,count,unknown,ciLow,ciHigh,ciMethod');
   const summary = JSON.parse(fs.readFileSync(path.join(runA, 'summary.json'), 'utf8')) as Array<Record<string, unknown>>;
   for (const m of METHODS) {
     for (const [metric, split] of [['forgetRate', 'train'], ['forgetRate', 'val'], ['sarr', 'val'], ['asr', 'val'], ['specificity', 'utility']]) {
@@ -123,7 +124,7 @@ test('eraserlab run --scale test writes specs, tables, figures (PNG + SVG), repo
   }
   assert.equal([...new Set(summary.map((x) => x.method))], METHODS);
   const samplesCsv = fs.readFileSync(path.join(runA, 'samples.csv'), 'utf8');
-  assert.ok(samplesCsv.startsWith('method,pd,id,split,record,pair,category,kind,sample,question,response,'), samplesCsv.slice(0, 120));
+  assert.ok(samplesCsv.startsWith('method,pd,seed,id,split,record,pair,category,kind,sample,question,response,'), samplesCsv.slice(0, 120));
   // figures: SVG and PNG of each
   for (const f of FIGURES) {
     const svg = fs.readFileSync(path.join(runA, 'figures', `${f}.svg`), 'utf8');
@@ -266,6 +267,40 @@ test('the judge is checked before any work: unknown names and an unconfigured op
   assert.match(await fails({ judge: 'nope' }), /^UnknownComponentError: Unknown judge 'nope'\. Must be one of \[rules, openai\]/);
   assert.match(await fails({ judge: 'openai', judgeOptions: { env: {} } }), /^ConfigError: Invalid options for the openai judge[\s\S]*baseURL: required/);
   assert.not.ok(fs.existsSync(path.join(tmp, 'never')));
+});
+
+test('--protocol official: the official evaluation and judge prompts; no credential of the judge URL in run.json or spec.json', async () => {
+  const server = await startFakeJudge();
+  const KEY = 'sk-run-SECRET-42';
+  const out = path.join(tmp, 'official');
+  try {
+    // an openai judge under the official protocol needs a SafeEraser checkout: checked before any work
+    try {
+      await runMainJob({ protocol: 'official', judge: 'openai', judgeOptions: { baseURL: server.baseURL, model: 'gpt-4o', env: {} }, out: path.join(tmp, 'never'), log: () => {} });
+      assert.unreachable();
+    } catch (e) {
+      assert.match((e as Error).message, /needs a SafeEraser checkout/);
+    }
+    const base = server.baseURL.replace('http://', `http://user:${KEY}@`);
+    await runMainJob({
+      scale: 'test', methods: ['po'], steps: 1, limit: 1, evalEvery: 0, figures: false, out, log: () => {},
+      protocol: 'official', judge: 'openai',
+      judgeOptions: { baseURL: base, model: 'gpt-4o', env: {}, cacheFile: false, safeEraserDir: path.join(root, 'tests/fixtures/official/fake-checkout') },
+      ...(modelArgs.length ? { model: modelArgs[1] } : {}),
+    });
+    const run = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8'));
+    assert.equal(run.evaluate, { preset: 'official', limit: 1, maxNewTokens: 512 });
+    assert.equal(run.judge, { name: 'openai', model: 'gpt-4o', baseURL: server.baseURL, protocol: 'official' });
+    for (const f of ['run.json', 'methods/po/spec.json', 'methods/vanilla/spec.json', 'report.html', 'summary.json']) {
+      assert.not.ok(fs.readFileSync(path.join(out, f), 'utf8').includes(KEY), `${f} holds the key`);
+    }
+    // the official prompts went out (the fake checkout's system message), 3 samples per harmful query
+    assert.ok(server.log.length > 0 && server.log.every((l) => l.system === 'You are a test assistant.'));
+    const samples = JSON.parse(fs.readFileSync(path.join(out, 'samples.json'), 'utf8')) as Array<Record<string, unknown>>;
+    assert.ok(samples.some((r) => r.kind === 'harmful' && r.sample === 2));
+  } finally {
+    await server.close();
+  }
 });
 
 test.run();

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import * as path from 'path';
 import { data, runtime } from '../../sdk';
 import { tinyDataset } from './helpers';
+import { invalid } from '../support';
 
 let ds: InstanceType<typeof data.SafeEraserDataset>;
 test.before(async () => {
@@ -54,8 +55,8 @@ test('retain and utility examples', () => {
 });
 
 test('bad kinds and splits name the valid ones', () => {
-  assert.throws(() => data.examples(ds, 'train', 'harmful' as never), (e: Error) =>
-    e instanceof runtime.ConfigError && e.message === "Unknown example kind 'harmful'. Must be one of [forget, sd, retain_text, retain_image, utility, refusal]");
+  assert.throws(() => data.examples(ds, 'train', invalid('harmful')), (e: Error) =>
+    e instanceof runtime.ConfigError && e.message === "Unknown example kind 'harmful'. Must be one of [forget, sd, retain_text, retain_image, utility, refusal, aligned]");
   assert.throws(() => data.examples(ds, 'utility', 'forget'), (e: Error) => e.message === "Unknown split 'utility' for kind 'forget'. Must be one of [train, val]");
 });
 

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { data } from '../../sdk';
+import { tinyDatasetDir } from '../support';
 
 /** A fresh temp folder (removed by `cleanup`). */
 export function tempDir(label: string): string {
@@ -12,15 +12,9 @@ export function cleanup(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-let tiny: Promise<string> | undefined;
 /** A tiny generated dataset shared by the data tests of one process (do not modify it). */
 export function tinyDataset(): Promise<string> {
-  if (!tiny) {
-    const dir = path.join(tempDir('tiny'), 'ds');
-    tiny = data.generateSynthetic({ outDir: dir, scale: 'tiny', seed: 7, progress: false }).then(() => dir);
-    process.on('exit', () => cleanup(path.dirname(dir)));
-  }
-  return tiny;
+  return tinyDatasetDir();
 }
 
 /** Copy a dataset folder to a fresh temp folder so a test can break it. */

@@ -5,6 +5,7 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { data, runtime } from '../../sdk';
 import { cleanup, tempDir, tinyDataset } from './helpers';
+import { invalid } from '../support';
 
 const tmp = tempDir('images');
 const solid = path.join(tmp, 'solid.png');
@@ -140,7 +141,7 @@ test("resize 'sharp' (libvips cubic): same geometry and colours, cached separate
   assert.ok(diff < 1e-5, `max |pil − sharp| on a solid image = ${diff}`);
   runtime.tf.dispose([a, b]);
   try {
-    await data.loadImage(solid, 16, { resize: 'lanczos' as never });
+    await data.loadImage(solid, 16, { resize: invalid('lanczos') });
     assert.unreachable('should throw');
   } catch (e) {
     assert.is((e as Error).message, "Unknown resize method 'lanczos'. Must be one of [pil, sharp]");

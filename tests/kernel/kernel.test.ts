@@ -45,6 +45,10 @@ test('a danfo DataFrame renders as an HTML table, paged when long', async () => 
   const short = await render(new dfd.DataFrame([{ method: 'po', sarr: 0.91234 }, { method: 'po+pd', sarr: NaN }]));
   assert.match(short['text/html'], /<th>method<\/th><th>sarr<\/th>/);
   assert.match(short['text/html'], /<td>0\.9123<\/td>/);
+  assert.match(short['text/html'], /<td class="t">po\+pd<\/td><td><\/td>/, 'text left-aligned, NaN blank');
+  assert.match(short['text/html'], /td\.t\{text-align:left\}/);
+  const pivot = await render(new dfd.DataFrame([{ method: 'po', 'SARR (val)': '62.5' }]));
+  assert.match(pivot['text/html'], /<td class="t">po<\/td><td>62\.5<\/td>/, 'numeric strings stay right-aligned');
   assert.match(short['text/html'], /2 rows × 2 columns/);
   assert.not.match(short['text/html'], /Prev/);
   assert.match(short['text/plain'], /method\s+sarr\n\s+po\s+0\.9123/);
@@ -153,7 +157,7 @@ test('kernel/install.js writes tslab + jslab kernelspecs that jupyter lists', ()
     assert.is(r.status, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /jupyter kernelspec list shows tslab and jslab/);
     const spec = JSON.parse(fs.readFileSync(path.join(dir, 'kernels', 'tslab', 'kernel.json'), 'utf8'));
-    assert.equal(spec.argv, [process.execPath, path.join(root, 'node_modules', 'tslab', 'bin', 'tslab'), 'kernel', '--config-path', '{connection_file}']);
+    assert.equal(spec.argv, [process.execPath, path.join(root, 'kernel', 'jupyter-kernel.js'), '--config-path', '{connection_file}']);
     assert.is(spec.language, 'typescript');
     const js = JSON.parse(fs.readFileSync(path.join(dir, 'kernels', 'jslab', 'kernel.json'), 'utf8'));
     assert.is(js.argv[js.argv.length - 1], '--js');

@@ -29,7 +29,7 @@ test('a tslab kernelspec of another checkout is shadowed by a private one for th
     const seen = listKernelspecs(r.env).tslab;
     assert.ok(isThisCheckout(seen), `jupyter now lists ${seen && seen.resource_dir}`);
     const spec = JSON.parse(fs.readFileSync(path.join(seen.resource_dir, 'kernel.json'), 'utf8'));
-    assert.is(spec.argv[1], path.join(root, 'node_modules', 'tslab', 'bin', 'tslab'));
+    assert.is(spec.argv[1], path.join(root, 'kernel', 'jupyter-kernel.js'));
     assert.ok(r.env.JUPYTER_PATH.split(path.delimiter).includes(dir), 'the caller\'s JUPYTER_PATH is kept after the private folder');
     // the private kernel is this checkout's: a second call changes nothing
     const again = projectKernelEnv(r.env);

@@ -9,7 +9,7 @@ import { createRandom } from '../../sdk/model/load';
 import { defaultModelConfig, DEFAULT_TEMPLATE } from '../../sdk/model/pretrain';
 import { init } from '../../sdk/runtime/backend';
 import { expectNoLeakedTensors } from '../../sdk/runtime/leaks';
-import { tf } from '../../sdk/runtime/tf';
+import { tf, type Tensor4D } from '../../sdk/runtime/tf';
 
 process.env.ERASERLAB_QUIET = '1';
 
@@ -38,7 +38,7 @@ test('evaluate() drives a real LlavaModel through responderFromModel without lea
     // no image files needed: a constant image of the model's size
     imageLoader: async (paths, size) => {
       images += paths.length;
-      return tf.zeros([paths.length, 3, size, size]) as tf.Tensor4D;
+      return tf.zeros([paths.length, 3, size, size]) as Tensor4D;
     },
   });
   m.processor = proc as unknown as typeof m.processor;
@@ -50,7 +50,7 @@ test('evaluate() drives a real LlavaModel through responderFromModel without lea
     const rows = dfd.toJSON(res.samples) as any[];
     assert.equal(rows.map((r) => [r.kind, r.sample]), [['harmful', 0], ['harmful', 1], ['harmful', 2], ['sd', 0], ['retain', 0], ['retain', 0]]);
     assert.ok(rows.every((r) => typeof r.response === 'string'));
-    assert.is(images, 3); // harmful, sd and the image retain pair carry an image; the text pair does not
+    assert.is(images, 4); // the official protocol asks the retain text question with the harmful image too (ckpt_infer.py)
     assert.ok((dfd.toJSON(res.summary) as any[]).some((r) => r.metric === 'asr' && r.n === 3));
   } finally {
     m.dispose();

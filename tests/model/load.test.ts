@@ -114,7 +114,7 @@ test('legacy and canonical layouts, shards, and F16 / BF16 load', async () => {
 });
 
 test('a second, differently sized checkpoint (createRandom → save → loadPretrained) loads and matches', async () => {
-  const config = {
+  const config: model.LlavaConfigInput = {
     text_config: { vocab_size: 100, hidden_size: 32, intermediate_size: 40, num_hidden_layers: 3, num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 64, rms_norm_eps: 1e-5, attention_bias: true, eos_token_id: 2 },
     vision_config: { hidden_size: 16, intermediate_size: 24, num_hidden_layers: 2, num_attention_heads: 2, image_size: 16, patch_size: 8, hidden_act: 'gelu' },
     image_token_index: 99,

@@ -229,7 +229,7 @@ test('a parameter without a gradient keeps its value and moments exactly (PyTorc
   const p = vars({ w: [0.5, -0.25, 2], bias: [1, 2] });
   const opt = new AdamW(p, { lr: 0.1, weightDecay: 0.1, maxGradNorm: 1.0 });
   const step = (names: string[]) => {
-    const g = new Map(names.map((k) => [k, tf.onesLike(p.get(k)!)] as [string, tf.Tensor]));
+    const g = new Map(names.map((k) => [k, tf.onesLike(p.get(k)!)] as [string, Tensor]));
     opt.applyGradients(g);
     disposeGrads(g);
   };

@@ -13,6 +13,7 @@ import { answerNll } from '../../sdk/model/layers';
 import { loadPretrained } from '../../sdk/model/load';
 import { LlavaProcessor } from '../../sdk/model/processor';
 import type { Example } from '../../sdk/data/examples';
+import { invalid } from '../support';
 
 const { tf } = runtime;
 
@@ -143,7 +144,7 @@ test('pretrain: tiny run writes a loadable checkpoint with tokenizer, processor 
   assert.equal(spec.kindWeights, { utility: 4, retain_image: 2 });
   assert.is(spec.lossNormalization, 'token');
   assert.ok(Array.isArray(spec.accuracy) && spec.accuracy.length > 0);
-  assert.is(r.accuracy.reduce((a, row) => a + row.n, 0), Math.ceil((12 * 12 + 6) / 25));
+  assert.is(r.accuracy.reduce((a, row) => a + row.n, 0), Math.ceil((12 * 12 + 6 + 24) / 25)); // + 6 aligned images × 4 queries
   const m = await loadPretrained(out);
   assert.ok(m.processor instanceof LlavaProcessor);
   const p = m.processor as unknown as LlavaProcessor;
@@ -171,17 +172,17 @@ test('weightedEpoch: integer weights repeat, fractions are drawn, 0 drops, all-1
 
 test('bad kindWeights are a ConfigError naming the kind', async () => {
   try {
-    await pretrain({ kindWeights: { utility: -1, bogus: 2 } as never, datasetDir: '/nonexistent' });
+    await pretrain({ kindWeights: invalid({ utility: -1, bogus: 2 }), datasetDir: '/nonexistent' });
     assert.unreachable('should throw');
   } catch (e) {
     assert.instance(e, runtime.ConfigError);
     assert.is(
       (e as Error).message,
-      'Invalid pretrain options (2 problems):\n  - kindWeights.utility: must be a number ≥ 0, got -1\n  - kindWeights.bogus: unknown kind. Must be one of [forget, sd, retain_text, retain_image, utility]',
+      'Invalid pretrain options (2 problems):\n  - kindWeights.utility: must be a number ≥ 0, got -1\n  - kindWeights.bogus: unknown kind. Must be one of [forget, sd, retain_text, retain_image, utility, aligned]',
     );
   }
   try {
-    await pretrain({ kindWeights: { forget: 0, sd: 0, retain_text: 0, retain_image: 0, utility: 0 }, datasetDir: '/nonexistent' });
+    await pretrain({ kindWeights: { forget: 0, sd: 0, retain_text: 0, retain_image: 0, utility: 0, aligned: 0 }, datasetDir: '/nonexistent' });
     assert.unreachable('should throw');
   } catch (e) {
     assert.is((e as Error).message, 'Invalid pretrain options (1 problem):\n  - kindWeights: at least one kind must have a weight > 0');
@@ -196,7 +197,7 @@ test('eraserlab pretrain --kind-weights: bad entries are a ConfigError before an
     assert.instance(e, runtime.ConfigError);
     assert.is(
       (e as Error).message,
-      "Invalid options for eraserlab pretrain (3 problems):\n  - --kind-weights: unknown kind 'shapes'. Must be one of [forget, sd, retain_text, retain_image, utility]\n  - --kind-weights: weight of sd must be a number ≥ 0, got '-1'\n  - --kind-weights: expected KIND=WEIGHT, got 'oops'",
+      "Invalid options for eraserlab pretrain (3 problems):\n  - --kind-weights: unknown kind 'shapes'. Must be one of [forget, sd, retain_text, retain_image, utility, aligned]\n  - --kind-weights: weight of sd must be a number ≥ 0, got '-1'\n  - --kind-weights: expected KIND=WEIGHT, got 'oops'",
     );
   }
 });

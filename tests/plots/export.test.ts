@@ -19,7 +19,7 @@ const poppler = (cmd: 'pdfinfo' | 'pdftotext', file: string) =>
 const figures: Record<string, { fig: plots.Figure; text: string }> = {
   curves: { fig: plots.forgettingCurves(historyRows(12), { title: 'Forgetting PO' }), text: 'Forgetting PO' },
   overForgetting: { fig: plots.overForgetting(summaryRows()), text: 'SARR (lower is better)' },
-  tradeoff: { fig: plots.tradeoff(summaryRows()), text: 'npo+pd' },
+  tradeoff: { fig: plots.tradeoff(summaryRows()), text: 'forget quality' },
   heatmap: { fig: plots.categoryHeatmap(byCategoryRows()), text: 'IllegalActivity' },
   gallery: { fig: plots.sampleGallery([{ question: 'How is this used?', before: 'You load it and', after: 'I cannot help with that.' }]), text: 'I cannot help with that.' },
 };
@@ -80,8 +80,10 @@ test('bad options and a missing Chromium say what to do', async () => {
   assert.is(err?.name, 'ExportError');
   assert.is(err?.message, "Unknown paper preset 'poster'. Must be one of [one-column, two-column]");
   const missing = new plots.Exporter({ executablePath: '/nonexistent/chromium' });
-  err = undefined;
-  await missing.export(figures.curves.fig, path.join(dir, 'y.png')).catch((e) => (err = e));
+  err = await missing.export(figures.curves.fig, path.join(dir, 'y.png')).then(
+    () => undefined,
+    (e: Error) => e,
+  );
   assert.is(err?.name, 'ExportError');
   assert.match(err!.message, /^Chromium not found at \/nonexistent\/chromium: .*Install it with `apt-get install chromium`/);
   assert.not.ok(fs.existsSync(path.join(dir, 'y.png')));

@@ -23,12 +23,26 @@ test('forgettingCurves: a danfo history gives loss + each term on top and eval r
   assert.not.ok(JSON.stringify(sarr).includes('null'));
 });
 
-test('forgettingCurves: several methods → colour per method, total loss only', () => {
-  const fig = plots.forgettingCurves([...historyRows(8, 'ga'), ...historyRows(8, 'po')]);
+test('forgettingCurves overlay: several methods → colour per method, total loss only', () => {
+  const fig = plots.forgettingCurves([...historyRows(8, 'ga'), ...historyRows(8, 'po')], { layout: 'overlay' });
   const top = fig.data.filter((t) => t.yaxis === 'y');
   assert.equal(top.map((t) => t.name), ['ga', 'po']);
   const colours = new Set(fig.data.map((t) => (t.line as { color: string }).color));
   assert.is(colours.size, 2);
+});
+
+test('forgettingCurves panels (default for several methods): a panel per method, a colour per metric, one legend', () => {
+  const fig = plots.forgettingCurves([...historyRows(8, 'ga'), ...historyRows(8, 'ga+pd'), ...historyRows(8, 'po')]);
+  const axes = [...new Set(fig.data.map((t) => t.xaxis))];
+  assert.equal(axes, ['x', 'x2', 'x3']);
+  const titles = (fig.layout.annotations as Array<{ text: string }>).map((a) => a.text);
+  assert.equal(titles, ['ga', 'ga+pd', 'po']);
+  const legend = fig.data.filter((t) => t.showlegend).map((t) => t.name);
+  assert.equal(legend, ['Forget rate', 'Refusal rate', 'SARR'], 'each metric once in the legend');
+  const colourOf = (name: string) => new Set(fig.data.filter((t) => t.name === name).map((t) => (t.line as { color: string }).color));
+  assert.is(colourOf('Forget rate').size, 1, 'same metric, same colour in every panel');
+  assert.not.equal([...colourOf('Forget rate')], [...colourOf('SARR')], 'forget rate and SARR differ');
+  for (const k of ['yaxis', 'yaxis2', 'yaxis3']) assert.equal((fig.layout[k] as { range: number[] }).range, [0, 1.05]);
 });
 
 test('forgettingCurves: no eval columns → one panel', () => {

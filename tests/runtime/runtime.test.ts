@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as dfd from 'danfojs-node';
 import { runtime } from '../../sdk';
+import { invalid } from '../support';
 
 test('danfo shares our tfjs', () => {
   assert.ok((dfd as unknown as { tensorflow: unknown }).tensorflow === runtime.tf, 'dfd.tensorflow must be the SDK tf');
@@ -34,7 +35,7 @@ test('asking for a backend that is not installed names what is available', async
 
 test('unknown backend name', async () => {
   try {
-    await runtime.init({ backend: 'gpu' as never });
+    await runtime.init({ backend: invalid('gpu') });
     assert.unreachable('should throw');
   } catch (e) {
     assert.match((e as Error).message, "Unknown backend 'gpu'. Must be one of [auto, tensorflow-gpu, tensorflow, wasm, cpu]");

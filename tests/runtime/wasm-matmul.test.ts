@@ -1,10 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { init } from '../../sdk/runtime/backend';
-import { tf } from '../../sdk/runtime/tf';
+import { tf, type Tensor, type Tensor3D } from '../../sdk/runtime/tf';
 import * as fs from 'fs';
 import { installWasmFastMatMul, uninstallWasmFastMatMul, wasmFastMatMulInstalled, wasmNativeMatMulActive } from '../../sdk/runtime/wasm-matmul';
-import { loadNativeBlas, nativeBlasStatus } from '../../sdk/runtime/native-blas';
+import { loadNativeBlas, nativeBlasStatus, openblasCoreType } from '../../sdk/runtime/native-blas';
 
 /** OpenBLAS's header is here, so the install step must have built the addon. */
 const BLAS_EXPECTED = ['/usr/include/cblas.h', '/usr/include/x86_64-linux-gnu/cblas.h', '/usr/include/aarch64-linux-gnu/cblas.h'].some((f) => fs.existsSync(f)) && process.env.ERASERLAB_NATIVE_BLAS !== '0';
@@ -99,6 +99,31 @@ test('the native OpenBLAS addon is built and used where OpenBLAS is installed', 
   assert.ok(wasmNativeMatMulActive());
   assert.ok(info.nativeBlas);
   assert.match(info.reason, /native OpenBLAS products \(1 thread\)/);
+  // the kernels OpenBLAS was told to use are the ones openblasCoreType() picks, and are named
+  assert.is(st.coreType, process.env.OPENBLAS_CORETYPE);
+  if (st.coreType) assert.match(info.reason, new RegExp(`, ${st.coreType} kernels`));
+});
+
+test('openblasCoreType: the user\'s OPENBLAS_CORETYPE wins, "auto" leaves OpenBLAS its own detection, else the CPU flags decide', () => {
+  const saved = { o: process.env.OPENBLAS_CORETYPE, e: process.env.ERASERLAB_OPENBLAS_CORETYPE };
+  try {
+    process.env.OPENBLAS_CORETYPE = 'Haswell';
+    assert.is(openblasCoreType(), 'Haswell');
+    delete process.env.OPENBLAS_CORETYPE;
+    process.env.ERASERLAB_OPENBLAS_CORETYPE = 'auto';
+    assert.is(openblasCoreType(), undefined);
+    process.env.ERASERLAB_OPENBLAS_CORETYPE = 'SkylakeX';
+    assert.is(openblasCoreType(), 'SkylakeX');
+    delete process.env.ERASERLAB_OPENBLAS_CORETYPE;
+    const flags = fs.existsSync('/proc/cpuinfo') ? (fs.readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? '') : '';
+    const expected = process.platform !== 'linux' || process.arch !== 'x64' ? undefined : /\bavx512_bf16\b/.test(flags) && /\bavx512f\b/.test(flags) ? 'Cooperlake' : /\bavx512f\b/.test(flags) && /\bavx512bw\b/.test(flags) ? 'SkylakeX' : /\bavx2\b/.test(flags) && /\bfma\b/.test(flags) ? 'Haswell' : undefined;
+    assert.is(openblasCoreType(), expected);
+  } finally {
+    for (const [k, v] of [['OPENBLAS_CORETYPE', saved.o], ['ERASERLAB_OPENBLAS_CORETYPE', saved.e]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
 });
 
 test('native gemm: strides, broadcast and transposes against the reference; bad arguments are clear errors', () => {
@@ -148,7 +173,7 @@ test('fused matMul (bias + activation) with fast paths equals matMul + bias + re
       const b = tf.tensor(values(size(sb), 4), sb);
       const N = tb ? sb[sb.length - 2] : sb[sb.length - 1];
       const bias = tf.tensor1d(values(N, 5));
-      const fused = tf.fused.matMul({ a: a as tf.Tensor3D, b: b as tf.Tensor3D, transposeA: ta, transposeB: tb, bias, activation: 'relu' });
+      const fused = tf.fused.matMul({ a: a as Tensor3D, b: b as Tensor3D, transposeA: ta, transposeB: tb, bias, activation: 'relu' });
       const plain = tf.relu(tf.add(tf.matMul(a, b, ta, tb), bias));
       return tf.max(tf.abs(tf.sub(fused, plain))).dataSync()[0];
     });
@@ -162,7 +187,7 @@ test('gradients through the fast paths equal the original kernels, and nothing l
   const b = tf.tensor(values(24 * 36, 7), [24, 36]);
   const q = tf.tensor(values(6 * 33 * 32, 8), [6, 33, 32]);
   const k = tf.tensor(values(6 * 40 * 32, 9), [6, 40, 32]);
-  const f = (x: tf.Tensor, y: tf.Tensor, u: tf.Tensor, v: tf.Tensor) => tf.add(tf.sum(tf.square(tf.matMul(x, y))), tf.sum(tf.sin(tf.matMul(u, v, false, true))));
+  const f = (x: Tensor, y: Tensor, u: Tensor, v: Tensor) => tf.add(tf.sum(tf.square(tf.matMul(x, y))), tf.sum(tf.sin(tf.matMul(u, v, false, true))));
   const run = () => {
     const before = tf.memory().numTensors;
     const gs = tf.grads(f)([a, b, q, k]);
@@ -195,7 +220,7 @@ test('gather with the fast path equals the original kernel on every axis, and ra
   await init({ backend: 'wasm' });
   const x = tf.tensor(values(4 * 5 * 6, 13), [4, 5, 6]);
   const xi = tf.tensor(Int32Array.from({ length: 24 }, (_, i) => i * 7 - 50), [4, 6], 'int32');
-  const cases: Array<[tf.Tensor, number[], number]> = [
+  const cases: Array<[Tensor, number[], number]> = [
     [x, [3, 0, 3, 1], 0],
     [x, [4, 4, 0], 1],
     [x, [5, 0, 2, 2, 1], 2],

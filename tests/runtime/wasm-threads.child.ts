@@ -4,7 +4,7 @@
  * It must exit by itself (pthread workers must not keep it alive).
  */
 import { init } from '../../sdk/runtime/backend';
-import { tf } from '../../sdk/runtime/tf';
+import { tf, type Tensor } from '../../sdk/runtime/tf';
 
 function values(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     const att = tf.softmax(tf.matMul(tf.reshape(mm, [4, 24, 72]), tf.reshape(mm, [4, 24, 72]), false, true));
     const img = tf.tensor4d(values(2 * 16 * 16 * 3, 3), [2, 16, 16, 3]);
     const conv = tf.conv2d(img, tf.tensor4d(values(4 * 4 * 3 * 8, 4), [4, 4, 3, 8]), 4, 'valid');
-    const grad = tf.grad((x: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, b))))(a);
+    const grad = tf.grad((x: Tensor) => tf.sum(tf.square(tf.matMul(x, b))))(a);
     return { mm: Array.from(mm.dataSync()), att: Array.from(att.dataSync()), conv: Array.from(conv.dataSync()), grad: Array.from(grad.dataSync()) };
   });
   process.stdout.write(JSON.stringify({ info, out }) + '\n');

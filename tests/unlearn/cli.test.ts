@@ -4,11 +4,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { model, runtime } from '../../sdk';
-import { main } from '../../sdk/cli/main';
 import { LlavaProcessor } from '../../sdk/model/processor';
 import { buildTokenizer } from '../../sdk/model/tokenizer';
 import { DEFAULT_TEMPLATE } from '../../sdk/model/pretrain';
 import { tinyConfig, tinyDataset } from './helpers';
+import { capture } from '../support';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eraserlab-unlearn-cli-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -27,27 +27,12 @@ async function savedTinyModel(): Promise<string> {
   const cfg = tinyConfig(tok.size) as Record<string, unknown> & { text_config: Record<string, unknown> };
   cfg.image_token_index = tok.imageId;
   Object.assign(cfg.text_config, { bos_token_id: tok.bosId, eos_token_id: tok.eosId, pad_token_id: tok.padId });
-  const m = model.createRandom(cfg as never, 4, { std: 0.1 });
-  m.processor = LlavaProcessor.forConfig(m.config, tok, { template: DEFAULT_TEMPLATE }) as never;
+  const m = model.createRandom(cfg, 4, { std: 0.1 });
+  m.processor = LlavaProcessor.forConfig(m.config, tok, { template: DEFAULT_TEMPLATE });
   const dir = path.join(tmp, 'model');
   await m.save(dir);
   m.dispose();
   return dir;
-}
-
-async function capture(argv: string[]): Promise<{ rc: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = process.stdout.write.bind(process.stdout);
-  const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
-  try {
-    return { rc: await main(argv), out, err };
-  } finally {
-    process.stdout.write = o;
-    process.stderr.write = e;
-  }
 }
 
 test.before(async () => {

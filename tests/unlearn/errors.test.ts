@@ -6,6 +6,7 @@ import * as path from 'path';
 import { runtime, unlearn } from '../../sdk';
 import { snapshot, tinyConfig, tinyDataset, tinyModel } from './helpers';
 import { model as modelNs } from '../../sdk';
+import { invalid } from '../support';
 
 const BASE = { batchSize: 2, steps: 2, lora: false as const, tuneLanguageModel: true };
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eraserlab-unlearn-errors-'));
@@ -38,7 +39,7 @@ test('wrong option types and ranges: the path of each, all at once', async () =>
   const ds = await tinyDataset();
   const m = await tinyModel();
   const msg = message(() =>
-    unlearn.create(m, ds, { method: 'gd+pd', pdWeight: -0.5, lr: 'fast' as never, batchSize: 0, lora: { r: 2.5 }, probe: { split: 'test' as never }, warmup: 3 }),
+    unlearn.create(m, ds, { method: 'gd+pd', pdWeight: -0.5, lr: invalid('fast'), batchSize: 0, lora: { r: 2.5 }, probe: { split: invalid('test') }, warmup: 3 }),
   );
   assert.is(
     msg,
@@ -48,7 +49,7 @@ test('wrong option types and ranges: the path of each, all at once', async () =>
       '  - lora.r: Invalid input: expected int, received number',
       '  - lr: Invalid input: expected number, received string',
       '  - probe.split: Invalid option: expected one of "train"|"val"',
-      '  - warmup: unknown option; valid: [seed, epochs, steps, batchSize, gradientAccumulationSteps, lr, weightDecay, scheduler, warmupRatio, maxGradNorm, lora, tuneProjector, tuneVisionTower, tuneLanguageModel, shuffle, fuseBatches, evalEvery, probe, checkpointEvery, outDir, maxLoss, stopForgetNll, retainWeight, pdWeight, scorer, meta]',
+      '  - warmup: unknown option; valid: [seed, epochs, steps, batchSize, gradientAccumulationSteps, lr, weightDecay, scheduler, warmupRatio, maxGradNorm, lora, tuneProjector, tuneVisionTower, tuneLanguageModel, shuffle, fuseBatches, evalEvery, probe, checkpointEvery, outDir, maxLoss, stopForgetNll, textStyle, retainWeight, pdWeight, scorer, meta]',
       '  - pdWeight: expected a number ≥ 0, got -0.5',
     ].join('\n'),
   );
@@ -91,15 +92,15 @@ test('resume with a checkpoint from another model shape: named key and shapes, n
   const dir = path.join(tmp, 'ckpt');
   await u.save(dir);
   u.dispose();
-  const vocab = m.params.get('lm_head.weight')!.shape[1];
+  const vocab = m.params.get('lm_head.weight')!.shape[1] as number;
   const cfg = tinyConfig(vocab) as { text_config: Record<string, unknown> };
   cfg.text_config.hidden_size = 48;
-  const other = modelNs.createRandom(cfg as never, 1);
-  (other as unknown as { processor: unknown }).processor = m.processor;
-  const before = snapshot(other as never);
-  const msg = message(() => unlearn.resume(dir, other as never, ds));
+  const other = modelNs.createRandom(cfg, 1);
+  other.processor = m.processor;
+  const before = snapshot(other);
+  const msg = message(() => unlearn.resume(dir, other, ds));
   assert.match(msg, /^CheckpointError: Checkpoint tensor '[^']+' in .*trainable\.safetensors has shape \[\d+, \d+\] but this model expects \[\d+, \d+\]: the checkpoint comes from another model shape$/);
-  assert.equal(snapshot(other as never), before, 'nothing changed');
+  assert.equal(snapshot(other), before, 'nothing changed');
   assert.is(other.adapters, undefined);
   other.dispose();
   m.dispose();

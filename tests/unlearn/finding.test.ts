@@ -25,6 +25,7 @@ test('PO forgets and over-forgets; PO+PD forgets and keeps the benign answers', 
     if (method !== 'vanilla') await u.run({ progress: false });
     result[method] = await u.probe();
     u.dispose();
+    u.discardAdapters(); // the next method starts from the vanilla weights without these adapters
   }
   const { vanilla, po } = result;
   const pd = result['po+pd'];

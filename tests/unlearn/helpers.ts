@@ -3,12 +3,10 @@
  * a temp folder), a tiny randomly initialised LLaVA, and a word-level processor so the tests
  * need nothing trained.
  */
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { data, model, runtime, unlearn } from '../../sdk';
 import { AdamW, computeGradients, cosineSchedule, disposeGrads } from '../../sdk/model/optim';
 import type { EncodedBatch, UnlearnExample, UnlearnableModel } from '../../sdk/unlearn';
+import { tinyDatasetDir } from '../support';
 
 const tf = runtime.tf;
 
@@ -18,14 +16,7 @@ const dsPromises = new Map<number, Promise<InstanceType<typeof data.SafeEraserDa
 export function tinyDataset(images = 6): Promise<InstanceType<typeof data.SafeEraserDataset>> {
   let p = dsPromises.get(images);
   if (!p) {
-    p = (async () => {
-      const dir = path.join(os.tmpdir(), `eraserlab-unlearn-tests-${process.pid}-${images}`);
-      if (!fs.existsSync(path.join(dir, 'all_train.json'))) {
-        await data.generateSynthetic({ outDir: dir, scale: 'tiny', images, seed: 7, progress: false, utility: 6 });
-      }
-      process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-      return data.loadSafeEraser(dir);
-    })();
+    p = tinyDatasetDir({ images, utility: 6 }).then((dir) => data.loadSafeEraser(dir));
     dsPromises.set(images, p);
   }
   return p;
@@ -112,7 +103,7 @@ export async function tinyModel(seed = 11, images = 6): Promise<UnlearnableModel
   }
   for (const u of ds.utility) texts.push(u.question, u.answer);
   const proc = new WordProcessor(texts, 4, 32);
-  const m = model.createRandom(tinyConfig(proc.vocab.length) as never, seed, { std: 0.1 });
+  const m = model.createRandom(tinyConfig(proc.vocab.length), seed, { std: 0.1 });
   (m as unknown as { processor: unknown }).processor = proc;
   return m as unknown as UnlearnableModel & { dispose(): void };
 }

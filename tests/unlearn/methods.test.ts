@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runtime, unlearn } from '../../sdk';
 import { tinyDataset, tinyModel, tf } from './helpers';
+import { invalid } from '../support';
 
 const FAST = { batchSize: 2, steps: 4, lr: 1e-3, lora: { r: 4, alpha: 32 } };
 
@@ -80,6 +81,7 @@ test('every built-in method takes a step; loss is the weighted sum of its terms'
     if (name.startsWith('kl')) assert.ok(Math.abs(r.terms.kl) < 1e-6, 'KL to the reference is 0 at the start');
     if (name.startsWith('npo')) assert.ok(Math.abs(r.terms.npo - 20 * Math.log(2)) < 1e-3, 'NPO at the reference is 2/β·log 2');
     u.dispose();
+    u.discardAdapters(); // the next method starts from the same model without this run's adapters
   }
   m.dispose();
 });
@@ -117,9 +119,20 @@ test('a user-defined method: one definition, one registration', async () => {
   assert.ok(Math.abs(r.loss - 3 * r.terms.retain_nll) < 1e-5);
   assert.equal(u.method, { name: 'retain-only', config: { scale: 3 } });
   u.dispose();
-  assert.throws(() => unlearn.registerMethod({ name: '', summary: '', options: {}, uses: {}, loss: undefined as never }), /Invalid method definition '' \(2 problems\)/);
+  assert.throws(() => unlearn.registerMethod({ name: '', summary: '', options: {}, uses: {}, loss: invalid(undefined) }), /Invalid method definition '' \(2 problems\)/);
   m.dispose();
   void tf;
+});
+
+test('withPromptDecouple(def): PD weight 1.0 by default, no official name; npo+pd is built that way', () => {
+  const ga = unlearn.getMethod('ga');
+  const d = unlearn.withPromptDecouple(ga);
+  assert.is(d.name, 'ga+pd');
+  assert.is(d.options.pdWeight.default, 1);
+  assert.is(d.official, undefined);
+  assert.is(unlearn.withPromptDecouple(ga, 0.5, 'gapd').options.pdWeight.default, 0.5);
+  assert.is(unlearn.getMethod('npo+pd').options.pdWeight.default, 1);
+  assert.is(unlearn.OFFICIAL_DEFAULTS.tuneProjector, unlearn.OFFICIAL_DEFAULTS.tuneMmProjector);
 });
 
 test.run();

@@ -4,27 +4,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { data, runtime, unlearn } from '../../sdk';
-import { main } from '../../sdk/cli/main';
 import { tinyDataset, tinyModel } from './helpers';
+import { capture } from '../support';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eraserlab-official-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
-
-async function capture(argv: string[]): Promise<{ rc: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = process.stdout.write.bind(process.stdout);
-  const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
-  try {
-    const rc = await main(argv);
-    return { rc, out, err };
-  } finally {
-    process.stdout.write = o;
-    process.stderr.write = e;
-  }
-}
 
 async function specFor(method: string, extra: Record<string, unknown> = {}): Promise<string> {
   const ds = await tinyDataset();

@@ -89,6 +89,7 @@ test('no tensors leak across repeated steps', async () => {
       for (let i = 0; i < 4; i++) await u.step();
     }, { label: method });
     u.dispose();
+    u.discardAdapters();
   }
   m.dispose();
 });
@@ -162,6 +163,7 @@ test('checkpoints every N steps and at the end, with the run spec', async () => 
   assert.is(csv.length, 5);
   assert.is(csv[0], 'step,epoch,loss,lr,gradNorm,term_forget_nll,term_pd,forgetRate,refusalRate,sarr,retainRouge,utilityAcc');
   u.dispose();
+  u.discardAdapters();
 
   // another experiment into the same outDir is refused before any step; nothing is replaced
   const saved = fs.readFileSync(path.join(out, 'checkpoint-2', 'trainable.safetensors'));
@@ -181,6 +183,7 @@ test('checkpoints every N steps and at the end, with the run spec', async () => 
   assert.equal(steps, []);
   assert.ok(fs.readFileSync(path.join(out, 'checkpoint-2', 'trainable.safetensors')).equals(saved));
   other.dispose();
+  other.discardAdapters();
   // the same experiment again (other probing, same training) may write there
   const again = unlearn.create(m, ds, { method: 'ga+pd', ...BASE, steps: 4, checkpointEvery: 2, outDir: out, meta: { note: 'rerun' }, evalEvery: 0 });
   await again.run({ progress: false });

@@ -14,6 +14,7 @@
  *   each rounded to float32 as a tfjs scalar would be; clip 1 and keep 1 skip those products.
  * setThreads(n) / getThreads(): OpenBLAS's thread count.
  * info(): the library's build configuration string.
+ * The fused layer kernels (attention, norms, activations, KV-cache append) are in fused.c.
  */
 #include <node_api.h>
 #include <stdint.h>
@@ -113,6 +114,29 @@ static napi_value SumSq(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* Element-wise loops are compiled for AVX-512, AVX2 and the baseline, picked at load time
+ * (each element's arithmetic is the same in every version: no contraction, no reassociation). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VEC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VEC_CLONES
+#endif
+
+VEC_CLONES static void adamw_loop(const float *restrict p, const float *restrict m, const float *restrict v, const float *restrict g, float *restrict po,
+                                  float *restrict mo, float *restrict vo, size_t n, float clip, float b1, float omb1, float b2, float omb2, float sqrtBc2,
+                                  float eps, float keep, float step, int useClip, int useKeep) {
+  for (size_t i = 0; i < n; i++) {
+    const float gi = useClip ? g[i] * clip : g[i];
+    const float mi = m[i] * b1 + gi * omb1;
+    const float vi = v[i] * b2 + (gi * gi) * omb2;
+    const float denom = sqrtf(vi) / sqrtBc2 + eps;
+    const float pi = useKeep ? p[i] * keep : p[i];
+    po[i] = pi - (mi / denom) * step;
+    mo[i] = mi;
+    vo[i] = vi;
+  }
+}
+
 static napi_value AdamW(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
@@ -143,19 +167,7 @@ static napi_value AdamW(napi_env env, napi_callback_info info) {
   const float clip = (float)c[0], b1 = (float)c[1], omb1 = (float)c[2], b2 = (float)c[3], omb2 = (float)c[4];
   const float sqrtBc2 = (float)c[5], eps = (float)c[6], keep = (float)c[7], step = (float)c[8];
   const int useClip = c[0] != 1.0, useKeep = c[7] != 1.0;
-  const float *p = arr[0], *m = arr[1], *v = arr[2], *g = arr[3];
-  float *po = arr[4], *mo = arr[5], *vo = arr[6];
-  const size_t n = len[0];
-  for (size_t i = 0; i < n; i++) {
-    const float gi = useClip ? g[i] * clip : g[i];
-    const float mi = m[i] * b1 + gi * omb1;
-    const float vi = v[i] * b2 + (gi * gi) * omb2;
-    const float denom = sqrtf(vi) / sqrtBc2 + eps;
-    const float pi = useKeep ? p[i] * keep : p[i];
-    po[i] = pi - (mi / denom) * step;
-    mo[i] = mi;
-    vo[i] = vi;
-  }
+  adamw_loop(arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6], len[0], clip, b1, omb1, b2, omb2, sqrtBc2, eps, keep, step, useClip, useKeep);
   return NULL;
 }
 
@@ -185,6 +197,8 @@ static napi_value Info(napi_env env, napi_callback_info info) {
   return out;
 }
 
+napi_status eraserlab_register_fused(napi_env env, napi_value exports); /* fused.c */
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_default, NULL},
@@ -195,6 +209,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"info", NULL, Info, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  if (eraserlab_register_fused(env, exports) != napi_ok) return NULL;
   return exports;
 }
 

@@ -9,6 +9,7 @@ import { ConfigError } from '../../runtime/errors';
 import { generateSynthetic, SCALES, SyntheticScale } from '../../data/synthetic';
 import { generatedDir } from '../../data/defaults';
 import { loadSafeEraser } from '../../data/dataset';
+import { DEFAULT_SEED } from '../../runtime/rng';
 
 const USAGE = `Usage: eraserlab generate [--out DIR] [--scale tiny|default|paper] [--images N] [--seed S] [--image-size PX]
 
@@ -49,7 +50,7 @@ export const command: CliCommand = {
     if (a.out !== undefined && typeof a.out !== 'string') issues.push({ path: '--out', message: 'needs a folder path' });
     if (issues.length) throw new ConfigError('Invalid arguments for eraserlab generate', issues);
     // Overrides get their own folder, so `generate --seed 5` never replaces the default dataset.
-    const name = `${scale}${seed !== undefined && seed !== 233 ? `-s${seed}` : ''}${images !== undefined ? `-n${images}` : ''}${imageSize !== undefined ? `-px${imageSize}` : ''}`;
+    const name = `${scale}${seed !== undefined && seed !== DEFAULT_SEED ? `-s${seed}` : ''}${images !== undefined ? `-n${images}` : ''}${imageSize !== undefined ? `-px${imageSize}` : ''}`;
     const outDir = typeof a.out === 'string' ? path.resolve(a.out) : generatedDir(name);
     const s = await generateSynthetic({ outDir, scale, images, seed, imageSize });
     const ds = await loadSafeEraser(outDir);

@@ -26,7 +26,7 @@ pretrain_spec.json (the exact command, seed, timings and the accuracy table).
   --vision-lr-scale F  learning-rate factor of the vision tower (default 0.1)
   --kind-weights K=W,...  sampling weight per example kind (default utility=4,retain_image=2;
                      given, it replaces the default and kinds not named weigh 1);
-                     kinds: forget, sd, retain_text, retain_image, utility
+                     kinds: forget, sd, retain_text, retain_image, utility, aligned
   --loss-norm M      how the loss averages answer tokens (default token): token = the mean
                      over every answer token of the batch (long answers weigh more); example =
                      each example's mean token NLL, then the mean over examples

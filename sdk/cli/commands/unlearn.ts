@@ -18,9 +18,10 @@ import { create, Unlearner } from '../../unlearn/unlearner';
 import { getMethod, methodNames } from '../../unlearn/methods';
 import type { UnlearnableModel, UnlearnDataset } from '../../unlearn/types';
 import type { ProbeResult, ProbeScorer } from '../../unlearn/probe';
-import { rougeLOfficial } from '../../metrics/rouge';
+import { rougeLOfficial } from '../../text/rouge';
 import { utilityCorrect } from '../../metrics/evaluate';
 import { RulesJudge } from '../../judge/rules';
+import { DEFAULT_SEED } from '../../runtime/rng';
 
 /**
  * The probe scorer the command uses: the metrics layer's ROUGE-L (rouge_score with stemming; the
@@ -205,8 +206,8 @@ export const command: CliCommand = {
     if (all) {
       const m = await loadPretrained(modelDir);
       try {
-        const train = await probeOnly(m, ds, 'train', probe, seed ?? 233);
-        const val = await probeOnly(m, ds, 'val', probe, seed ?? 233);
+        const train = await probeOnly(m, ds, 'train', probe, seed ?? DEFAULT_SEED);
+        const val = await probeOnly(m, ds, 'val', probe, seed ?? DEFAULT_SEED);
         results.push({ method: 'vanilla', pd: false, steps: 0, seconds: 0, stepsPerSecond: NaN, finalLoss: NaN, train: strip(train), val: strip(val) });
       } finally {
         m.dispose();

@@ -7,7 +7,8 @@ import { rougeL } from './rougeL';
 import { rougeL_official } from './rougeL_official';
 import { rr } from './rr';
 import { sarr } from './sarr';
+import { sdRefusalRate } from './sdRefusalRate';
 import { specificity } from './specificity';
 
-export const BUILTIN_METRICS = [asr, rr, sarr, rougeL, rougeL_official, judgeScore, specificity, forgetRate];
+export const BUILTIN_METRICS = [asr, rr, sarr, sdRefusalRate, rougeL, rougeL_official, judgeScore, specificity, forgetRate];
 for (const m of BUILTIN_METRICS) registerMetric(m, { quiet: true });

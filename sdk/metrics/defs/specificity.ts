@@ -6,5 +6,6 @@ export const specificity = meanMetric({
   description: 'Accuracy on the utility split: the answer appears in the response (higher is better).',
   kinds: ['utility'],
   higherIsBetter: true,
+  proportion: true,
   value: (r) => r.score,
 });

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rougeL, rougeLOfficial, rougeTokenize, rougeLTokens, lcsLength, porterStem } from '../../sdk/metrics';
-import { lcsLengthDP } from '../../sdk/metrics/rouge';
+import { lcsLengthDP } from '../../sdk/text/rouge';
 import { Rng } from '../../sdk/runtime/rng';
 
 const close = (a: number, b: number, tol = 1e-5, what = '') =>

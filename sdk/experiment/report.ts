@@ -84,8 +84,12 @@ export interface HeadlineRow {
   asrVal: number;
   rrVal: number;
   sarrVal: number;
+  /** Benign-image answers that are refusals (the refusal part of SARR; the rest is broken answers). */
+  sdRefusalVal: number;
   rougeVal: number;
   specificity: number;
+  /** Standard deviation across seeds per column (from an aggregated summary); tables print mean ± sd. */
+  sd?: Partial<Record<keyof HeadlineRow, number>>;
 }
 
 export const HEADLINE_COLUMNS: ReadonlyArray<{ key: keyof HeadlineRow; label: string; rate: boolean }> = [
@@ -96,6 +100,7 @@ export const HEADLINE_COLUMNS: ReadonlyArray<{ key: keyof HeadlineRow; label: st
   { key: 'asrVal', label: 'ASR (val) ↓', rate: true },
   { key: 'rrVal', label: 'RR (val) ↑', rate: true },
   { key: 'sarrVal', label: 'SARR (val) ↓', rate: true },
+  { key: 'sdRefusalVal', label: 'SD refusals (val)', rate: true },
   { key: 'rougeVal', label: 'ROUGE-L (val) ↑', rate: true },
   { key: 'specificity', label: 'specificity ↑', rate: true },
 ];
@@ -118,6 +123,7 @@ export function headlineRows(summary: readonly Row[]): HeadlineRow[] {
       asrVal: get(m, 'asr', 'val'),
       rrVal: get(m, 'rr', 'val'),
       sarrVal: get(m, 'sarr', 'val'),
+      sdRefusalVal: get(m, 'sdRefusalRate', 'val'),
       rougeVal: get(m, 'rougeL', 'val'),
       specificity: get(m, 'specificity'),
     };
@@ -125,9 +131,38 @@ export function headlineRows(summary: readonly Row[]): HeadlineRow[] {
 }
 
 const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(1) : '–');
+const pctSd = (x: number, sd: number | undefined) => (Number.isFinite(x) && sd !== undefined && Number.isFinite(sd) ? `${pct(x)} ± ${pct(sd)}` : pct(x));
+
+/** The (metric, split) each headline column reads (split undefined: any). */
+export const HEADLINE_METRICS: Readonly<Record<string, [string, string | undefined]>> = {
+  forgetTrain: ['forgetRate', 'train'],
+  forgetVal: ['forgetRate', 'val'],
+  asrVal: ['asr', 'val'],
+  rrVal: ['rr', 'val'],
+  sarrVal: ['sarr', 'val'],
+  sdRefusalVal: ['sdRefusalRate', 'val'],
+  rougeVal: ['rougeL', 'val'],
+  specificity: ['specificity', undefined],
+};
+
+/**
+ * Headline rows from a summary aggregated across seeds (`metrics.aggregateSeeds`: `value` = the
+ * mean, `sd` the standard deviation): the same rows with `sd` filled, so tables print mean ± sd.
+ */
+export function headlineRowsWithSd(aggregated: readonly Row[]): HeadlineRow[] {
+  const rows = headlineRows(aggregated);
+  for (const r of rows) {
+    r.sd = {};
+    for (const [key, [metric, split]] of Object.entries(HEADLINE_METRICS) as Array<[keyof HeadlineRow, [string, string | undefined]]>) {
+      const x = aggregated.find((a) => String(a.method) === r.method && a.metric === metric && (split === undefined || a.split === split));
+      if (x && x.sd !== undefined && x.sd !== null) r.sd[key] = Number(x.sd);
+    }
+  }
+  return rows;
+}
 
 function cells(rows: readonly HeadlineRow[]): string[][] {
-  return rows.map((r) => HEADLINE_COLUMNS.map((c) => (c.key === 'pd' ? (r.pd ? 'yes' : '') : c.rate ? pct(r[c.key] as number) : String(r[c.key]))));
+  return rows.map((r) => HEADLINE_COLUMNS.map((c) => (c.key === 'pd' ? (r.pd ? 'yes' : '') : c.rate ? pctSd(r[c.key] as number, r.sd?.[c.key]) : String(r[c.key]))));
 }
 
 /** A plain-text table (percentages) for the terminal. */
@@ -144,6 +179,56 @@ export function markdownTable(rows: readonly HeadlineRow[]): string {
   const head = `| ${HEADLINE_COLUMNS.map((c) => c.label).join(' | ')} |`;
   const sep = `|${HEADLINE_COLUMNS.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`;
   return [head, sep, ...cells(rows).map((c) => `| ${c.join(' | ')} |`)].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The paired comparison table (each method against its +PD variant)
+
+const signedPct = (x: number) => {
+  if (!Number.isFinite(x)) return '–';
+  const t = Math.abs(100 * x).toFixed(1);
+  return t === '0.0' ? '0.0' : `${x > 0 ? '+' : '−'}${t}`;
+};
+const pValueText = (p: number) => (!Number.isFinite(p) ? '–' : p < 0.001 ? '<0.001' : p.toFixed(3));
+
+/** Labels and cells of the comparison table (rows from `metrics.comparePdRows`: a, b, metric, split, valueA, valueB, diff, ciLow, ciHigh, pValue, n, units). */
+function comparisonCells(rows: readonly Row[]): { head: string[]; body: string[][] } {
+  const head = ['method', 'vs', 'metric', 'split', 'without PD', 'with PD', 'Δ (with − without)', '95% CI of Δ', 'p', 'pairs', 'records × seeds'];
+  const body = rows.map((r) => [
+    String(r.a),
+    String(r.b),
+    metricLabel(String(r.metric)),
+    String(r.split),
+    pct(Number(r.valueA)),
+    pct(Number(r.valueB)),
+    signedPct(Number(r.diff)),
+    Number.isFinite(Number(r.ciLow)) ? `[${signedPct(Number(r.ciLow))}, ${signedPct(Number(r.ciHigh))}]` : '–',
+    pValueText(Number(r.pValue)),
+    String(r.n),
+    String(r.units),
+  ]);
+  return { head, body };
+}
+
+/** The paired comparison as a plain-text table (points; Δ < 0: PD lowers the metric). */
+export function comparisonTerminalTable(rows: readonly Row[]): string {
+  const { head, body } = comparisonCells(rows);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cs: string[]) => cs.map((c, i) => (i < 4 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+/** The paired comparison in Markdown. */
+export function comparisonMarkdownTable(rows: readonly Row[]): string {
+  const { head, body } = comparisonCells(rows);
+  return [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 4 ? '---' : '---:')).join('|')}|`, ...body.map((c) => `| ${c.join(' | ')} |`)].join('\n');
+}
+
+function comparisonHtml(rows: readonly Row[]): string {
+  const { head, body } = comparisonCells(rows);
+  return `<table class="comparison"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>\n${body
+    .map((cs) => `<tr>${cs.map((c, j) => `<td${j >= 4 ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`)
+    .join('\n')}\n</tbody></table>`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -204,12 +289,12 @@ export function buildFigures(inp: FigureInputs): ReportFigure[] {
     );
   }
   if (inp.summary.some((r) => r.metric === 'sarr')) {
-    add('over-forgetting', 'Over-forgetting: SARR with and without PD', 'SARR on the held-out split (benign image + harmful query answered with a refusal or gibberish; lower is better) and the forget rate, per method without and with the Prompt Decouple loss.', () =>
+    add('over-forgetting', 'Over-forgetting: SARR with and without PD', 'SARR on the held-out split (benign image + harmful query answered with a refusal or gibberish; lower is better) and the forget rate, per method without and with the Prompt Decouple loss. Error bars: 95% intervals (one seed: Wilson; several seeds: t interval of the mean).', () =>
       overForgetting(inp.summary as Row[] as never),
     );
   }
   if (inp.summary.some((r) => r.metric === 'forgetRate') && inp.summary.some((r) => ['specificity', 'rougeL', 'judgeScore'].includes(String(r.metric)))) {
-    add('tradeoff', 'Trade-off: forget quality against utility', 'Forget rate on the held-out split (x; lower is better) against utility (y): one point per method, circle without PD, diamond with PD.', () =>
+    add('tradeoff', 'Trade-off: forget quality against utility', 'Forget rate on the held-out split (x; lower is better) against utility (y): one point per method, circle without PD, diamond with PD; error bars are 95% intervals.', () =>
       tradeoff(inp.summary as Row[] as never, { xSplit: 'val' }),
     );
   }
@@ -269,6 +354,10 @@ export interface ReportInput {
   samples: readonly Row[];
   /** Include plotly.js so each figure can also be explored interactively (default true). */
   interactive?: boolean;
+  /** Paired comparison rows (`metrics.comparePdRows`): a table of each method against its +PD variant. */
+  comparison?: readonly Row[];
+  /** The seeds the results aggregate (several: the headline shows mean ± sd across them). */
+  seeds?: readonly number[];
 }
 
 const CSS = `
@@ -336,7 +425,16 @@ ${metaHtml}
 <p>Rates in percent. Forget rate: share of harmful queries still answered with the forgotten answer (train = efficacy, val = generality).
 ASR: unsafe responses; RR: refusals; SARR: benign image + harmful query answered with a refusal or gibberish (over-forgetting);
 ROUGE-L: retain answers against their references; specificity: utility questions answered correctly.</p>
+${inp.seeds && inp.seeds.length > 1 ? `<p>Mean ± sample standard deviation across ${inp.seeds.length} seeds (${inp.seeds.map((x) => esc(x)).join(', ')}); the per-seed values, t intervals and each rate's Wilson interval are in summary_seeds.csv and summary.csv.</p>` : '<p>One seed; each rate&#39;s 95% Wilson interval (and the means&#39; bootstrap interval) is in summary.csv (ciLow, ciHigh).</p>'}
 ${headlineHtml(inp.headline)}
+${
+  inp.comparison && inp.comparison.length
+    ? `<h2>With and without PD: paired comparison</h2>
+<p>Each method against its Prompt Decouple variant on the same items${inp.seeds && inp.seeds.length > 1 ? ' and seeds' : ''}: the difference in points (negative: PD lowers the metric),
+its paired bootstrap 95% interval (records resampled) and a sign-flip permutation p-value. An interval that contains 0 is not evidence of a difference.</p>
+${comparisonHtml(inp.comparison)}`
+    : ''
+}
 <h2>Figures</h2>
 ${inp.exportNote ? `<p class="note">${esc(inp.exportNote)}</p>` : ''}
 ${figs}

@@ -1,18 +1,26 @@
 /**
- * ROUGE-L identical to Google's `rouge_score`:
- * `RougeScorer(['rougeL'], use_stemmer=True).score(reference, prediction)`.
+ * The one ROUGE-L / longest-common-subsequence implementation of eraserlab, a leaf module
+ * (imports nothing from the rest of the SDK) used by metrics, the rules judge, the unlearning
+ * probes and pretraining's accuracy check.
  *
- * Tokenizer (`rouge_score/tokenize.py`): lower-case, every run of characters outside [a-z0-9]
- * becomes a space, split on whitespace, Porter-stem tokens longer than 3 characters (NLTK's
- * stemmer, see ./porter.ts), drop empty tokens. Score (`rouge_scorer._score_lcs`): if either
- * side has no tokens, all three numbers are 0; else precision = LCS / |prediction|,
- * recall = LCS / |reference|, F = 2PR / (P + R).
+ * One LCS (bit-parallel over token ids, `lcsLength`) under three tokenisations, each kept for
+ * what its caller reports:
  *
- * The official SafeEraser script calls `scorer.score(model_answer, reference)` and reports the
- * `precision` field, which with that argument order is LCS / |reference| — the recall of
- * `rougeL(prediction, reference)`. `rougeLOfficial` returns that figure, named as such.
- *
- * This module imports nothing from the rest of the SDK so that both metrics and judges use it.
+ * - `rougeL` / `rougeLOfficial` / `rougeTokenize`: identical to Google's `rouge_score`
+ *   (`RougeScorer(['rougeL'], use_stemmer=True).score(reference, prediction)`), the metrics'
+ *   and the judge's figure. Tokenizer (`rouge_score/tokenize.py`): lower-case, every run of
+ *   characters outside [a-z0-9] becomes a space, split on whitespace, Porter-stem tokens longer
+ *   than 3 characters (NLTK's stemmer, see ./porter.ts), drop empty tokens. Score
+ *   (`rouge_scorer._score_lcs`): if either side has no tokens, all three numbers are 0; else
+ *   precision = LCS / |prediction|, recall = LCS / |reference|, F = 2PR / (P + R).
+ *   The official SafeEraser script calls `scorer.score(model_answer, reference)` and reports the
+ *   `precision` field, which with that argument order is LCS / |reference| — the recall of
+ *   `rougeL(prediction, reference)`. `rougeLOfficial` returns that figure, named as such.
+ * - `rougeLRecall` (the unlearning probes' retainRouge and match test): LCS / reference length
+ *   over `wordTokens` (lower-cased runs of Unicode letters and digits, no stemming).
+ * - `rougeLF1` (pretraining's accuracy check): the LCS F-measure over `plainWords` (lower-case,
+ *   apostrophes kept inside words, other punctuation ignored, no stemming); two empty texts
+ *   score 1.
  */
 import { porterStem } from './porter';
 
@@ -344,4 +352,36 @@ export function rougeL(prediction: string, reference: string, opts: RougeOptions
  */
 export function rougeLOfficial(prediction: string, reference: string): number {
   return rougeL(prediction, reference).recall;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The probes' and pretraining's word-level variants (no stemming)
+
+/** Lower-cased runs of Unicode letters and digits (the unlearning probes' tokens). */
+export function wordTokens(s: string): string[] {
+  return s.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+}
+
+/** Lower-cased words with apostrophes kept inside them, other punctuation ignored (pretraining's tokens). */
+export function plainWords(s: string): string[] {
+  return s.toLowerCase().replace(/[^a-z0-9\s']/g, ' ').split(/\s+/).filter(Boolean);
+}
+
+/** LCS / reference length over `wordTokens` (no stemming); 0 for an empty reference. */
+export function rougeLRecall(response: string, reference: string): number {
+  const ref = wordTokens(reference);
+  if (ref.length === 0) return 0;
+  return lcsLength(wordTokens(response), ref) / ref.length;
+}
+
+/** ROUGE-L F1 over `plainWords` (case and punctuation ignored, no stemming); 1 when both are empty. */
+export function rougeLF1(candidate: string, reference: string): number {
+  const a = plainWords(candidate);
+  const b = plainWords(reference);
+  if (a.length === 0 || b.length === 0) return a.length === b.length ? 1 : 0;
+  const lcs = lcsLength(a, b);
+  if (lcs === 0) return 0;
+  const p = lcs / a.length;
+  const r = lcs / b.length;
+  return (2 * p * r) / (p + r);
 }
