@@ -3,6 +3,7 @@
  * and Ctrl-C over `experiment.run` (sdk/experiment/), which does the work and writes the results
  * folder (docs/quickstart.md).
  */
+import * as path from 'path';
 import type { CliCommand } from '../main';
 import { parseArgs } from '../main';
 import { ConfigError, type Issue } from '../../runtime/errors';
@@ -18,6 +19,7 @@ const USAGE = `Usage: eraserlab run [--dataset DIR] [--model DIR] [--methods a,b
                     [--judge rules|openai] [--judge-protocol eraserlab|official] [--safeeraser DIR] [--judge-timeout SEC]
                     [--out DIR] [--seed S | --seeds S1,S2,...] [--steps N] [--scale default|test] [--limit N]
                     [--max-new-tokens N] [--eval-every N] [--no-figures] [--backend B]
+                    [--attacks [A,...]] [--reference DIR|none]
 
 The main job (also what \`eraserlab\` runs with no command): unlearn the forget split with every
 method with and without the Prompt Decouple loss, evaluate each against the vanilla model, and
@@ -49,9 +51,15 @@ stay; the same command again resumes.
   --max-new-tokens N tokens generated per response (default ${JOB_SCALES.default.maxNewTokens})
   --eval-every N     probe every N steps for the forgetting curves (default ${JOB_SCALES.default.evalEvery}; 0 = off)
   --no-figures       skip PNG/SVG export (report.html then draws the figures with plotly.js)
-  --backend B        tfjs backend: auto, wasm, cpu, tensorflow, tensorflow-gpu`;
+  --backend B        tfjs backend: auto, wasm, cpu, tensorflow, tensorflow-gpu
+  --attacks [LIST]   then attack every method, the vanilla model and the retrained reference
+                     (all attacks, or the listed ones; \`eraserlab attack --help\` lists them):
+                     attacks.csv, attacks.json, attacks.md, the robustness figures and a
+                     robustness table in report.html (docs/robustness.md)
+  --reference DIR    the retrained reference for --attacks (default: made once with
+                     \`pretrain --exclude forget\`, kept under data/generated/models); none to skip`;
 
-const KNOWN = ['_', 'dataset', 'model', 'methods', 'protocol', 'judge', 'judge-protocol', 'safeeraser', 'judge-timeout', 'out', 'seed', 'seeds', 'steps', 'scale', 'limit', 'max-new-tokens', 'eval-every', 'no-figures', 'backend'];
+const KNOWN = ['_', 'dataset', 'model', 'methods', 'protocol', 'judge', 'judge-protocol', 'safeeraser', 'judge-timeout', 'out', 'seed', 'seeds', 'steps', 'scale', 'limit', 'max-new-tokens', 'eval-every', 'no-figures', 'backend', 'attacks', 'reference'];
 
 export const command: CliCommand = {
   name: 'run',
@@ -124,7 +132,10 @@ export const command: CliCommand = {
       evalEvery: int('eval-every'),
       figures: a['no-figures'] === true ? false : true,
       backend: str('backend') as BackendName | undefined,
+      attacks: a.attacks === undefined ? undefined : a.attacks === true ? true : String(a.attacks).split(',').map((x) => x.trim()).filter(Boolean),
+      reference: a.reference === undefined ? undefined : a.reference === 'none' ? false : str('reference'),
     };
+    if (a.reference !== undefined && a.attacks === undefined) issues.push({ path: '--reference', message: 'applies to --attacks' });
     if (issues.length) throw new ConfigError('Invalid arguments for eraserlab run', issues);
 
     // Ctrl-C: finish the current step, keep what is done, exit 130; a second Ctrl-C quits now.
@@ -136,6 +147,7 @@ export const command: CliCommand = {
       if (r.comparisonTable) process.stdout.write(`With and without PD (paired on the same items${r.seeds.length > 1 ? ' and seeds' : ''}; Δ in points, 95% CI, p):\n${r.comparisonTable}\n\n`);
       if (resumed.length) process.stdout.write(`Resumed: ${resumed.join(', ')} (results already on disk)\n`);
       if (r.exportSkipped) process.stdout.write(`Note: ${r.exportSkipped}; report.html draws the figures with plotly.js instead.\n`);
+      if (opts.attacks) process.stdout.write(`Robustness: ${path.join(r.out, 'attacks.csv')} (table: attacks.md)\n`);
       process.stdout.write(`Results: ${r.out}\nReport:  ${r.report}\n`);
       return 0;
     } catch (e) {
