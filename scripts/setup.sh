@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: Chromium for figure export, Jupyter for headless notebooks (and the kernel
 # conformance suite python3-jupyter-kernel-test), poppler for PDF
-# checks, Chinese raw text for BABERT, OpenBLAS (+ a C compiler) for the native matrix-product
+# checks, a font for the typographic image attack (sharp renders its SVG text), Chinese raw
+# text for BABERT, OpenBLAS (+ a C compiler) for the native matrix-product
 # addon (optional: without it tfjs's own kernels run). python3-torch only for the benchmarks' peer.
-PKGS=(chromium jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel python3-jupyter-kernel-test poppler-utils manpages-zh fortunes-zh libopenblas-dev g++ make)
+PKGS=(chromium jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel python3-jupyter-kernel-test poppler-utils fonts-dejavu-core manpages-zh fortunes-zh libopenblas-dev g++ make)
 if [[ " $* " == *" --with-bench "* ]]; then PKGS+=(python3-torch libopenblas0-pthread); fi
 MISSING=()
 for p in "${PKGS[@]}"; do

@@ -15,7 +15,7 @@ export { IMAGE_ATTACKS } from './image';
 export { MIA_ATTACKS, answerStats } from './mia';
 export { RELEARN_ATTACKS, RELEARN_METHOD, relearnSlice, relearnRecords, relearnModel } from './relearn';
 export type { RelearnSlice, RelearnRunOptions } from './relearn';
-export { rocAuc, ks2samp } from './stats';
+export { rocAuc, ks2samp, ksPvalue } from './stats';
 export type { KsResult } from './stats';
 export { ImageCache, scoreUnder, attackedResponder, defaultImageDir } from './probe';
 export type { ProbeOptions, MetricValues } from './probe';

@@ -152,7 +152,27 @@ export async function runAttacks(targets: readonly AttackTarget[], ds: UnlearnDa
   const forgetEx = cut(forgetExamples(ds, 'train'));
   const holdoutEx = cut(forgetExamples(ds, 'val'));
 
-  for (const t of targets) {
+  // the reference first: each other model's distances to it are written as soon as it is done
+  const ref = targets.find((t) => roleOf(t) === 'reference');
+  const order = ref ? [ref, ...targets.filter((t) => t !== ref)] : [...targets];
+  const distances = (t: AttackTarget): AttackRow[] => {
+    if (!ref || t === ref) return [];
+    const pd = t.pd ?? t.method.endsWith('+pd');
+    const out: AttackRow[] = [];
+    const add = (metric: string, value: number, n: number, attack = 'none') => out.push({ method: t.method, pd, attack, family: 'reference', metric, split: 'train', value, n });
+    add('forgetRateGap', Math.abs((baseFr.get(t.method) ?? NaN) - (baseFr.get(ref.method) ?? NaN)), 1);
+    const p = probs.get(t.method);
+    const pr = probs.get(ref.method);
+    if (p && pr) {
+      const ks = ks2samp(p, pr);
+      add('forgetQuality', ks.pvalue, p.length);
+      add('ksStatistic', ks.statistic, p.length);
+    }
+    for (const [name, auc] of aucs.get(t.method) ?? []) add('miaAucGap', Math.abs(auc - (aucs.get(ref.method)?.get(name) ?? NaN)), 1, name);
+    return out;
+  };
+
+  for (const t of order) {
     const method = t.method;
     const pd = t.pd ?? method.endsWith('+pd');
     const rows: AttackRow[] = [];
@@ -227,29 +247,14 @@ export async function runAttacks(targets: readonly AttackTarget[], ds: UnlearnDa
         if (fb && fa) rows.push({ method, pd, attack: a.def.name, family: 'relearn', metric: "recovery", split, value: fa.value - fb.value, n: fa.n });
       }
     }
+    rows.push(...distances(t));
     all.push(...rows);
     opts.onTarget?.(method, rows);
   }
-
-  // distances to the retrained reference
-  const ref = targets.find((t) => roleOf(t) === 'reference');
-  if (ref) {
-    for (const t of targets) {
-      if (t === ref) continue;
-      const pd = t.pd ?? t.method.endsWith('+pd');
-      const add = (metric: string, value: number, n: number, attack = 'none') => all.push({ method: t.method, pd, attack, family: 'reference', metric, split: 'train', value, n });
-      add('forgetRateGap', Math.abs((baseFr.get(t.method) ?? NaN) - (baseFr.get(ref.method) ?? NaN)), 1);
-      const p = probs.get(t.method);
-      const pr = probs.get(ref.method);
-      if (p && pr) {
-        const ks = ks2samp(p, pr);
-        add('forgetQuality', ks.pvalue, p.length);
-        add('ksStatistic', ks.statistic, p.length);
-      }
-      for (const [name, auc] of aucs.get(t.method) ?? []) add('miaAucGap', Math.abs(auc - (aucs.get(ref.method)?.get(name) ?? NaN)), 1, name);
-    }
-  }
-  return { rows: all, frame: attacksFrame(all) };
+  // rows in the order the targets were given
+  const rank = new Map(targets.map((t, i) => [t.method, i]));
+  const sorted = all.map((r, i) => ({ r, i })).sort((a, b) => rank.get(a.r.method)! - rank.get(b.r.method)! || a.i - b.i).map((x) => x.r);
+  return { rows: sorted, frame: attacksFrame(sorted) };
 }
 
 function roles(targets: readonly AttackTarget[]): Set<string> {

@@ -59,31 +59,47 @@ export function ks2samp(x: readonly number[], y: readonly number[]): KsResult {
     while (j < m && b[j] <= v) j++;
     d = Math.max(d, Math.abs(i / n - j / m));
   }
+  return { statistic: d, pvalue: ksPvalue(d, n, m) };
+}
+
+/**
+ * The exact two-sided p-value of a two-sample KS statistic `d` for sample sizes `n` and `m`:
+ * P(D ≥ d) under the null hypothesis.
+ */
+export function ksPvalue(d: number, n: number, m: number): number {
+  if (!(n > 0 && m > 0) || !Number.isFinite(d)) return NaN;
   // on the lattice, gaps are multiples of 1/lcm: h = D·lcm (rounded, as scipy does)
   const g = gcd(n, m);
   const lcm = (n / g) * m;
   const h = Math.round(d * lcm);
-  if (h === 0) return { statistic: d, pvalue: 1 };
-  // P(path stays strictly inside |i·(m/g) − j·(n/g)| < h), moving right (x) or up (y) uniformly
+  if (h === 0) return 1;
+  // P(path leaves the band |i·(m/g) − j·(n/g)| < h), moving right (x) or up (y) uniformly:
+  // the probability mass entering a cell outside the band is the chance of a first exit
+  // there; summed directly (no 1 − P(inside)), so tiny p-values keep their precision
   const mg = m / g;
   const ng = n / g;
+  let outside = 0;
   let prev = new Float64Array(m + 1);
   let cur = new Float64Array(m + 1);
   prev[0] = 1;
-  for (let jj = 1; jj <= m; jj++) prev[jj] = Math.abs(-jj * ng) < h ? prev[jj - 1] * ((m - jj + 1) / (n + m - jj + 1)) : 0;
+  for (let jj = 1; jj <= m; jj++) {
+    const mass = prev[jj - 1] * ((m - jj + 1) / (n + m - jj + 1));
+    if (jj * ng >= h) {
+      outside += mass;
+      prev[jj] = 0;
+    } else prev[jj] = mass;
+  }
   for (let ii = 1; ii <= n; ii++) {
     for (let jj = 0; jj <= m; jj++) {
-      if (Math.abs(ii * mg - jj * ng) >= h) {
-        cur[jj] = 0;
-        continue;
-      }
       // arriving from (ii−1, jj) by an x step, or from (ii, jj−1) by a y step
       const fromX = prev[jj] * ((n - ii + 1) / (n + m - ii + 1 - jj));
       const fromY = jj > 0 ? cur[jj - 1] * ((m - jj + 1) / (n + m - ii - jj + 1)) : 0;
-      cur[jj] = fromX + fromY;
+      if (Math.abs(ii * mg - jj * ng) >= h) {
+        outside += fromX + fromY;
+        cur[jj] = 0;
+      } else cur[jj] = fromX + fromY;
     }
     [prev, cur] = [cur, prev];
   }
-  const inside = prev[m];
-  return { statistic: d, pvalue: Math.min(1, Math.max(0, 1 - inside)) };
+  return Math.min(1, Math.max(0, outside));
 }

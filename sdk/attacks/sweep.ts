@@ -67,7 +67,8 @@ export function modelRecipe(modelDir: string): Partial<PretrainOptions> | undefi
 
 /**
  * The retrained reference for `modelDir` on `datasetDir`: the model's recipe with the forget
- * kind left out, trained once into `data/generated/models/retrained-forget-<recipe hash>`.
+ * kind left out, trained once into `data/generated/models/retrained-forget-<hash>` (hash of the
+ * recipe and the dataset's JSON files).
  */
 export async function ensureReference(modelDir: string, datasetDir: string, opts: { steps?: number; log?: (s: string) => void } = {}): Promise<string> {
   const recipe = modelRecipe(modelDir);
@@ -77,7 +78,11 @@ export async function ensureReference(modelDir: string, datasetDir: string, opts
     ]);
   }
   const options: PretrainOptions = { ...recipe, ...(opts.steps ? { steps: opts.steps } : {}), exclude: ['forget'], datasetDir };
-  const hash = crypto.createHash('sha256').update(JSON.stringify({ options, dataset: path.resolve(datasetDir) })).digest('hex').slice(0, 12);
+  // the recipe and the dataset's content (its JSON files): a regenerated dataset or another
+  // recipe makes another reference
+  const h = crypto.createHash('sha256').update(JSON.stringify({ options, dataset: path.resolve(datasetDir) }));
+  for (const f of fs.readdirSync(datasetDir).filter((x) => x.endsWith('.json')).sort()) h.update(f).update(fs.readFileSync(path.join(datasetDir, f)));
+  const hash = h.digest('hex').slice(0, 12);
   const dir = path.join(packageRoot(), 'data', 'generated', 'models', `retrained-forget-${hash}`);
   if (fs.existsSync(path.join(dir, 'config.json'))) return dir;
   opts.log?.(`retraining the reference model without the forget data (${options.steps ?? 3200} steps) into ${path.relative(process.cwd(), dir) || dir}`);

@@ -38,6 +38,8 @@ export interface OptionSpec {
   check?: (value: unknown) => string | undefined;
   /** May be given several times: the values are collected into an array (in order). */
   repeat?: boolean;
+  /** The value may be left out (`--attacks` alone): the option is then `true`. */
+  optionalValue?: boolean;
 }
 
 export interface CommandSpec {
@@ -174,7 +176,10 @@ export function parseOptions(spec: CommandSpec, argv: readonly string[]): Parsed
     let raw: string;
     if (eq > 0) raw = a.slice(eq + 1);
     else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) raw = argv[++i];
-    else {
+    else if (o.optionalValue) {
+      out[o.name] = true;
+      continue;
+    } else {
       issues.push({ path: `--${key}`, message: `needs a value (${o.metavar ?? METAVAR[o.type]})` });
       continue;
     }
@@ -216,7 +221,7 @@ export function helpText(spec: CommandSpec): string {
   const syn = spec.synopsis?.length ? spec.synopsis : ['[options]'];
   const lines = syn.map((s, i) => `${i === 0 ? 'Usage:' : '      '} eraserlab ${spec.name} ${s}`);
   lines.push('', ...wrap(spec.description, 96, 0), '', 'Options:');
-  const heads = spec.options.map((o) => `  --${o.name}${o.type === 'flag' ? '' : ` ${o.metavar ?? METAVAR[o.type]}`}`);
+  const heads = spec.options.map((o) => `  --${o.name}${o.type === 'flag' ? '' : o.optionalValue ? ` [${o.metavar ?? METAVAR[o.type]}]` : ` ${o.metavar ?? METAVAR[o.type]}`}`);
   const col = Math.min(28, Math.max(...heads.map((h) => h.length)) + 2);
   spec.options.forEach((o, i) => {
     let doc = o.doc;

@@ -51,6 +51,10 @@ import { dirFingerprint } from './fingerprint';
 import { hasResults, methodDir, readMethodResults, rowsOfFrame } from './results';
 import { galleryMethodOf, galleryRows } from './gallery';
 import { exportFigures } from './figures';
+import { ATTACK_SCALES, attackInto, robustnessFigures, withRelearnSteps } from './attacks';
+import { robustnessTable } from '../attacks/table';
+import { attackNames, resolveAttack } from '../attacks/registry';
+import '../attacks';
 
 /** The options of `experiment.run` and `eraserlab run` (the CLI's options in camelCase). */
 export interface MainJobOptions {
@@ -91,6 +95,16 @@ export interface MainJobOptions {
   evalEvery?: number;
   /** Export PNG/SVG figures (default true; needs Chromium, skipped with a note when missing). */
   figures?: boolean;
+  /**
+   * After the methods, attack every method, the vanilla model and the retrained reference
+   * (docs/robustness.md): `true` runs every attack, a list the named ones. Writes attacks.csv,
+   * attacks.json, attacks.md and the robustness figures into `out` and the report.
+   */
+  attacks?: boolean | readonly string[];
+  /** Attack parameters, e.g. `{'relearn-forget': {steps: [5, 10]}}`. */
+  attackParams?: Record<string, Record<string, unknown>>;
+  /** The retrained reference for the attacks: a model folder, 'auto' (default) or false. */
+  reference?: string | 'auto' | false;
   backend?: BackendName | 'auto';
   /** Stop after the current step; completed methods stay, the job throws JobInterrupted. */
   signal?: AbortSignal;
@@ -375,6 +389,22 @@ async function runMainJobLocked(opts: MainJobOptions): Promise<MainJobResult> {
   posInt(opts.limit, 'limit', 1);
   posInt(opts.maxNewTokens, 'maxNewTokens', 1);
   posInt(opts.evalEvery, 'evalEvery');
+  if (opts.attacks) {
+    // attack names and parameters, checked before any work
+    const names = Array.isArray(opts.attacks) ? opts.attacks : attackNames();
+    const bad = names.filter((n) => !attackNames().includes(n));
+    if (bad.length) issues.push({ path: 'attacks', message: `Unknown attack${bad.length > 1 ? 's' : ''} ${bad.map((b) => `'${b}'`).join(', ')}. Must be one of [${attackNames().join(', ')}]` });
+    else {
+      for (const n of names) {
+        try {
+          resolveAttack(n, opts.attackParams?.[n] ?? {}, `attackParams.${n}`);
+        } catch (e) {
+          if (e instanceof ConfigError) issues.push(...e.issues);
+          else throw e;
+        }
+      }
+    }
+  }
   if (issues.length) throw new ConfigError('Invalid options for eraserlab run', issues);
   const protocol: PresetName = opts.protocol ?? 'greedy';
   if (!Object.prototype.hasOwnProperty.call(PRESETS, protocol)) throw new ConfigError('Invalid options for eraserlab run', [{ path: 'protocol', message: `must be one of [${Object.keys(PRESETS).join(', ')}] (got ${JSON.stringify(protocol)})` }]);
@@ -509,6 +539,32 @@ async function runMainJobLocked(opts: MainJobOptions): Promise<MainJobResult> {
   const first = per[0].methods;
   const gallery = galleryMethod ? galleryRows(ds, first[0].samples, first[all.indexOf(galleryMethod)].samples) : [];
   const figures = buildFigures({ summary: seeds.length > 1 ? aggregated : summary, byCategory, history, gallery, galleryMethod });
+
+  // Robustness: the attack sweep over the same methods, model, dataset, steps and seed
+  let robustness: Row[] | undefined;
+  if (opts.attacks) {
+    const ascale = ATTACK_SCALES[scaleName === 'test' ? 'test' : 'default'];
+    const names = Array.isArray(opts.attacks) ? [...opts.attacks] : undefined;
+    log(`attacks: ${names ? names.join(', ') : 'all'} against ${canonical.length} methods, the vanilla model and the retrained reference`);
+    const sw = await attackInto(out, {
+      dataset: datasetDir,
+      model: modelDir,
+      methods: canonical,
+      steps: ctx.steps,
+      seed: seeds[0],
+      attacks: names,
+      params: withRelearnSteps(opts.attackParams ?? {}, names, ascale),
+      limit: ascale.limit,
+      miaLimit: ascale.miaLimit,
+      maxNewTokens: ascale.maxNewTokens,
+      judge,
+      reference: opts.reference ?? 'auto',
+      referenceSteps: ascale.referenceSteps,
+      log: (l) => log(`attacks: ${l}`),
+    });
+    figures.push(...robustnessFigures(sw.rows));
+    robustness = robustnessTable(sw.rows) as unknown as Row[];
+  }
   const { written, exportSkipped, svgs } = await exportFigures(figures, out, { enabled: opts.figures !== false, log });
 
   const report = path.join(out, 'report.html');
@@ -539,6 +595,7 @@ async function runMainJobLocked(opts: MainJobOptions): Promise<MainJobResult> {
       comparison,
       seeds,
       intervals: seeds.length > 1 ? aggregated : summary,
+      robustness,
     }),
   );
   return { out, methods: outcomes, headline, table, seeds, comparison, comparisonTable, figures: written, exportSkipped, report };

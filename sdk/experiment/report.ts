@@ -369,6 +369,8 @@ export interface ReportInput {
   seeds?: readonly number[];
   /** Summary rows with intervals (ciLow, ciHigh, ciMethod): a collapsible table of every headline metric's 95% interval. */
   intervals?: readonly Row[];
+  /** The robustness table (`attacks.robustnessTable`), when the job ran the attacks. */
+  robustness?: readonly Row[];
 }
 
 const CSS = `
@@ -444,6 +446,32 @@ ${
 <p>Each method against its Prompt Decouple variant on the same items${inp.seeds && inp.seeds.length > 1 ? ' and seeds' : ''}: the difference in points (negative: PD lowers the metric),
 its paired bootstrap 95% interval (records resampled) and a sign-flip permutation p-value. An interval that contains 0 is not evidence of a difference.</p>
 ${comparisonHtml(inp.comparison)}`
+    : ''
+}
+${
+  inp.robustness && inp.robustness.length
+    ? `<h2>Robustness: is it really forgotten?</h2>
+<p>Forget rate (share of harmful queries answered with the forgotten answer) with no attack, on the rest of the forget set before and after a relearning attack (LoRA fine-tuning on 10% of the forget records) and after benign relearning,
+under the strongest prompt and image attack; membership-inference AUC of forget vs held-out answers (0.5 = indistinguishable) and the KS forget quality against the retrained reference (high = like a model that never saw the forget data). All rows: attacks.csv; see docs/robustness.md.</p>
+${htmlTable(
+  inp.robustness.map((r) => {
+    const pc = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? `${(100 * v).toFixed(0)}%` : '');
+    const f2 = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? (v < 0.001 && v > 0 ? v.toExponential(1) : v.toFixed(2)) : '');
+    return {
+      model: r.method,
+      PD: r.pd ? '✓' : '',
+      'forget rate': pc(r.forget),
+      'relearn before → after': `${pc(r.relearnBefore)} → ${pc(r.relearnAfter)}`,
+      'benign relearn': pc(r.benignAfter),
+      'strongest prompt attack': r.promptAttack ? `${pc(r.prompt)} (${String(r.promptAttack)})` : '',
+      'strongest image attack': r.imageAttack ? `${pc(r.image)} (${String(r.imageAttack)})` : '',
+      'MIA AUC (LOSS)': f2(r.aucLoss),
+      'MIA AUC (Min-K%++)': f2(r.aucMinKpp),
+      'forget quality': f2(r.forgetQuality),
+    };
+  }),
+  ['model', 'PD', 'forget rate', 'relearn before → after', 'benign relearn', 'strongest prompt attack', 'strongest image attack', 'MIA AUC (LOSS)', 'MIA AUC (Min-K%++)', 'forget quality'],
+)}`
     : ''
 }
 <h2>Figures</h2>

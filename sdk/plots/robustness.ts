@@ -77,15 +77,15 @@ export function robustnessHeatmap(attacks: FrameLike, opts: RobustnessHeatmapOpt
     .map((fam) => {
       const idx = attacksOrdered.map((k, i) => (k.startsWith(`${fam}|`) ? i : -1)).filter((i) => i >= 0);
       if (idx.length === 0 || fam === 'baseline') return undefined;
-      return { x: (idx[0] + idx[idx.length - 1]) / 2, y: 1.02, xref: 'x', yref: 'paper', text: fam, showarrow: false, font: { size: 10 } };
+      return { x: (idx[0] + idx[idx.length - 1]) / 2, y: 1.0, yanchor: 'bottom', xref: 'x', yref: 'paper', text: fam, showarrow: false, font: { size: 10 } };
     })
     .filter(Boolean);
   const layout = paperLayout({
     title: titleOf(opts.title ?? `${metric === 'forgetRate' ? 'Forget rate' : metric} under attack`),
     xaxis: axis({ showline: false, ticks: '', tickangle: -40 }),
-    yaxis: axis({ showline: false, ticks: '', autorange: 'reversed' }),
+    yaxis: axis({ showline: false, ticks: '', autorange: 'reversed', tickmode: 'array', tickvals: methods, ticktext: methods }),
     annotations,
-    margin: { l: 70, r: 15, t: 45, b: 95 },
+    margin: { l: 70, r: 15, t: 60, b: 95 },
   });
   return { data, layout, config: { ...PAPER_CONFIG } };
 }

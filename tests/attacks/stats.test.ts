@@ -24,6 +24,13 @@ test('ks2samp: statistic and exact two-sided p-value as scipy.stats.ks_2samp (va
   close(r.statistic, 0);
   close(r.pvalue, 1);
   assert.ok(Number.isNaN(attacks.ks2samp([], [1]).pvalue));
+  // fully separated samples of 96: p = 2 / C(192, 96), far below 1 − (1 − p) in doubles
+  const a = Array.from({ length: 96 }, (_, i) => i);
+  const b = Array.from({ length: 96 }, (_, i) => 1000 + i);
+  let logC = 0;
+  for (let i = 1; i <= 96; i++) logC += Math.log(96 + i) - Math.log(i);
+  const p = attacks.ks2samp(a, b).pvalue;
+  assert.ok(p > 0 && Math.abs(Math.log(p) - (Math.log(2) - logC)) < 1e-6, `${p} vs ${Math.exp(Math.log(2) - logC)}`);
 });
 
 test('rocAuc: the Mann–Whitney probability, ties count one half (sklearn roc_auc_score)', () => {

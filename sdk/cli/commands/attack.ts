@@ -23,30 +23,11 @@ import { writeAttacks } from '../../attacks/frame';
 import { RUN_DEFAULTS } from '../../attacks/run';
 import type { AttackRow } from '../../attacks/types';
 import { robustnessMarkdown } from '../../attacks/table';
-import { robustnessHeatmap, relearningCurve } from '../../plots/robustness';
-import { exportFigure, closeExporter } from '../../plots/export';
-import type { Figure } from '../../plots/figure';
+import { ATTACK_SCALES, robustnessFigures, withRelearnSteps, type AttackScale } from '../../experiment/attacks';
+import { exportFigures } from '../../experiment/figures';
 
-export type AttackScale = 'default' | 'test';
-
-export interface AttackScaleDefaults {
-  methods: readonly string[];
-  steps: number;
-  limit: number;
-  miaLimit: number;
-  maxNewTokens: number;
-  dataset: 'default' | 'tiny';
-  /** Relearning steps (the curve), for both relearning attacks. */
-  relearnSteps: number[];
-  /** Pretraining steps of the retrained reference (undefined: the model's own recipe). */
-  referenceSteps?: number;
-}
-
-/** default: every method ± PD on the default benchmark; test: seconds-long, for tests and CI. */
-export const ATTACK_SCALES: Readonly<Record<AttackScale, AttackScaleDefaults>> = {
-  default: { methods: Object.keys(BUILTIN_METHODS), steps: 72, limit: RUN_DEFAULTS.limit, miaLimit: RUN_DEFAULTS.miaLimit, maxNewTokens: RUN_DEFAULTS.maxNewTokens, dataset: 'default', relearnSteps: [4, 8, 16] },
-  test: { methods: ['po', 'po+pd'], steps: 2, limit: 2, miaLimit: 4, maxNewTokens: 8, dataset: 'tiny', relearnSteps: [1, 2], referenceSteps: 8 },
-};
+export { ATTACK_SCALES } from '../../experiment/attacks';
+export type { AttackScale, AttackScaleDefaults } from '../../experiment/attacks';
 
 export const spec: CommandSpec = {
   name: 'attack',
@@ -114,29 +95,10 @@ async function tinyDataset(): Promise<string> {
   return dir;
 }
 
-/** Export the two robustness figures (PNG + SVG) into `<out>/figures`; returns the files or why not. */
-export async function writeRobustnessFigures(out: string, rows: readonly AttackRow[]): Promise<{ files: string[]; skipped?: string }> {
-  const figs: Array<[string, Figure]> = [];
-  if (rows.some((r) => r.metric === 'forgetRate' && r.family !== 'reference')) figs.push(['robustness', robustnessHeatmap(rows as never)]);
-  if (rows.some((r) => r.family === 'relearn')) figs.push(['relearning', relearningCurve(rows as never)]);
-  const dir = path.join(out, 'figures');
-  fs.mkdirSync(dir, { recursive: true });
-  const files: string[] = [];
-  for (const [name, f] of figs) writeFileAtomic(path.join(dir, `${name}.json`), JSON.stringify(f) + '\n');
-  try {
-    for (const [name, f] of figs) {
-      for (const fmt of ['png', 'svg'] as const) {
-        const file = path.join(dir, `${name}.${fmt}`);
-        await exportFigure(f, file, { format: fmt, preset: 'two-column' });
-        files.push(path.relative(out, file));
-      }
-    }
-  } catch (e) {
-    return { files, skipped: `PNG/SVG export was skipped: ${(e as Error).message.split('\n')[0]}` };
-  } finally {
-    await closeExporter();
-  }
-  return { files };
+/** Export the two robustness figures (PNG + SVG + Plotly JSON) into `<out>/figures`. */
+export async function writeRobustnessFigures(out: string, rows: readonly AttackRow[], enabled = true): Promise<{ files: string[]; skipped?: string }> {
+  const r = await exportFigures(robustnessFigures(rows), out, { enabled, log: () => undefined });
+  return { files: r.written, skipped: r.exportSkipped };
 }
 
 export const command: CliCommand = defineCommand(
@@ -209,9 +171,7 @@ export const command: CliCommand = defineCommand(
     modelDir = path.resolve(modelDir ?? path.join(packageRoot(), 'data', 'models', 'vanilla'));
     out = path.resolve(out ?? 'results-attacks');
     // the scale's relearning curve unless given
-    for (const n of ['relearn-forget', 'relearn-benign']) {
-      if ((!attacks || attacks.includes(n)) && paramValues[n]?.steps === undefined) (paramValues[n] ??= {}).steps = scale.relearnSteps;
-    }
+    const attackParams = withRelearnSteps(paramValues, attacks, scale);
     const ref = a.reference === undefined ? 'auto' : a.reference === 'none' ? false : path.resolve(String(a.reference));
     const t0 = Date.now();
     const result: SweepResult = await sweep({
@@ -220,7 +180,7 @@ export const command: CliCommand = defineCommand(
       methods: methods ?? scale.methods,
       steps: steps ?? runSteps ?? scale.steps,
       attacks,
-      params: paramValues,
+      params: attackParams,
       limit: limit ?? scale.limit,
       miaLimit: miaLimit ?? scale.miaLimit,
       maxNewTokens: maxNewTokens ?? scale.maxNewTokens,
@@ -242,8 +202,8 @@ export const command: CliCommand = defineCommand(
     const md = robustnessMarkdown(result.rows);
     writeFileAtomic(path.join(out, 'attacks.md'), md + '\n');
     let figNote = '';
-    if (!a['no-figures']) {
-      const f = await writeRobustnessFigures(out, result.rows);
+    {
+      const f = await writeRobustnessFigures(out, result.rows, !a['no-figures']);
       figNote = f.skipped ? `\n${f.skipped}` : `\nfigures: ${f.files.join(', ')}`;
     }
     if (a.json) {

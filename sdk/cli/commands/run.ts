@@ -53,6 +53,14 @@ export const spec: CommandSpec = {
     { name: 'no-figures', type: 'flag', doc: 'Skip PNG/SVG export (report.html then draws the figures with plotly.js).' },
     { name: 'force', type: 'flag', doc: "Replace the results of a different experiment in --out (only eraserlab's own results)." },
     { name: 'backend', type: 'string', metavar: 'B', doc: 'tfjs backend: auto, wasm, cpu, tensorflow, tensorflow-gpu.' },
+    {
+      name: 'attacks',
+      type: 'list',
+      optionalValue: true,
+      metavar: 'A,...',
+      doc: 'Then attack every method, the vanilla model and the retrained reference (all attacks, or the listed ones; `eraserlab attack --help` lists them): attacks.csv, attacks.json, attacks.md, the robustness figures and a robustness table in report.html (docs/robustness.md).',
+    },
+    { name: 'reference', type: 'string', metavar: 'DIR|none', doc: "The retrained reference for --attacks (default: made once with `eraserlab pretrain --exclude forget` and kept; 'none' leaves it out)." },
   ],
 };
 
@@ -84,7 +92,10 @@ export const command: CliCommand = defineCommand(spec, 'The main job: every meth
     figures: a['no-figures'] !== true,
     force: a.force === true,
     backend: a.backend as BackendName | undefined,
+    attacks: a.attacks === undefined ? undefined : a.attacks === true ? true : (a.attacks as string[]),
+    reference: a.reference === undefined ? undefined : a.reference === 'none' ? false : (a.reference as string),
   };
+  if (a.reference !== undefined && a.attacks === undefined) invalidArguments(spec, [{ path: '--reference', message: 'applies to --attacks' }]);
 
   // Ctrl-C: finish the current step, keep what is done, exit 130; a second Ctrl-C quits now.
   const sigint = interruptOnSigint('eraserlab run');
@@ -95,6 +106,7 @@ export const command: CliCommand = defineCommand(spec, 'The main job: every meth
     if (r.comparisonTable) process.stdout.write(`With and without PD (paired on the same items${r.seeds.length > 1 ? ' and seeds' : ''}; Δ in points, 95% CI, p):\n${r.comparisonTable}\n\n`);
     if (resumed.length) process.stdout.write(`Resumed: ${resumed.join(', ')} (results already on disk)\n`);
     if (r.exportSkipped) process.stdout.write(`Note: ${r.exportSkipped}; report.html draws the figures with plotly.js instead.\n`);
+    if (opts.attacks) process.stdout.write(`Robustness: ${path.join(r.out, 'attacks.csv')} (table: attacks.md)\n`);
     process.stdout.write(`Results: ${r.out}\nReport:  ${r.report}\n`);
     return 0;
   } catch (e) {
