@@ -44,24 +44,12 @@ export function examples(ds: SafeEraserDataset, split: Split | 'utility' | 'alig
   if (!EXAMPLE_KINDS.includes(kind)) {
     throw new ConfigError(`Unknown example kind '${String(kind)}'. Must be one of [${EXAMPLE_KINDS.join(', ')}]`);
   }
-  if (kind === 'aligned') {
-    return ds.aligned.map((u, i) => ({
-      id: `aligned/${u.id}`,
-      kind: 'aligned',
-      split: 'aligned',
-      record: i,
-      pair: 0,
-      category: u.kind,
-      image: ds.imagePath(u.image_path),
-      question: u.question,
-      answer: u.answer,
-    }));
-  }
-  if (kind === 'utility') {
-    return ds.utility.map((u, i) => ({
-      id: `utility/${u.id}`,
-      kind: 'utility',
-      split: 'utility',
+  // the item files (utility.json, aligned.json): one example per item, split named after the file
+  if (kind === 'aligned' || kind === 'utility') {
+    return (kind === 'aligned' ? ds.aligned : ds.utility).map((u, i) => ({
+      id: `${kind}/${u.id}`,
+      kind,
+      split: kind,
       record: i,
       pair: 0,
       category: u.kind,
