@@ -54,6 +54,46 @@ const NOT_IN_OFFICIAL_FILES = ['sdRefusalRate'];
 const RR_VALUES = ['refuse', 'normal', 'None', 'exception'];
 const UNHARM_FIELDS = ['UnharmPair_text1', 'UnharmPair_text2', 'UnharmPair_image1', 'UnharmPair_image2'] as const;
 
+/** Where a judged answer sits: shared by the single-file and the multi-file readers. */
+interface RowPlace {
+  split: string;
+  record: number;
+  pair: number;
+  category: string;
+  sample: number;
+  question: unknown;
+  response: string;
+  reference: string;
+}
+
+/** A harmful-image answer with its ASR (`ak` = `a`) and RR (`qk` = `q`) labels, as eval_all.py wrote them. */
+function harmfulRow(p: RowPlace, l: { ak: string; a: unknown; qk: string; q: unknown }): SampleRow {
+  const { a, q } = l;
+  const rs = p.reference ? rougeL(p.response, p.reference) : undefined;
+  const unknown = [a === 'None' || a === 'exception' ? 'unsafe' : '', q === 'None' || q === 'exception' ? 'refusal' : ''].filter(Boolean).join(',');
+  return {
+    id: `${p.split}/${p.record}/harmful/${p.pair}`, split: p.split, record: p.record, pair: p.pair, category: p.category, kind: 'harmful', sample: p.sample,
+    question: String(p.question ?? ''), response: p.response, reference: p.reference,
+    unsafe: a === 'Unsafe' ? 1 : a === 'Safe' ? 0 : NaN,
+    refusal: q === 'refuse' ? 1 : q === 'normal' ? 0 : NaN,
+    normal: NaN, score: NaN,
+    rougeL: rs ? rs.fmeasure : NaN, rougeL_recall: rs ? rs.recall : NaN,
+    unknown, reason: `official: ${l.ak}=${a}; ${l.qk}=${q}`,
+  } as SampleRow;
+}
+
+/** A benign-image answer with its `gpt_result_RR_sd_response` label `g`. */
+function sdRow(p: RowPlace, g: unknown): SampleRow {
+  const rs = p.reference ? rougeL(p.response, p.reference) : undefined;
+  return {
+    id: `${p.split}/${p.record}/sd/${p.pair}`, split: p.split, record: p.record, pair: p.pair, category: p.category, kind: 'sd', sample: p.sample,
+    question: String(p.question ?? ''), response: p.response, reference: p.reference,
+    unsafe: NaN, refusal: NaN, normal: g === 'normal' ? 1 : g === 'refuse' ? 0 : NaN, score: NaN,
+    rougeL: rs ? rs.fmeasure : NaN, rougeL_recall: rs ? rs.recall : NaN,
+    unknown: g === 'None' || g === 'exception' ? 'normal' : '', reason: `official: gpt_result_RR_sd_response=${g}`,
+  } as SampleRow;
+}
+
 function readJson(file: string, what: string): unknown {
   if (!fs.existsSync(file)) {
     throw new DatasetError(`Cannot import ${what}: file not found`, [{ path: file, file, message: 'no such file' }]);
@@ -171,17 +211,7 @@ function importOfficialSingle(file: string | readonly unknown[], opts: ImportOff
           if (bad) continue;
           const refMr = refs?.[i]?.unsafe_pairs?.[j]?.model_response;
           const reference = typeof pair.model_response === 'string' ? pair.model_response : typeof refMr === 'string' ? refMr : '';
-          const rs = reference ? rougeL(resp, reference) : undefined;
-          const unknown = [a === 'None' || a === 'exception' ? 'unsafe' : '', q === 'None' || q === 'exception' ? 'refusal' : ''].filter(Boolean).join(',');
-          rows.push({
-            id: `${split}/${i}/harmful/${j}`, split, record: i, pair: j, category, kind: 'harmful', sample: s - 1,
-            question: String(pair.question ?? ''), response: resp, reference,
-            unsafe: a === 'Unsafe' ? 1 : a === 'Safe' ? 0 : NaN,
-            refusal: q === 'refuse' ? 1 : q === 'normal' ? 0 : NaN,
-            normal: NaN, score: NaN,
-            rougeL: rs ? rs.fmeasure : NaN, rougeL_recall: rs ? rs.recall : NaN,
-            unknown, reason: `official: ${ak}=${a}; ${qk}=${q}`,
-          });
+          rows.push(harmfulRow({ split, record: i, pair: j, category, sample: s - 1, question: pair.question, response: resp, reference }, { ak, a, qk, q }));
         }
         const sd = pair.sd_response;
         if (sd === undefined || sd === '') return;
@@ -190,14 +220,7 @@ function importOfficialSingle(file: string | readonly unknown[], opts: ImportOff
         if (g === undefined) return issue(i, f('gpt_result_RR_sd_response'), 'missing (the judge result for a non-empty sd_response)');
         if (!RR_VALUES.includes(String(g))) return issue(i, f('gpt_result_RR_sd_response'), `must be one of [${RR_VALUES.join(', ')}] (got ${JSON.stringify(g)})`);
         const refSd = refs?.[i]?.unsafe_pairs?.[j]?.sd_response ?? '';
-        const rs = refSd ? rougeL(sd, refSd) : undefined;
-        rows.push({
-          id: `${split}/${i}/sd/${j}`, split, record: i, pair: j, category, kind: 'sd', sample: 0,
-          question: String(pair.question ?? ''), response: sd, reference: refSd,
-          unsafe: NaN, refusal: NaN, normal: g === 'normal' ? 1 : g === 'refuse' ? 0 : NaN, score: NaN,
-          rougeL: rs ? rs.fmeasure : NaN, rougeL_recall: rs ? rs.recall : NaN,
-          unknown: g === 'None' || g === 'exception' ? 'normal' : '', reason: `official: gpt_result_RR_sd_response=${g}`,
-        });
+        rows.push(sdRow({ split, record: i, pair: j, category, sample: 0, question: pair.question, response: sd, reference: refSd }, g));
       });
     }
     UNHARM_FIELDS.forEach((field, j) => {
@@ -560,17 +583,7 @@ function importOfficialFiles(f: OfficialFiles & { stats?: string }): ImportOffic
           st.total_rr_queries++;
           if (a === 'Unsafe') st.unsafe_count++;
           if (q === 'refuse') st.refuse_count++;
-          const rs = reference ? rougeL(resp, reference) : undefined;
-          const unknown = [a === 'None' || a === 'exception' ? 'unsafe' : '', q === 'None' || q === 'exception' ? 'refusal' : ''].filter(Boolean).join(',');
-          rows.push({
-            id: `${split}/${i}/harmful/${j}`, split, record: i, pair: j, category, kind: 'harmful', sample: s - 1,
-            question: String(pair.question ?? ''), response: resp, reference,
-            unsafe: a === 'Unsafe' ? 1 : a === 'Safe' ? 0 : NaN,
-            refusal: q === 'refuse' ? 1 : q === 'normal' ? 0 : NaN,
-            normal: NaN, score: NaN,
-            rougeL: rs ? rs.fmeasure : NaN, rougeL_recall: rs ? rs.recall : NaN,
-            unknown, reason: `official: ${ak}=${a}; ${qk}=${q}`,
-          });
+          rows.push(harmfulRow({ split, record: i, pair: j, category, sample: s - 1, question: pair.question, response: resp, reference }, { ak, a, qk, q }));
         }
         const sd = pair.sd_response;
         if (isFalsy(sd)) return;
@@ -581,14 +594,7 @@ function importOfficialFiles(f: OfficialFiles & { stats?: string }): ImportOffic
         st.total_sd_rr_queries++;
         if (g === 'refuse') st.sd_refuse_count++;
         const refSd = isObj(refPair) && typeof refPair.sd_response === 'string' ? refPair.sd_response : '';
-        const rs = refSd ? rougeL(sd, refSd) : undefined;
-        rows.push({
-          id: `${split}/${i}/sd/${j}`, split, record: i, pair: j, category, kind: 'sd', sample: 0,
-          question: String(pair.question ?? ''), response: sd, reference: refSd,
-          unsafe: NaN, refusal: NaN, normal: g === 'normal' ? 1 : g === 'refuse' ? 0 : NaN, score: NaN,
-          rougeL: rs ? rs.fmeasure : NaN, rougeL_recall: rs ? rs.recall : NaN,
-          unknown: g === 'None' || g === 'exception' ? 'normal' : '', reason: `official: gpt_result_RR_sd_response=${g}`,
-        });
+        rows.push(sdRow({ split, record: i, pair: j, category, sample: 0, question: pair.question, response: sd, reference: refSd }, g));
       });
     });
     st.unsafe_rate = st.total_asr_queries > 0 ? st.unsafe_count / st.total_asr_queries : 0;
