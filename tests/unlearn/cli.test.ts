@@ -3,37 +3,12 @@ import * as assert from 'uvu/assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { model, runtime } from '../../sdk';
-import { LlavaProcessor } from '../../sdk/model/processor';
-import { buildTokenizer } from '../../sdk/model/tokenizer';
-import { DEFAULT_TEMPLATE } from '../../sdk/model/pretrain';
-import { tinyConfig, tinyDataset } from './helpers';
+import { runtime } from '../../sdk';
+import { savedTinyModel, tinyDataset } from './helpers';
 import { capture } from '../support';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eraserlab-unlearn-cli-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
-
-/** A tiny random model saved as a folder with a real tokenizer (the loadPretrained path). */
-async function savedTinyModel(): Promise<string> {
-  const ds = await tinyDataset();
-  const corpus: string[] = [...ds.refusals];
-  for (const r of [...ds.train, ...ds.val]) {
-    for (const p of r.unsafe_pairs) corpus.push(p.question, p.model_response, p.sd_response);
-    for (const f of ['UnharmPair_text1', 'UnharmPair_text2', 'UnharmPair_image1', 'UnharmPair_image2'] as const) corpus.push(r[f].Question, r[f].Prediction);
-  }
-  for (const u of ds.utility) corpus.push(u.question, u.answer);
-  corpus.push('USER: ASSISTANT: <image>');
-  const tok = buildTokenizer(corpus);
-  const cfg = tinyConfig(tok.size) as Record<string, unknown> & { text_config: Record<string, unknown> };
-  cfg.image_token_index = tok.imageId;
-  Object.assign(cfg.text_config, { bos_token_id: tok.bosId, eos_token_id: tok.eosId, pad_token_id: tok.padId });
-  const m = model.createRandom(cfg, 4, { std: 0.1 });
-  m.processor = LlavaProcessor.forConfig(m.config, tok, { template: DEFAULT_TEMPLATE });
-  const dir = path.join(tmp, 'model');
-  await m.save(dir);
-  m.dispose();
-  return dir;
-}
 
 test.before(async () => {
   await runtime.init();

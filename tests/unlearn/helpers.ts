@@ -4,6 +4,11 @@
  * need nothing trained.
  */
 import { data, model, runtime, unlearn } from '../../sdk';
+import { LlavaProcessor } from '../../sdk/model/processor';
+import { buildTokenizer } from '../../sdk/model/tokenizer';
+import { DEFAULT_TEMPLATE } from '../../sdk/model/pretrain';
+import { tempDir } from '../support';
+import * as path from 'path';
 import { AdamW, computeGradients, cosineSchedule, disposeGrads } from '../../sdk/model/optim';
 import type { EncodedBatch, UnlearnExample, UnlearnableModel } from '../../sdk/unlearn';
 import { tinyDatasetDir } from '../support';
@@ -147,3 +152,29 @@ export function snapshot(m: UnlearnableModel): Map<string, Float32Array> {
 }
 
 export { tf };
+
+let saved: Promise<string> | undefined;
+/** A tiny random model with a real tokenizer, saved once as a model folder (the loadPretrained path). */
+export function savedTinyModel(): Promise<string> {
+  saved ??= (async () => {
+    const ds = await tinyDataset();
+    const corpus: string[] = [...ds.refusals];
+    for (const r of [...ds.train, ...ds.val]) {
+      for (const p of r.unsafe_pairs) corpus.push(p.question, p.model_response, p.sd_response);
+      for (const f of ['UnharmPair_text1', 'UnharmPair_text2', 'UnharmPair_image1', 'UnharmPair_image2'] as const) corpus.push(r[f].Question, r[f].Prediction);
+    }
+    for (const u of ds.utility) corpus.push(u.question, u.answer);
+    corpus.push('USER: ASSISTANT: <image>');
+    const tok = buildTokenizer(corpus);
+    const cfg = tinyConfig(tok.size) as Record<string, unknown> & { text_config: Record<string, unknown> };
+    cfg.image_token_index = tok.imageId;
+    Object.assign(cfg.text_config, { bos_token_id: tok.bosId, eos_token_id: tok.eosId, pad_token_id: tok.padId });
+    const m = model.createRandom(cfg as never, 4, { std: 0.1 });
+    m.processor = LlavaProcessor.forConfig(m.config, tok, { template: DEFAULT_TEMPLATE }) as never;
+    const dir = path.join(tempDir('model'), 'model');
+    await m.save(dir);
+    m.dispose();
+    return dir;
+  })();
+  return saved;
+}
