@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as util from 'util';
 import type { Figure } from '../sdk/plots/figure';
+import type { EvalRecord, StepRecord } from '../sdk/unlearn/unlearner';
 import { plotlyJs } from '../sdk/plots/export';
 import type { MimeBundle } from './display';
 
@@ -372,29 +373,15 @@ export function evaluationBundle(e: EvaluationLike, opts: TableOptions = {}): Mi
   };
 }
 
-/** An Unlearner step record (contracts: unlearn StepRecord). */
-export interface StepLike {
-  step: number;
-  loss: number;
-  terms: Record<string, number>;
-  lr: number;
-  gradNorm: number;
-  epoch: number;
-}
+/** An Unlearner step record. */
+export type StepLike = StepRecord;
 export function isStepRecord(x: unknown): x is StepLike {
   const s = x as StepLike;
   return !!s && typeof s === 'object' && typeof s.step === 'number' && typeof s.loss === 'number' && !!s.terms && typeof s.terms === 'object' && typeof s.lr === 'number' && typeof s.gradNorm === 'number';
 }
 
-/** An Unlearner evaluation record (contracts: unlearn EvalRecord). */
-export interface EvalRecordShape {
-  step: number;
-  forgetRate: number;
-  refusalRate: number;
-  sarr: number;
-  retainRouge: number;
-  utilityAcc: number;
-}
+/** An Unlearner evaluation record. */
+export type EvalRecordShape = EvalRecord;
 export function isEvalRecord(x: unknown): x is EvalRecordShape {
   const r = x as EvalRecordShape;
   return !!r && typeof r === 'object' && typeof r.step === 'number' && ['forgetRate', 'refusalRate', 'sarr'].every((k) => typeof (r as unknown as Record<string, unknown>)[k] === 'number');
