@@ -115,7 +115,10 @@ function report() {
     }
   }
   lines.push('| namespace | names | with a doc comment |', '|---|---|---|', ...summary, ...sections, '');
-  return lines.join('\n');
+  // types printed as import("…") name files by absolute path: make them independent of where
+  // the checkout lives (`import("@tensorflow/tfjs/dist/index")`, `import("./sdk/…")`)
+  const abs = root.split(path.sep).join('/');
+  return lines.join('\n').split(`import("${abs}/node_modules/`).join('import("').split(`import("${abs}/`).join('import("./');
 }
 
 if (require.main === module) {
