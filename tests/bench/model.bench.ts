@@ -45,12 +45,16 @@ interface Job {
   model: string;
   batch: string;
   out: string;
+  /** Warm-up: at least this many steps, and (with trainWarmupS) until that many seconds have passed. */
   trainWarmup: number;
+  trainWarmupS?: number;
   trainSteps: number;
   trainBudgetS: number;
   genTokens: number;
   genRepeats: number;
   genBudgetS: number;
+  /** Warm-up generations (beyond the first, 2-token one) until this many seconds have passed. */
+  genWarmupS?: number;
   profile: boolean;
 }
 
@@ -64,9 +68,15 @@ export interface SideResult {
   trainStepMsAll?: number[];
   /** Process CPU time per step (all threads): the figure a loaded machine disturbs least. */
   trainStepCpuMs?: number;
+  /** The first steps after one warm-up step (median of up to 5): a cold process, before the JIT has settled. */
+  trainStepColdMs?: number;
+  /** Steps run before timing (the warm-up). */
+  trainWarmupSteps?: number;
   losses?: number[];
   generateTokensPerS?: number;
   generateTokensPerSAll?: number[];
+  /** The first generations after the 2-token warm-up (median of up to 3): a cold process. */
+  generateColdTokensPerS?: number;
   generatedIds?: number[][];
   rssMiB?: number;
   tfBytesMiB?: number;
@@ -114,18 +124,29 @@ async function runTfjs(job: Job): Promise<SideResult> {
   const losses: number[] = [];
   const times: number[] = [];
   const cpu: number[] = [];
+  const cold: number[] = [];
+  // Warm-up: at least trainWarmup steps and trainWarmupS seconds (V8 tiers the hot JS up over
+  // the first tens of steps; the peer gets the same rule); the first steps after one warm-up
+  // step are kept apart as the cold figure.
+  const warmStart = Date.now();
+  let warm = 0;
+  while (warm < job.trainWarmup || (Date.now() - warmStart) / 1000 < (job.trainWarmupS ?? 0)) {
+    const s = performance.now();
+    losses.push(step());
+    if (warm >= 1 && cold.length < 5) cold.push(performance.now() - s);
+    warm++;
+  }
   const trainStart = Date.now();
-  for (let i = 0; i < job.trainWarmup + job.trainSteps; i++) {
+  for (let i = 0; i < job.trainSteps; i++) {
     const s = performance.now();
     const c = process.cpuUsage();
     losses.push(step());
     const dt = performance.now() - s;
     const dc = process.cpuUsage(c);
-    if (i >= job.trainWarmup) {
-      times.push(dt);
-      cpu.push((dc.user + dc.system) / 1000);
-    }
-    if (i >= job.trainWarmup && (Date.now() - trainStart) / 1000 > job.trainBudgetS) break;
+    times.push(dt);
+    cpu.push((dc.user + dc.system) / 1000);
+    if (warm >= 1 && cold.length < 5) cold.push(dt);
+    if ((Date.now() - trainStart) / 1000 > job.trainBudgetS) break;
   }
   // 512² matrix product throughput of this backend (the figure issue 7 started from).
   const mm = tf.tidy(() => {
@@ -145,31 +166,46 @@ async function runTfjs(job: Job): Promise<SideResult> {
     trainStepMs: median(times),
     trainStepMsAll: times,
     trainStepCpuMs: median(cpu),
+    trainStepColdMs: cold.length ? median(cold) : undefined,
+    trainWarmupSteps: warm,
     losses,
   };
   if (job.genTokens > 0 && tensors.has('gen_input_ids')) {
     const gids = rows('gen_input_ids');
     const gp = tensors.get('gen_pixel_values')!;
     const gpx = tf.tensor4d(gp.data as Float32Array, gp.shape as [number, number, number, number]);
-    await m.generate({ inputIds: gids, pixelValues: gpx, maxNewTokens: 2, eosTokenId: -1 });
+    // Generation runs the saved weights (a fresh copy): the training steps above changed m's, and
+    // the two sides ran different numbers of warm-up steps.
+    const gm = await model.loadPretrained(job.model, { processor: false });
+    await gm.generate({ inputIds: gids, pixelValues: gpx, maxNewTokens: 2, eosTokenId: -1 });
+    let seqs: number[][] = [];
+    const rate = async (): Promise<number> => {
+      const s = performance.now();
+      const res = await gm.generate({ inputIds: gids, pixelValues: gpx, maxNewTokens: job.genTokens, eosTokenId: -1 });
+      seqs = res.sequences;
+      return res.sequences.reduce((a, q) => a + q.length, 0) / ((performance.now() - s) / 1000);
+    };
+    const coldGen: number[] = [];
+    const genWarmStart = Date.now();
+    while ((Date.now() - genWarmStart) / 1000 < (job.genWarmupS ?? 0)) {
+      const r = await rate();
+      if (coldGen.length < 3) coldGen.push(r);
+    }
     const rates: number[] = [];
     const genStart = Date.now();
-    let seqs: number[][] = [];
     for (let r = 0; r < job.genRepeats; r++) {
-      const s = performance.now();
-      const res = await m.generate({ inputIds: gids, pixelValues: gpx, maxNewTokens: job.genTokens, eosTokenId: -1 });
-      const dt = (performance.now() - s) / 1000;
-      seqs = res.sequences;
-      rates.push(res.sequences.reduce((a, q) => a + q.length, 0) / dt);
+      rates.push(await rate());
+      if (coldGen.length < 3) coldGen.push(rates[rates.length - 1]);
       if ((Date.now() - genStart) / 1000 > job.genBudgetS) break;
     }
+    out.generateColdTokensPerS = median(coldGen);
     out.generateTokensPerS = median(rates);
     out.generateTokensPerSAll = rates;
     out.generatedIds = seqs;
     if (job.profile) {
       // tf.profile hands back the engine's live profile object: summarise before the next one.
       const pg = await tf.profile(async () => {
-        const r = await m.generate({ inputIds: gids, pixelValues: gpx, maxNewTokens: 8, eosTokenId: -1 });
+        const r = await gm.generate({ inputIds: gids, pixelValues: gpx, maxNewTokens: 8, eosTokenId: -1 });
         return r.sequences.length;
       });
       const generate = topKernels(pg.kernels);
@@ -177,6 +213,7 @@ async function runTfjs(job: Job): Promise<SideResult> {
       out.profile = { train: topKernels(pt.kernels), generate };
     }
     gpx.dispose();
+    gm.dispose();
   } else if (job.profile) {
     const pt = await tf.profile(() => step());
     out.profile = { train: topKernels(pt.kernels), generate: [] };
@@ -396,6 +433,14 @@ function findFixture(): string | undefined {
   return FIXTURE_CANDIDATES.find((d) => fs.existsSync(path.join(d, 'reference.safetensors')));
 }
 
+/** One extra round: each side's figure at the setting that was best in round 1. */
+export interface RoundResult {
+  pytorchMs?: number;
+  pytorchTokensPerS?: number;
+  tfjsMs?: number;
+  tfjsTokensPerS?: number;
+}
+
 export interface ModelBenchResult {
   machine: ReturnType<typeof machine>;
   command: string;
@@ -407,9 +452,11 @@ export interface ModelBenchResult {
     pytorch: SideResult & Record<string, unknown>;
     pytorch1Thread: SideResult & Record<string, unknown>;
     tfjs: Array<{ label: string } & SideResult>;
+    /** Rounds after the first (--rounds): the best PyTorch setting and the best tfjs backends of round 1 again, in alternation. */
+    rounds?: RoundResult[];
   }>;
-  trainStep: { backend: string; tfjsMs: number; pytorchMs: number; ratio: number; cpuBackend?: string; tfjsCpuMs?: number; pytorchCpuMs?: number; cpuRatio?: number };
-  generate: { backend: string; tfjsTokensPerS: number; pytorchTokensPerS: number; ratio: number };
+  trainStep: { backend: string; tfjsMs: number; pytorchMs: number; ratio: number; cpuBackend?: string; tfjsCpuMs?: number; pytorchCpuMs?: number; cpuRatio?: number; tfjsColdMs?: number; pytorchColdMs?: number; coldRatio?: number; roundRatios?: number[] };
+  generate: { backend: string; tfjsTokensPerS: number; pytorchTokensPerS: number; ratio: number; coldRatio?: number; roundRatios?: number[] };
   /** The same headline figures for every model size of the run (default first). */
   bySize?: Record<string, { trainStep: ModelBenchResult['trainStep']; generate: ModelBenchResult['generate'] }>;
   /** OPENBLAS_CORETYPE given to both sides ('auto' = OpenBLAS's own detection). */
@@ -461,7 +508,7 @@ function summarise(result: ModelBenchResult, print: boolean): void {
     result.generate = h.generate;
     if (print) {
       for (const [name, x] of Object.entries(result.bySize)) {
-        log(`\nheadline (${name} model, best tfjs vs best PyTorch in this run): train step ${fmt(x.trainStep.tfjsMs)} ms vs ${fmt(x.trainStep.pytorchMs)} ms = ${fmt(x.trainStep.ratio, 2)}× (CPU time: ${fmt(x.trainStep.cpuRatio, 2)}×); generate ${fmt(x.generate.tfjsTokensPerS)} vs ${fmt(x.generate.pytorchTokensPerS)} tok/s = ${fmt(x.generate.ratio, 2)}×`);
+        log(`\nheadline (${name} model, best tfjs vs best PyTorch in this run): train step ${fmt(x.trainStep.tfjsMs)} ms vs ${fmt(x.trainStep.pytorchMs)} ms = ${fmt(x.trainStep.ratio, 2)}× (CPU time: ${fmt(x.trainStep.cpuRatio, 2)}×); generate ${fmt(x.generate.tfjsTokensPerS)} vs ${fmt(x.generate.pytorchTokensPerS)} tok/s = ${fmt(x.generate.ratio, 2)}×${x.trainStep.roundRatios ? ` (medians of ${x.trainStep.roundRatios.length} rounds; per round: train ${x.trainStep.roundRatios.map((r) => fmt(r, 2)).join(', ')}; generate ${(x.generate.roundRatios ?? []).map((r) => fmt(r, 2)).join(', ')})` : ''}; cold (first steps of a fresh process): train ${fmt(x.trainStep.coldRatio, 2)}×, generate ${fmt(x.generate.coldRatio, 2)}×`);
       }
     }
   }
@@ -480,11 +527,31 @@ function headline(def: ModelBenchResult['sizes'][number]): { trainStep: ModelBen
   if (!bestT) return undefined;
   const trainStep: ModelBenchResult['trainStep'] = { backend: bestT.label, tfjsMs: bestT.trainStepMs as number, pytorchMs: pT, ratio: (bestT.trainStepMs as number) / pT };
   if (bestC) Object.assign(trainStep, { cpuBackend: bestC.label, tfjsCpuMs: bestC.trainStepCpuMs, pytorchCpuMs: pC, cpuRatio: (bestC.trainStepCpuMs as number) / pC });
+  // Cold: the first steps after one warm-up step (what a short run sees before V8 has tiered up).
+  const pCold = Math.min(...peers.map((p) => p.trainStepColdMs ?? Infinity));
+  const tCold = Math.min(...okT.map((t) => t.trainStepColdMs ?? Infinity));
+  if (Number.isFinite(pCold) && Number.isFinite(tCold)) Object.assign(trainStep, { tfjsColdMs: tCold, pytorchColdMs: pCold, coldRatio: tCold / pCold });
   const okG = def.tfjs.filter((t) => t.ok && t.generateTokensPerS !== undefined);
   const bestG = okG.sort((a, b) => (b.generateTokensPerS as number) - (a.generateTokensPerS as number))[0];
   const generate: ModelBenchResult['generate'] = bestG
     ? { backend: bestG.label, tfjsTokensPerS: bestG.generateTokensPerS as number, pytorchTokensPerS: pG, ratio: pG / (bestG.generateTokensPerS as number) }
     : { backend: '', tfjsTokensPerS: NaN, pytorchTokensPerS: pG, ratio: NaN };
+  // With --rounds: each side's median over the rounds (round 1 = the figures above), and the
+  // ratio of every round as the scatter.
+  const extra = def.rounds ?? [];
+  if (extra.length) {
+    const tr = [{ t: trainStep.tfjsMs, p: pT }, ...extra.map((r) => ({ t: r.tfjsMs ?? NaN, p: r.pytorchMs ?? NaN }))].filter((r) => Number.isFinite(r.t) && Number.isFinite(r.p));
+    Object.assign(trainStep, { tfjsMs: median(tr.map((r) => r.t)), pytorchMs: median(tr.map((r) => r.p)), roundRatios: tr.map((r) => r.t / r.p) });
+    trainStep.ratio = trainStep.tfjsMs / trainStep.pytorchMs;
+    if (bestG) {
+      const gr = [{ t: generate.tfjsTokensPerS, p: pG }, ...extra.map((r) => ({ t: r.tfjsTokensPerS ?? NaN, p: r.pytorchTokensPerS ?? NaN }))].filter((r) => Number.isFinite(r.t) && Number.isFinite(r.p));
+      Object.assign(generate, { tfjsTokensPerS: median(gr.map((r) => r.t)), pytorchTokensPerS: median(gr.map((r) => r.p)), roundRatios: gr.map((r) => r.p / r.t) });
+      generate.ratio = generate.pytorchTokensPerS / generate.tfjsTokensPerS;
+    }
+  }
+  const pGc = Math.max(...peers.map((p) => p.generateColdTokensPerS ?? 0));
+  const tGc = Math.max(...okG.map((t) => t.generateColdTokensPerS ?? 0));
+  if (pGc > 0 && tGc > 0) generate.coldRatio = pGc / tGc;
   return { trainStep, generate };
 }
 
@@ -492,6 +559,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const quick = process.argv.includes('--quick');
   const profile = process.argv.includes('--profile');
+  const rounds = Math.max(1, Number(arg('--rounds') ?? (quick ? 1 : 3)) || 1);
   const sizes = (arg('--sizes') ?? 'default,wide4x').split(',').filter(Boolean);
   const only = arg('--backends')?.split(',');
   let backends = installedBackends();
@@ -518,22 +586,19 @@ async function main(): Promise<void> {
       const wide = s.name !== 'default';
       const genTokens = quick ? 8 : wide ? 16 : 32;
       log(`\n== ${s.name}: ${(s.params / 1e6).toFixed(2)}M parameters, ${s.shape}`);
-      const budget = { trainBudgetS: quick ? 2 : wide ? 5 : 6, genBudgetS: quick ? 1 : wide ? 3 : 4 };
-      const peerJob = { cmd: 'bench', model: s.dir, batch: s.batch, trainWarmup: 1, trainSteps: quick ? 2 : 5, genTokens, genRepeats: quick ? 1 : 3, lr: 1e-4, weightDecay: 0.01, maxGradNorm: 1.0, ...budget };
+      // Both sides: warm up for a few seconds (at least 2 steps), then time up to 10 steps and 5
+      // generations (medians); the first steps after one warm-up step are reported as "cold".
+      const budget = { trainBudgetS: quick ? 2 : wide ? 6 : 4, genBudgetS: quick ? 1 : wide ? 4 : 3, trainWarmupS: quick ? 0.5 : wide ? 4 : 3, genWarmupS: quick ? 0.5 : 2 };
+      const peerJob = { cmd: 'bench', model: s.dir, batch: s.batch, trainWarmup: 2, trainSteps: quick ? 2 : 10, genTokens, genRepeats: quick ? 1 : 5, lr: 1e-4, weightDecay: 0.01, maxGradNorm: 1.0, ...budget };
       const pytorch = runPeer({ ...peerJob, threads: os.cpus().length }, 90);
       // One thread as well: a shared or loaded machine hurts OpenMP's spinning threads most.
       const pytorch1 = os.cpus().length > 1 ? runPeer({ ...peerJob, threads: 1 }, 90) : pytorch;
       for (const [label, p] of [[`${pytorch.threads ?? '?'} threads`, pytorch], ['1 thread', pytorch1]] as const) {
         log(`  pytorch ${p.torch ?? ''} (${label}): ${p.ok ? `train step ${fmt(p.trainStepMs)} ms, generate ${fmt(p.generateTokensPerS)} tok/s, 512² matmul ${fmt(p.matmul512Gflops as number)} GFLOP/s` : p.error}`);
       }
-      const tfjs: Array<{ label: string } & SideResult> = [];
-      for (const b of backends) {
+      const tfjsJob = (b: BackendConfig): Job => {
         const slow = b.backend === 'cpu';
-        if (slow && wide && !process.argv.includes('--all')) {
-          log(`  ${b.label}: skipped on the wide model (one step takes minutes; --all runs it)`);
-          continue;
-        }
-        const job: Job = {
+        return {
           cmd: 'tfjs',
           backend: b.backend,
           threads: b.threads,
@@ -541,14 +606,25 @@ async function main(): Promise<void> {
           batch: s.batch,
           out: path.join(tmp, `${s.name}-${b.label.replace(/\W+/g, '_')}.json`),
           // The pure-JS backend is 10–30× slower: one step and a few tokens say enough.
-          trainWarmup: slow ? 0 : 1,
-          trainSteps: slow ? 1 : quick ? 2 : 5,
+          trainWarmup: slow ? 0 : 2,
+          trainWarmupS: slow ? 0 : budget.trainWarmupS,
+          trainSteps: slow ? 1 : quick ? 2 : 10,
           trainBudgetS: budget.trainBudgetS,
           genTokens: slow ? Math.min(genTokens, 8) : genTokens,
-          genRepeats: slow || quick ? 1 : 3,
+          genRepeats: slow || quick ? 1 : 5,
           genBudgetS: budget.genBudgetS,
+          genWarmupS: slow ? 0 : budget.genWarmupS,
           profile: profile && !slow && b.threads === 1,
         };
+      };
+      const tfjs: Array<{ label: string } & SideResult> = [];
+      for (const b of backends) {
+        const slow = b.backend === 'cpu';
+        if (slow && wide && !process.argv.includes('--all')) {
+          log(`  ${b.label}: skipped on the wide model (one step takes minutes; --all runs it)`);
+          continue;
+        }
+        const job = tfjsJob(b);
         const r = runWorker(job, quick ? 60 : 90);
         tfjs.push({ label: b.label, ...r });
         const ratio = r.trainStepMs !== undefined && pytorch.trainStepMs ? r.trainStepMs / (pytorch.trainStepMs as number) : NaN;
@@ -564,7 +640,40 @@ async function main(): Promise<void> {
           log(table(['kernel', 'ms', 'calls', 'share'], r.profile.generate.map((k) => [k.kernel, fmt(k.ms), k.calls, `${(k.share * 100).toFixed(0)}%`])).replace(/^/gm, '      '));
         }
       }
-      result.sizes.push({ name: s.name, params: s.params, shape: s.shape, pytorch, pytorch1Thread: pytorch1, tfjs });
+      const entry: ModelBenchResult['sizes'][number] = { name: s.name, params: s.params, shape: s.shape, pytorch, pytorch1Thread: pytorch1, tfjs };
+      const first = headline(entry);
+      if (rounds > 1 && first) {
+        // The sides run seconds apart and a shared machine's speed drifts: alternate them again
+        // at their best settings of round 1 and report the median and every round's ratio.
+        entry.rounds = [];
+        const peerFor = (ms: 'train' | 'gen'): number => {
+          const key = ms === 'train' ? 'trainStepMs' : 'generateTokensPerS';
+          const ok = [pytorch, pytorch1].filter((p) => p.ok && typeof p[key] === 'number');
+          const best = ok.sort((a, b) => (ms === 'train' ? (a[key] as number) - (b[key] as number) : (b[key] as number) - (a[key] as number)))[0];
+          return (best?.threads as number | undefined) ?? 1;
+        };
+        const jobOf = (label: string): Job | undefined => {
+          const b = backends.find((x) => x.label === label);
+          return b && { ...tfjsJob(b), out: path.join(tmp, `${s.name}-${b.label.replace(/\W+/g, '_')}-round.json`), profile: false };
+        };
+        for (let r = 2; r <= rounds; r++) {
+          const round: RoundResult = {};
+          const pt = peerFor('train');
+          const pg = peerFor('gen');
+          const p1 = runPeer({ ...peerJob, threads: pt }, 90);
+          const p2 = pg === pt ? p1 : runPeer({ ...peerJob, threads: pg }, 90);
+          round.pytorchMs = p1.trainStepMs as number | undefined;
+          round.pytorchTokensPerS = p2.generateTokensPerS as number | undefined;
+          const jt = jobOf(first.trainStep.backend);
+          const t1 = jt ? runWorker(jt, quick ? 60 : 90) : undefined;
+          const t2 = first.generate.backend === first.trainStep.backend ? t1 : ((j) => (j ? runWorker(j, quick ? 60 : 90) : undefined))(jobOf(first.generate.backend));
+          round.tfjsMs = t1?.trainStepMs;
+          round.tfjsTokensPerS = t2?.generateTokensPerS;
+          entry.rounds.push(round);
+          log(`  round ${r}: train ${fmt(round.tfjsMs)} vs ${fmt(round.pytorchMs)} ms (${fmt((round.tfjsMs ?? NaN) / (round.pytorchMs ?? NaN), 2)}×), generate ${fmt(round.tfjsTokensPerS)} vs ${fmt(round.pytorchTokensPerS)} tok/s (${fmt((round.pytorchTokensPerS ?? NaN) / (round.tfjsTokensPerS ?? NaN), 2)}×)`);
+        }
+      }
+      result.sizes.push(entry);
       summarise(result, false);
       reportJson(result);
     }
