@@ -29,7 +29,11 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
 fi
 # npm ci builds the native addon (package.json "install"); build it here too when the packages
 # above arrived after node_modules did. A failed build only prints why (tfjs kernels then).
-[[ -f native/blas/build/Release/eraserlab_blas.node ]] || node scripts/build-native.js
+# Rebuilt as well when its sources changed since the last build (a checkout of a newer version).
+ADDON=native/blas/build/Release/eraserlab_blas.node
+if [[ ! -f $ADDON || -n $(find native/blas/src native/blas/binding.gyp -newer "$ADDON" 2>/dev/null | head -1) ]]; then
+  node scripts/build-native.js
+fi
 npm run build --silent
 if [[ -f kernel/install.js ]]; then node kernel/install.js; fi
 echo "setup: done"

@@ -19,6 +19,7 @@
  * `ERASERLAB_OPENBLAS_CORETYPE=auto` leaves the choice to OpenBLAS.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { packageRoot } from './fsutil';
 
@@ -32,6 +33,11 @@ export interface NativeBlas {
   adamw(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, consts: Float64Array): void;
   setThreads(n: number): void;
   getThreads(): number;
+  /** 2: a large product's column halves run on two threads (bit for bit the one-thread result); 1: no split. Absent in older builds. */
+  setProductThreads?(n: number): void;
+  getProductThreads?(): number;
+  /** How many products were split so far. */
+  productSplits?(): number;
   info(): string;
 }
 
@@ -41,6 +47,8 @@ export interface NativeBlasStatus {
   reason: string;
   file: string;
   threads?: number;
+  /** Threads a large product is split over (1 or 2; see productThreads()). */
+  productThreads?: number;
   /** The OPENBLAS_CORETYPE in effect when the library loaded (undefined: OpenBLAS's own detection). */
   coreType?: string;
   config?: string;
@@ -83,6 +91,21 @@ export function openblasCoreType(): string | undefined {
   return undefined;
 }
 
+/**
+ * Threads a large matrix product is split over: `ERASERLAB_PRODUCT_THREADS` (1 or 2), else 2
+ * on a machine with at least two cores. A product splits only when both column halves are
+ * past OpenBLAS's small-matrix bound, and each half runs one-threaded OpenBLAS, so results
+ * are the same bits as with 1; the helper thread sleeps between products (no spinning).
+ */
+export function productThreads(): number {
+  const env = (process.env.ERASERLAB_PRODUCT_THREADS ?? '').trim();
+  if (env !== '') {
+    const n = Number(env);
+    return Number.isInteger(n) && n >= 2 ? 2 : 1;
+  }
+  return os.cpus().length >= 2 ? 2 : 1;
+}
+
 /** Load the addon once; undefined (with the reason in nativeBlasStatus()) when it is off or absent. */
 export function loadNativeBlas(): NativeBlas | undefined {
   if (cached) return cached.lib;
@@ -107,8 +130,15 @@ export function loadNativeBlas(): NativeBlas | undefined {
     const lib = require(file) as NativeBlas;
     lib.setThreads(want);
     const threads = lib.getThreads();
+    const split = threads === 1 ? productThreads() : 1;
+    lib.setProductThreads?.(split);
+    const productThreadsNow = lib.getProductThreads?.() ?? 1;
     const coreNote = process.env.OPENBLAS_CORETYPE ? `, ${process.env.OPENBLAS_CORETYPE} kernels` : '';
-    cached = { lib, status: { loaded: true, reason: `native OpenBLAS products (${threads} thread${threads === 1 ? '' : 's'})${coreNote}`, file, threads, coreType: process.env.OPENBLAS_CORETYPE, config: lib.info().trim() } };
+    const splitNote = productThreadsNow > 1 ? ', large products split over 2 threads' : '';
+    cached = {
+      lib,
+      status: { loaded: true, reason: `native OpenBLAS products (${threads} thread${threads === 1 ? '' : 's'}${splitNote})${coreNote}`, file, threads, productThreads: productThreadsNow, coreType: process.env.OPENBLAS_CORETYPE, config: lib.info().trim() },
+    };
     return lib;
   } catch (e) {
     cached = { status: { loaded: false, reason: `native OpenBLAS addon failed to load (${(e as Error).message.split('\n')[0]})`, file } };

@@ -5,12 +5,16 @@
  * the same config, weights and batch, in the same run.
  *
  *   npx tsx tests/bench/model.bench.ts [--json] [--profile] [--quick] [--sizes default,wide4x]
- *                                      [--backends wasm,wasm1,cpu]
+ *                                      [--backends wasm,wasm1h,wasm1,cpu] [--rounds N]
  *   npx tsx tests/bench/model.bench.ts --scaling [--figure docs/img/step-scaling.svg] [--quick]
  *
  * Each measurement runs in its own process (a WASM backend's thread count is fixed per
- * process) with a time budget, so the whole bench stays well under two minutes.
- * `wasm` = threaded SIMD WASM (runtime/wasm-threads.ts, all cores), `wasm1` = single-threaded.
+ * process) with a time budget. Both sides warm up for a few seconds before timing (the first
+ * steps of a fresh process are reported apart, as "cold"); with --rounds N (default 3) the best
+ * setting of each side runs N − 1 more times, alternating, and the headline is the median.
+ * `wasm` = threaded SIMD WASM (runtime/wasm-threads.ts, all cores), `wasm1h` = single-threaded
+ * with the native products' helper thread (the runtime's default on a multi-core machine),
+ * `wasm1` = single-threaded, every product on the calling thread.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -28,6 +32,8 @@ interface BackendConfig {
   label: string;
   backend: 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu';
   threads?: number;
+  /** ERASERLAB_PRODUCT_THREADS for the worker (1: every native product on the calling thread). */
+  productThreads?: number;
 }
 
 interface SizeSpec {
@@ -42,6 +48,7 @@ interface Job {
   cmd: 'tfjs';
   backend: BackendConfig['backend'];
   threads?: number;
+  productThreads?: number;
   model: string;
   batch: string;
   out: string;
@@ -407,7 +414,7 @@ function runWorker(job: Job, timeoutS: number): SideResult {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: timeoutS * 1000,
-    env: { ...process.env, ERASERLAB_BENCH_JSON: '' },
+    env: { ...process.env, ERASERLAB_BENCH_JSON: '', ...(job.productThreads ? { ERASERLAB_PRODUCT_THREADS: String(job.productThreads) } : {}) },
     maxBuffer: 1 << 26,
   });
   if (fs.existsSync(job.out)) return JSON.parse(fs.readFileSync(job.out, 'utf8')) as SideResult;
@@ -422,8 +429,13 @@ function installedBackends(): BackendConfig[] {
   if (av.includes('tensorflow')) out.push({ label: 'tensorflow', backend: 'tensorflow' });
   if (av.includes('wasm')) {
     const cores = os.cpus().length;
-    if (cores > 1) out.push({ label: `wasm (${cores} threads)`, backend: 'wasm', threads: cores });
-    out.push({ label: 'wasm (1 thread)', backend: 'wasm', threads: 1 });
+    if (cores > 1) {
+      out.push({ label: `wasm (${cores} threads)`, backend: 'wasm', threads: cores });
+      // The runtime's default on a multi-core machine: one thread, with a helper thread taking
+      // half of each large native product's columns (runtime/native-blas.ts, productThreads).
+      out.push({ label: 'wasm (1 thread + product helper)', backend: 'wasm', threads: 1, productThreads: 2 });
+    }
+    out.push({ label: 'wasm (1 thread)', backend: 'wasm', threads: 1, productThreads: 1 });
   }
   out.push({ label: 'cpu', backend: 'cpu' });
   return out;
@@ -563,7 +575,7 @@ async function main(): Promise<void> {
   const sizes = (arg('--sizes') ?? 'default,wide4x').split(',').filter(Boolean);
   const only = arg('--backends')?.split(',');
   let backends = installedBackends();
-  if (only) backends = backends.filter((b) => only.some((o) => (o === 'wasm1' ? b.backend === 'wasm' && b.threads === 1 : o === 'wasm' ? b.backend === 'wasm' && (b.threads ?? 1) > 1 : b.backend === o)));
+  if (only) backends = backends.filter((b) => only.some((o) => (o === 'wasm1' ? b.backend === 'wasm' && b.threads === 1 && b.productThreads !== 2 : o === 'wasm1h' ? b.backend === 'wasm' && b.productThreads === 2 && b.threads === 1 : o === 'wasm' ? b.backend === 'wasm' && (b.threads ?? 1) > 1 : b.backend === o)));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eraserlab-bench-model-'));
   try {
     const fixture = findFixture();
@@ -602,6 +614,7 @@ async function main(): Promise<void> {
           cmd: 'tfjs',
           backend: b.backend,
           threads: b.threads,
+          productThreads: b.productThreads,
           model: s.dir,
           batch: s.batch,
           out: path.join(tmp, `${s.name}-${b.label.replace(/\W+/g, '_')}.json`),
@@ -614,7 +627,7 @@ async function main(): Promise<void> {
           genRepeats: slow || quick ? 1 : 5,
           genBudgetS: budget.genBudgetS,
           genWarmupS: slow ? 0 : budget.genWarmupS,
-          profile: profile && !slow && b.threads === 1,
+          profile: profile && !slow && b.threads === 1 && b.productThreads !== 2,
         };
       };
       const tfjs: Array<{ label: string } & SideResult> = [];

@@ -4,7 +4,7 @@ import { init } from '../../sdk/runtime/backend';
 import { tf, type Tensor, type Tensor3D } from '../../sdk/runtime/tf';
 import * as fs from 'fs';
 import { installWasmFastMatMul, uninstallWasmFastMatMul, wasmFastMatMulInstalled, wasmNativeAdamW, wasmNativeMatMulActive } from '../../sdk/runtime/wasm-matmul';
-import { loadNativeBlas, nativeBlasStatus, openblasCoreType } from '../../sdk/runtime/native-blas';
+import { loadNativeBlas, nativeBlasStatus, openblasCoreType, productThreads } from '../../sdk/runtime/native-blas';
 
 /** OpenBLAS's header is here, so the install step must have built the addon. */
 const BLAS_EXPECTED = ['/usr/include/cblas.h', '/usr/include/x86_64-linux-gnu/cblas.h', '/usr/include/aarch64-linux-gnu/cblas.h'].some((f) => fs.existsSync(f)) && process.env.ERASERLAB_NATIVE_BLAS !== '0';
@@ -98,7 +98,10 @@ test('the native OpenBLAS addon is built and used where OpenBLAS is installed', 
   assert.ok(st.loaded, st.reason);
   assert.ok(wasmNativeMatMulActive());
   assert.ok(info.nativeBlas);
-  assert.match(info.reason, /native OpenBLAS products \(1 thread\)/);
+  assert.match(info.reason, /native OpenBLAS products \(1 thread(, large products split over 2 threads)?\)/);
+  // the helper thread for large products: on by default on a multi-core machine, said in the reason
+  assert.is(st.productThreads, productThreads());
+  assert.is(/split over 2 threads/.test(info.reason), st.productThreads === 2);
   // the kernels OpenBLAS was told to use are the ones openblasCoreType() picks, and are named
   assert.is(st.coreType, process.env.OPENBLAS_CORETYPE);
   if (st.coreType) assert.match(info.reason, new RegExp(`, ${st.coreType} kernels`));
@@ -170,6 +173,64 @@ test('native gemm: strides, broadcast and transposes against the reference; bad 
   assert.throws(() => lib.gemm(a, b, c, 3, 4, 6, 5, true, true, 30, 0), /operand sizes exceed the arrays given/);
   assert.throws(() => lib.gemm(new Float64Array(4) as unknown as Float32Array, b, c, 1, 2, 2, 2, false, false, 0, 0), /eraserlab_blas.gemm: a must be a Float32Array/);
   assert.throws(() => lib.gemm(a, b, c, -1, 2, 2, 2, false, false, 0, 0), /eraserlab_blas.gemm: batch must be a non-negative integer/);
+});
+
+test('productThreads: ERASERLAB_PRODUCT_THREADS (1 or 2) wins, else 2 on a multi-core machine', () => {
+  const saved = process.env.ERASERLAB_PRODUCT_THREADS;
+  try {
+    process.env.ERASERLAB_PRODUCT_THREADS = '1';
+    assert.is(productThreads(), 1);
+    process.env.ERASERLAB_PRODUCT_THREADS = '4';
+    assert.is(productThreads(), 2);
+    process.env.ERASERLAB_PRODUCT_THREADS = 'x';
+    assert.is(productThreads(), 1);
+    delete process.env.ERASERLAB_PRODUCT_THREADS;
+    assert.is(productThreads(), require('os').cpus().length >= 2 ? 2 : 1);
+  } finally {
+    if (saved === undefined) delete process.env.ERASERLAB_PRODUCT_THREADS;
+    else process.env.ERASERLAB_PRODUCT_THREADS = saved;
+  }
+});
+
+test('native gemm split over two threads: the same bits as on one, for every transpose, above and below the split bound', () => {
+  const lib = loadNativeBlas();
+  if (!lib) {
+    assert.not.ok(BLAS_EXPECTED, nativeBlasStatus().reason);
+    return;
+  }
+  assert.ok(lib.setProductThreads && lib.getProductThreads && lib.productSplits, 'the addon has setProductThreads');
+  const before = lib.getProductThreads!();
+  // [m, n, k]: decode-step and training shapes whose halves are past OpenBLAS's small-matrix
+  // bound (they split), an odd n, and one below the bound (it does not split).
+  const shapes: Array<[number, number, number]> = [[4, 1280, 512], [160, 1280, 512], [512, 1648, 128], [7, 1001, 400], [4, 512, 512]];
+  try {
+    for (const [m, n, k] of shapes) {
+      for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+        const a = values(m * k, m + n);
+        const b = values(k * n, k + 1);
+        const one = new Float32Array(m * n);
+        const two = new Float32Array(m * n);
+        lib.setProductThreads!(1);
+        lib.gemm(a, b, one, 1, m, n, k, ta, tb, 0, 0);
+        lib.setProductThreads!(2);
+        assert.is(lib.getProductThreads!(), 2);
+        const splits = lib.productSplits!();
+        lib.gemm(a, b, two, 1, m, n, k, ta, tb, 0, 0);
+        // split exactly when both column halves are past the bound (the last shape's are not)
+        assert.is(lib.productSplits!() - splits, m * Math.ceil(n / 2 / 16) * 16 * k > 1e6 && m * (n - Math.ceil(n / 2 / 16) * 16) * k > 1e6 ? 1 : 0, `[${m}, ${n}, ${k}] split`);
+        const diff = one.findIndex((v, i) => !Object.is(v, two[i]));
+        assert.is(diff, -1, `[${m}, ${n}, ${k}] ta=${ta} tb=${tb}: element ${diff} differs`);
+        if (m * n * k > 2e7) continue; // the float64 reference: small shapes only (time)
+        const ref = reference(a, ta ? [k, m] : [m, k], b, tb ? [n, k] : [k, n], ta, tb);
+        let worst = 0;
+        for (let i = 0; i < two.length; i++) worst = Math.max(worst, Math.abs(two[i] - ref.data[i]));
+        assert.ok(worst < 1e-3, `[${m}, ${n}, ${k}] ta=${ta} tb=${tb}: max difference ${worst} from the float64 reference`);
+      }
+    }
+    assert.throws(() => lib.setProductThreads!(0), /eraserlab_blas.setProductThreads\(n\): n must be an integer ≥ 1/);
+  } finally {
+    lib.setProductThreads!(before);
+  }
 });
 
 for (const path of ['native', 'js'] as const) test(`matMul with fast paths (${path}) equals a float64 reference (every case)`, async () => {

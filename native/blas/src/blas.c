@@ -7,6 +7,13 @@
  *   transA), op(B_i) is [k, n] (stored [n, k] when transB), and C_i at c[i * m * n] is [m, n].
  *   a, b and c are Float32Arrays (views into the WASM heap included: no copies). Bounds are
  *   checked against each array's length before any write.
+ *   With setProductThreads(2), a single product whose two column halves each exceed OpenBLAS's
+ *   small-matrix bound (m·n·k > 100³ for each half) is split: the second half of C's columns
+ *   runs on a helper thread while the calling thread computes the first. Each element of C is
+ *   the same dot product over the same k blocks either way (OpenBLAS blocks k by k alone, and
+ *   both halves stay on its regular path), so the result is bit for bit the unsplit one.
+ * setProductThreads(n) / getProductThreads(): 1 (no split) or 2; productSplits(): how many
+ *   products have been split so far.
  * sumsq(a): Σ a_i² of a Float32Array, accumulated in double.
  * adamw(p, m, v, g, pOut, mOut, vOut, c): one AdamW update of a tensor (the outputs may be the
  *   inputs p, m, v themselves: an update in place), element by element in
@@ -18,7 +25,11 @@
  * The fused layer kernels (attention, norms, activations, KV-cache append) are in fused.c.
  */
 #include <node_api.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 #include <stdio.h>
 #include <cblas.h>
 #include <math.h>
@@ -64,6 +75,115 @@ static int get_i64(napi_env env, napi_value v, int64_t *out, const char *name) {
   return 1;
 }
 
+/* ---- two-way column split of large products (see the header) */
+
+typedef struct {
+  int ta, tb, m, n, k, lda, ldb, ldc;
+  const float *a, *b;
+  float *c;
+} sgemm_job;
+
+static void run_sgemm(const sgemm_job *j) {
+  cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans, j->m, j->n, j->k, 1.0f, j->a, j->lda, j->b, j->ldb, 0.0f, j->c, j->ldc);
+}
+
+static int product_threads = 1;
+static int helper_state = 0; /* 0 none, 1 running, -1 failed to start */
+static pthread_t helper;
+static pthread_mutex_t helper_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t helper_go = PTHREAD_COND_INITIALIZER;
+/* Held by the caller that owns the helper for one product: a second caller (another worker
+ * thread with this addon loaded) that finds it taken computes its product unsplit. */
+static pthread_mutex_t split_mu = PTHREAD_MUTEX_INITIALIZER;
+static sgemm_job helper_job;
+/* Products are numbered: `posted` is the last one handed to the helper, `finished` the last it
+ * completed. Between products the helper spins for a short while (products come in bursts:
+ * a layer's projections, a decode step), then sleeps on helper_go; the caller spins on
+ * `finished` (its half is usually the longer one, so the wait is short). */
+static _Atomic uint64_t posted = 0, finished = 0;
+/* Products split so far (productSplits()). */
+static _Atomic uint64_t splits = 0;
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+static uint64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+#define HELPER_SPIN_NS 0u
+
+static void *helper_main(void *unused) {
+  (void)unused;
+  uint64_t done = 0;
+  for (;;) {
+    const uint64_t start = now_ns();
+    unsigned spins = 0;
+    while (atomic_load_explicit(&posted, memory_order_acquire) == done) {
+      cpu_relax();
+      if (++spins % 256 == 0 && now_ns() - start > HELPER_SPIN_NS) {
+        pthread_mutex_lock(&helper_mu);
+        while (atomic_load_explicit(&posted, memory_order_acquire) == done) pthread_cond_wait(&helper_go, &helper_mu);
+        pthread_mutex_unlock(&helper_mu);
+        break;
+      }
+    }
+    const sgemm_job j = helper_job;
+    done = atomic_load_explicit(&posted, memory_order_acquire);
+    run_sgemm(&j);
+    atomic_store_explicit(&finished, done, memory_order_release);
+  }
+  return NULL;
+}
+
+static int helper_ready(void) {
+  if (helper_state == 0) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    helper_state = pthread_create(&helper, &attr, helper_main, NULL) == 0 ? 1 : -1;
+    pthread_attr_destroy(&attr);
+  }
+  return helper_state == 1;
+}
+
+/* One row-major product C[m, n] = op(A) · op(B), split over two threads when that is exact and worth it. */
+static void product(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int lda, const float *b, int ldb, float *c) {
+  const int64_t n1 = ((n / 2) + 15) / 16 * 16;
+  const double small = 100.0 * 100.0 * 100.0;
+  const sgemm_job all = {ta, tb, (int)m, (int)n, (int)k, lda, ldb, (int)n, a, b, c};
+  if (product_threads > 1 && n1 > 0 && n1 < n && (double)m * (double)n1 * (double)k > small && (double)m * (double)(n - n1) * (double)k > small &&
+      pthread_mutex_trylock(&split_mu) == 0) {
+    if (!helper_ready()) {
+      pthread_mutex_unlock(&split_mu);
+      run_sgemm(&all);
+      return;
+    }
+    atomic_fetch_add_explicit(&splits, 1, memory_order_relaxed);
+    helper_job = (sgemm_job){ta, tb, (int)m, (int)(n - n1), (int)k, lda, ldb, (int)n, a, tb ? b + n1 * k : b + n1, c + n1};
+    pthread_mutex_lock(&helper_mu);
+    const uint64_t id = atomic_load_explicit(&posted, memory_order_relaxed) + 1;
+    atomic_store_explicit(&posted, id, memory_order_release);
+    pthread_cond_signal(&helper_go);
+    pthread_mutex_unlock(&helper_mu);
+    const sgemm_job mine = {ta, tb, (int)m, (int)n1, (int)k, lda, ldb, (int)n, a, b, c};
+    run_sgemm(&mine);
+    unsigned spins = 0;
+    while (atomic_load_explicit(&finished, memory_order_acquire) != id) {
+      cpu_relax();
+      if (++spins % 4096 == 0) sched_yield();
+    }
+    pthread_mutex_unlock(&split_mu);
+    return;
+  }
+  run_sgemm(&all);
+}
+
 static napi_value Gemm(napi_env env, napi_callback_info info) {
   size_t argc = 11;
   napi_value argv[11];
@@ -95,8 +215,7 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
       for (int64_t j = 0; j < m * n; j++) ci[j] = 0.0f;
       continue;
     }
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0f,
-                a + i * sa, lda, b + i * sb, ldb, 0.0f, ci, (int)n);
+    product(ta, tb, m, n, k, a + i * sa, lda, b + i * sb, ldb, ci);
   }
   return NULL;
 }
@@ -192,6 +311,33 @@ static napi_value GetThreads(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value SetProductThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t n = 1;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) {
+    napi_throw_type_error(env, NULL, "eraserlab_blas.setProductThreads(n): n must be an integer ≥ 1");
+    return NULL;
+  }
+  product_threads = n > 1 ? 2 : 1; /* the helper starts with the first product that splits */
+  return NULL;
+}
+
+static napi_value GetProductThreads(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  CHECK(napi_create_int32(env, product_threads, &out));
+  return out;
+}
+
+static napi_value ProductSplits(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  CHECK(napi_create_double(env, (double)atomic_load(&splits), &out));
+  return out;
+}
+
 static napi_value Info(napi_env env, napi_callback_info info) {
   napi_value out;
   const char *cfg = openblas_get_config();
@@ -208,6 +354,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"adamw", NULL, AdamW, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
       {"getThreads", NULL, GetThreads, NULL, NULL, NULL, napi_default, NULL},
+      {"setProductThreads", NULL, SetProductThreads, NULL, NULL, NULL, napi_default, NULL},
+      {"getProductThreads", NULL, GetProductThreads, NULL, NULL, NULL, napi_default, NULL},
+      {"productSplits", NULL, ProductSplits, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, Info, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
