@@ -40,7 +40,7 @@ export interface NativeFused {
   ropeBwd(dy: Float32Array, cos: Float32Array, sin: Float32Array, dx: Float32Array, dims: Float64Array): void;
 }
 
-let lib: NativeFused | undefined;
+let lib: (NativeFused & Pick<NativeBlas, 'gemm'>) | undefined;
 let enabled = !['0', 'off', 'false'].includes((process.env.ERASERLAB_FUSED ?? '').trim().toLowerCase());
 
 const K = {
@@ -57,6 +57,9 @@ const K = {
   kvAppend: 'EraserlabKvAppend',
   rope: 'EraserlabRope',
   ropeGrad: 'EraserlabRopeGrad',
+  linear: 'EraserlabLinear',
+  linearGradX: 'EraserlabLinearGradX',
+  linearGradW: 'EraserlabLinearGradW',
 } as const;
 
 /** Outputs first (allocating may move the heap), then views of every tensor. */
@@ -100,6 +103,31 @@ const KERNELS: Record<string, (args: KernelArgs) => TensorInfo[] | TensorInfo> =
   [K.rope]: (args) => run(args, [args.inputs.x.shape], ['x'], ([x, y]) => lib!.ropeFwd(x, args.attrs.cos as Float32Array, args.attrs.sin as Float32Array, y, args.attrs.dims as Float64Array))[0],
   [K.ropeGrad]: (args) =>
     run(args, [args.inputs.dy.shape], ['dy'], ([dy, dx]) => lib!.ropeBwd(dy, args.attrs.cos as Float32Array, args.attrs.sin as Float32Array, dx, args.attrs.dims as Float64Array))[0],
+  // x [M, K] · w [K, N] (+ b [N]): the same cblas_sgemm call (and bias loop) as tfjs' matMul and
+  // fused matMul reach through runtime/wasm-matmul.ts, without their reshapes to 3-D.
+  [K.linear]: (args) => {
+    const { x, w, b } = args.inputs;
+    const [M, Kd] = x.shape;
+    const N = w.shape[1];
+    return run(args, [[M, N]], b ? ['x', 'w', 'b'] : ['x', 'w'], (v) => {
+      const y = v[v.length - 1];
+      lib!.gemm(v[0], v[1], y, 1, M, N, Kd, false, false, 0, 0);
+      if (b) addBias(y, v[2], N);
+    })[0];
+  },
+  // dx [M, K] = dy [M, N] · wᵀ and dw [K, N] = xᵀ · dy: the calls tfjs' matMul gradient makes.
+  [K.linearGradX]: (args) => {
+    const { dy, w } = args.inputs;
+    const [M, N] = dy.shape;
+    const Kd = w.shape[0];
+    return run(args, [[M, Kd]], ['dy', 'w'], ([g, ww, dx]) => lib!.gemm(g, ww, dx, 1, M, Kd, N, false, true, 0, 0))[0];
+  },
+  [K.linearGradW]: (args) => {
+    const { x, dy } = args.inputs;
+    const [M, Kd] = x.shape;
+    const N = dy.shape[1];
+    return run(args, [[Kd, N]], ['x', 'dy'], ([xx, g, dw]) => lib!.gemm(xx, g, dw, 1, Kd, N, M, true, false, 0, 0))[0];
+  },
   [K.kvAppend]: (args) => {
     const dims = args.attrs.dims as Float64Array;
     const [B, past, T, kvh, D] = Array.from(dims);
@@ -108,6 +136,15 @@ const KERNELS: Record<string, (args: KernelArgs) => TensorInfo[] | TensorInfo> =
   },
 };
 
+/** y[r, j] += b[j] for every row r (the bias step of tfjs' fused matMul on this backend, same rounding). */
+function addBias(y: Float32Array, b: Float32Array, N: number): void {
+  for (let i = 0; i < y.length; i += N) {
+    for (let j = 0; j < N; j++) y[i + j] += b[j];
+  }
+}
+
+let linearGradientRegistered = false;
+
 /** Register the fused kernels on 'wasm' with the addon's functions (called by installWasmFastMatMul). */
 export function installWasmFused(native: NativeBlas | undefined): boolean {
   const f = native as unknown as Partial<NativeFused> | undefined;
@@ -115,9 +152,24 @@ export function installWasmFused(native: NativeBlas | undefined): boolean {
     lib = undefined;
     return false;
   }
-  lib = f as NativeFused;
+  lib = f as NativeFused & Pick<NativeBlas, 'gemm'>;
   for (const [name, fn] of Object.entries(KERNELS)) {
     if (!tf.getKernel(name, 'wasm')) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: fn as unknown as TfKernelConfig['kernelFunc'] } as TfKernelConfig);
+  }
+  if (!linearGradientRegistered) {
+    // A registered gradient (not customGrad): one tape node per linear layer, x and w saved
+    // without copies, and only the gradients the tape asks for are computed (a frozen weight's
+    // is not). The bias gradient is tfjs' sum over the rows.
+    tf.registerGradient({
+      kernelName: K.linear,
+      inputsToSave: ['x', 'w'],
+      gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+        const g = dy as Tensor;
+        const [x, w] = saved;
+        return { x: () => runKernel(K.linearGradX, { dy: g, w })[0], w: () => runKernel(K.linearGradW, { x, dy: g })[0], b: () => tf.sum(g, 0) };
+      },
+    } as unknown as Parameters<typeof tf.registerGradient>[0]);
+    linearGradientRegistered = true;
   }
   return true;
 }
@@ -171,7 +223,7 @@ export function fusedAttention(q: Tensor, k: Tensor, v: Tensor, o: FusedAttentio
     const [qq, kk, vv] = args as Tensor[];
     const save = args[3] as (ts: Tensor[]) => void;
     const [out, probs] = runKernel(K.attn, { q: qq, k: kk, v: vv }, { dims, mask });
-    save([qq, kk, vv, probs]);
+    saveShared(save, [qq, kk, vv, probs]);
     return {
       value: out,
       gradFunc: (dy: Tensor, saved: Tensor[]) => runKernel(K.attnGrad, { dy, q: saved[0], k: saved[1], v: saved[2], probs: saved[3] }, { dims }),
@@ -204,6 +256,34 @@ function attentionAttrs(q: Tensor, k: Tensor, o: FusedAttentionOptions): { dims:
   return { dims, mask };
 }
 
+interface CloningEngine {
+  clone(t: Tensor): Tensor;
+  backend: { incRef(dataId: object): void };
+  makeTensorFromTensorInfo(info: { dataId: object; shape: number[]; dtype: string }, backend: unknown): Tensor;
+}
+
+/**
+ * customGrad's `save`, with the saved tensors sharing memory with the originals: the engine
+ * saves through `clone`, an Identity kernel launch and a tape node per tensor (54 per training
+ * step of the default model); here `clone` is, for the duration of the call, a new tracked
+ * tensor on the same data (reference-counted, freed with the tape as before).
+ */
+function saveShared(save: (ts: Tensor[]) => void, ts: Tensor[]): void {
+  const engine = tf.engine() as unknown as CloningEngine;
+  const own = Object.prototype.hasOwnProperty.call(engine, 'clone');
+  const clone = engine.clone;
+  engine.clone = (t: Tensor): Tensor => {
+    engine.backend.incRef(t.dataId);
+    return engine.makeTensorFromTensorInfo({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }, engine.backend);
+  };
+  try {
+    save(ts);
+  } finally {
+    if (own) engine.clone = clone;
+    else delete (engine as Partial<CloningEngine>).clone;
+  }
+}
+
 /** The first output; the others (kept only for a gradient) freed at once. */
 function dropAux(outs: Tensor[]): Tensor {
   for (let i = 1; i < outs.length; i++) outs[i].dispose();
@@ -220,7 +300,7 @@ export function fusedRmsNorm(x: Tensor, w: Tensor, eps: number): Tensor {
     const [xx, ww] = args as Tensor[];
     const save = args[2] as (ts: Tensor[]) => void;
     const [y, r] = runKernel(K.rms, { x: xx, w: ww }, { dims, rows });
-    save([xx, ww, r]);
+    saveShared(save, [xx, ww, r]);
     return { value: y, gradFunc: (dy: Tensor, s: Tensor[]) => runKernel(K.rmsGrad, { dy, x: s[0], w: s[1], r: s[2] }, { dims }) };
   });
   return f(x, w) as Tensor;
@@ -236,7 +316,7 @@ export function fusedLayerNorm(x: Tensor, w: Tensor, b: Tensor, eps: number): Te
     const [xx, ww, bb] = args as Tensor[];
     const save = args[3] as (ts: Tensor[]) => void;
     const [y, r] = runKernel(K.ln, { x: xx, w: ww, b: bb }, { dims, rows });
-    save([xx, ww, r]);
+    saveShared(save, [xx, ww, r]);
     return { value: y, gradFunc: (dy: Tensor, s: Tensor[]) => runKernel(K.lnGrad, { dy, x: s[0], w: s[1], r: s[2] }, { dims }) };
   });
   return f(x, w, b) as Tensor;
@@ -249,7 +329,7 @@ export function fusedSwiGlu(g: Tensor, u: Tensor): Tensor {
     const [gg, uu] = args as Tensor[];
     const save = args[2] as (ts: Tensor[]) => void;
     const [y] = runKernel(K.swiglu, { g: gg, u: uu });
-    save([gg, uu]);
+    saveShared(save, [gg, uu]);
     return { value: y, gradFunc: (dy: Tensor, s: Tensor[]) => runKernel(K.swigluGrad, { dy, g: s[0], u: s[1] }) };
   });
   return f(g, u) as Tensor;
@@ -262,7 +342,7 @@ export function fusedQuickGelu(x: Tensor): Tensor {
     const xx = args[0] as Tensor;
     const save = args[1] as (ts: Tensor[]) => void;
     const [y] = runKernel(K.qgelu, { x: xx });
-    save([xx]);
+    saveShared(save, [xx]);
     return { value: y, gradFunc: (dy: Tensor, s: Tensor[]) => runKernel(K.qgeluGrad, { dy, x: s[0] }) };
   });
   return f(x) as Tensor;
@@ -284,6 +364,18 @@ export function fusedRope(x: Tensor, cos: Float32Array, sin: Float32Array): Tens
     return { value: y, gradFunc: (dy: Tensor) => runKernel(K.ropeGrad, { dy }, attrs) };
   });
   return f(x) as Tensor;
+}
+
+/**
+ * x [M, K] · w [K, N] (+ b [N]) as one kernel (and one kernel per gradient), differentiable in
+ * x, w and b: the same products and bias step, to the bit, as `tf.matMul` / `tf.fused.matMul`
+ * on this backend, without their reshapes to 3-D and the reshapes of their gradients.
+ */
+export function fusedLinear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
+  if (x.rank !== 2 || w.rank !== 2 || x.shape[1] !== w.shape[0] || (b && (b.rank !== 1 || b.shape[0] !== w.shape[1]))) {
+    throw new Error(`fusedLinear: x [${x.shape.join(', ')}] · w [${w.shape.join(', ')}]${b ? ` + b [${b.shape.join(', ')}]` : ''}: expected x [M, K], w [K, N], b [N]`);
+  }
+  return runKernel(K.linear, b ? { x, w, b } : { x, w })[0];
 }
 
 /**
