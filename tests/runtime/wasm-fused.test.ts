@@ -10,7 +10,7 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import * as model from '../../sdk/model';
 import * as runtime from '../../sdk/runtime';
-import { fusedAttention, fusedAttentionInference, fusedKernelsActive, fusedKvAppend, fusedLayerNorm, fusedQuickGelu, fusedRmsNorm, fusedRope, fusedSwiGlu, setFusedKernels } from '../../sdk/runtime/wasm-fused';
+import { fusedAttention, fusedAttentionInference, fusedKernelsActive, fusedKvAppend, fusedLayerNorm, fusedLinear, fusedQuickGelu, fusedRmsNorm, fusedRope, fusedSwiGlu, setFusedKernels } from '../../sdk/runtime/wasm-fused';
 import { applyRope, ropeArrays, ropeTables } from '../../sdk/model/layers';
 import { loadNativeBlas } from '../../sdk/runtime/native-blas';
 import type { Tensor } from '../../sdk/runtime/tf';
@@ -165,6 +165,50 @@ test('RMSNorm, LayerNorm, SwiGLU and quick-GELU: values and gradients match the 
       gf.forEach((g, i) => assert.ok(relDiff(g, gr[i]) < 1e-5, `${name} gradient ${i}: ${relDiff(g, gr[i])}`));
     }
   });
+});
+
+test('linear: x·w (+ b) and its gradients are the bits of tf.matMul / tf.fused.matMul; a frozen weight costs no gradient product; no leaks', async () => {
+  if (!native) return;
+  const same = (a: Tensor, b: Tensor, what: string) => {
+    assert.equal(a.shape, b.shape, `${what}: shape`);
+    const x = a.dataSync();
+    const y = b.dataSync();
+    const i = x.findIndex((v, j) => !Object.is(v, y[j]));
+    assert.is(i, -1, `${what}: element ${i} is ${x[i]}, tfjs gives ${y[i]}`);
+  };
+  const before = tf.memory().numTensors;
+  tf.tidy(() => {
+    // [M, K] · [K, N]: a training-sized product (split over the helper thread) and a small one
+    for (const [M, K, N] of [[512, 128, 1648], [7, 5, 3]]) {
+      const x = rand([M, K], M + 1);
+      const w = rand([K, N], K + 2, 0.1);
+      const b = rand([N], N + 3);
+      const dy = rand([M, N], 4);
+      same(fusedLinear(x, w), tf.matMul(x, w), `[${M}, ${K}]·[${K}, ${N}] forward`);
+      same(fusedLinear(x, w, b), tf.fused.matMul({ a: x, b: w, bias: b }), `[${M}, ${K}]·[${K}, ${N}] + b forward`);
+      const gf = tf.grads((a: Tensor, c: Tensor, d: Tensor) => fusedLinear(a, c, d))([x, w, b], dy);
+      const gt = tf.grads((a: Tensor, c: Tensor, d: Tensor) => tf.fused.matMul({ a: a as never, b: c as never, bias: d }))([x, w, b], dy);
+      ['x', 'w', 'b'].forEach((n, i) => same(gf[i], gt[i], `[${M}, ${K}]·[${K}, ${N}] gradient of ${n}`));
+    }
+  });
+  // only the gradients asked for run: with w frozen, no weight-gradient product
+  const x = tf.randomNormal([6, 4], 0, 1, 'float32', 1);
+  const w = tf.randomNormal([4, 5], 0, 1, 'float32', 2);
+  const dy = tf.ones([6, 5]);
+  const prof = await tf.profile(() => {
+    tf.tidy(() => {
+      tf.grads((a: Tensor) => fusedLinear(a, w))([x], dy);
+    });
+  });
+  const names = prof.kernels.map((k) => k.name);
+  assert.ok(names.includes('EraserlabLinearGradX'), names.join(', '));
+  assert.not.ok(names.includes('EraserlabLinearGradW'), names.join(', '));
+  tf.dispose([x, w, dy]);
+  assert.is(tf.memory().numTensors, before, 'no tensors left');
+  const a = tf.zeros([2, 3]);
+  const c = tf.zeros([4, 5]);
+  assert.throws(() => fusedLinear(a, c), /fusedLinear: x \[2, 3\] · w \[4, 5\]: expected x \[M, K\], w \[K, N\], b \[N\]/);
+  tf.dispose([a, c]);
 });
 
 test('rotary embedding: the same values as the tensor path (bit for bit) and the transposed rotation as gradient', () => {
