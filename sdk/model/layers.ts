@@ -6,7 +6,7 @@
 import { tf } from '../runtime/tf';
 import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from '../runtime/tf';
 import { ConfigError } from '../runtime/errors';
-import { fusedKernelsActive, fusedLayerNorm, fusedQuickGelu, fusedRmsNorm, fusedSwiGlu } from '../runtime/wasm-fused';
+import { fusedKernelsActive, fusedLayerNorm, fusedQuickGelu, fusedRmsNorm, fusedSoftmaxCrossEntropy, fusedSwiGlu } from '../runtime/wasm-fused';
 
 /**
  * `tf.gather(x, indices, 0)` whose gradient is a scatterND (duplicates summed) instead of
@@ -208,6 +208,7 @@ export function tokenNll(logits: Tensor3D, rows: number[], targets: number[]): T
  */
 export function softmaxCrossEntropyRows(logits: Tensor2D, targets: number[] | Int32Array): Tensor1D {
   const [N, V] = logits.shape;
+  if (fusedKernelsActive() && logits.dtype === 'float32') return fusedSoftmaxCrossEntropy(logits, targets) as Tensor1D;
   const f = tf.customGrad((...args: unknown[]) => {
     const x = args[0] as Tensor2D;
     const save = args[1] as (ts: Tensor[]) => void;

@@ -38,6 +38,8 @@ export interface NativeFused {
   kvAppend(cache: Float32Array | null, x: Float32Array, out: Float32Array, dims: Float64Array): void;
   ropeFwd(x: Float32Array, cos: Float32Array, sin: Float32Array, y: Float32Array, dims: Float64Array): void;
   ropeBwd(dy: Float32Array, cos: Float32Array, sin: Float32Array, dx: Float32Array, dims: Float64Array): void;
+  ceFwd(x: Float32Array, e: Float32Array, s: Float32Array, zt: Float32Array, dims: Float64Array): void;
+  ceBwd(e: Float32Array, s: Float32Array, dy: Float32Array, dx: Float32Array, dims: Float64Array): void;
 }
 
 let lib: (NativeFused & Pick<NativeBlas, 'gemm'>) | undefined;
@@ -57,6 +59,8 @@ const K = {
   kvAppend: 'EraserlabKvAppend',
   rope: 'EraserlabRope',
   ropeGrad: 'EraserlabRopeGrad',
+  ce: 'EraserlabCrossEntropy',
+  ceGrad: 'EraserlabCrossEntropyGrad',
   linear: 'EraserlabLinear',
   linearGradX: 'EraserlabLinearGradX',
   linearGradW: 'EraserlabLinearGradW',
@@ -103,6 +107,11 @@ const KERNELS: Record<string, (args: KernelArgs) => TensorInfo[] | TensorInfo> =
   [K.rope]: (args) => run(args, [args.inputs.x.shape], ['x'], ([x, y]) => lib!.ropeFwd(x, args.attrs.cos as Float32Array, args.attrs.sin as Float32Array, y, args.attrs.dims as Float64Array))[0],
   [K.ropeGrad]: (args) =>
     run(args, [args.inputs.dy.shape], ['dy'], ([dy, dx]) => lib!.ropeBwd(dy, args.attrs.cos as Float32Array, args.attrs.sin as Float32Array, dx, args.attrs.dims as Float64Array))[0],
+  [K.ce]: (args) => {
+    const [N, V] = args.inputs.x.shape;
+    return run(args, [[N, V], [N, 1], [N]], ['x'], ([x, e, sum, zt]) => lib!.ceFwd(x, e, sum, zt, args.attrs.dims as Float64Array));
+  },
+  [K.ceGrad]: (args) => run(args, [args.inputs.e.shape], ['e', 's', 'dy'], ([e, sum, dy, dx]) => lib!.ceBwd(e, sum, dy, dx, args.attrs.dims as Float64Array))[0],
   // x [M, K] · w [K, N] (+ b [N]): the same cblas_sgemm call (and bias loop) as tfjs' matMul and
   // fused matMul reach through runtime/wasm-matmul.ts, without their reshapes to 3-D.
   [K.linear]: (args) => {
@@ -148,7 +157,7 @@ let linearGradientRegistered = false;
 /** Register the fused kernels on 'wasm' with the addon's functions (called by installWasmFastMatMul). */
 export function installWasmFused(native: NativeBlas | undefined): boolean {
   const f = native as unknown as Partial<NativeFused> | undefined;
-  if (!f || typeof f.attnFwd !== 'function' || typeof f.kvAppend !== 'function') {
+  if (!f || typeof f.attnFwd !== 'function' || typeof f.kvAppend !== 'function' || typeof f.ceFwd !== 'function') {
     lib = undefined;
     return false;
   }
@@ -364,6 +373,40 @@ export function fusedRope(x: Tensor, cos: Float32Array, sin: Float32Array): Tens
     return { value: y, gradFunc: (dy: Tensor) => runKernel(K.ropeGrad, { dy }, attrs) };
   });
   return f(x) as Tensor;
+}
+
+/**
+ * Per-row cross-entropy −log softmax(logits)[target] [N] of logits [N, V], differentiable in
+ * the logits: one kernel forward (max, exp, row sums, the target's logit) and one backward
+ * ((softmax − onehot) · dy), each step the arithmetic of the WASM kernels of the tensor path
+ * (its exp is the WASM backend's own expf), so the same bits as `softmaxCrossEntropyRows`'
+ * tensor ops; only log(Σ) (N values) stays a tfjs op.
+ */
+export function fusedSoftmaxCrossEntropy(logits: Tensor, targets: ArrayLike<number>): Tensor {
+  const [N, V] = logits.shape as [number, number];
+  if (logits.rank !== 2 || targets.length !== N) throw new Error(`fusedSoftmaxCrossEntropy: logits [${logits.shape.join(', ')}] and ${targets.length} targets: expected [N, V] and N targets`);
+  const dims = new Float64Array(2 + N);
+  dims[0] = N;
+  dims[1] = V;
+  for (let i = 0; i < N; i++) {
+    const t = targets[i];
+    if (!Number.isInteger(t) || t < 0 || t >= V) throw new Error(`fusedSoftmaxCrossEntropy: targets[${i}] = ${t} is not a class in [0, ${V})`);
+    dims[2 + i] = t;
+  }
+  const value = (s: Tensor, zt: Tensor): Tensor => tf.sub(tf.log(tf.reshape(s, [N])), zt);
+  if (!tapeOn()) {
+    const [e, s, zt] = runKernel(K.ce, { x: logits }, { dims });
+    const out = value(s, zt);
+    tf.dispose([e, s, zt]);
+    return out;
+  }
+  const f = tf.customGrad((...args: unknown[]) => {
+    const save = args[1] as (ts: Tensor[]) => void;
+    const [e, s, zt] = runKernel(K.ce, { x: args[0] as Tensor }, { dims });
+    saveShared(save, [e, s]);
+    return { value: value(s, zt), gradFunc: (dy: Tensor, saved: Tensor[]) => runKernel(K.ceGrad, { e: saved[0], s: saved[1], dy }, { dims })[0] };
+  });
+  return f(logits) as Tensor;
 }
 
 /**

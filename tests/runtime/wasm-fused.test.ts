@@ -10,8 +10,8 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import * as model from '../../sdk/model';
 import * as runtime from '../../sdk/runtime';
-import { fusedAttention, fusedAttentionInference, fusedKernelsActive, fusedKvAppend, fusedLayerNorm, fusedLinear, fusedQuickGelu, fusedRmsNorm, fusedRope, fusedSwiGlu, setFusedKernels } from '../../sdk/runtime/wasm-fused';
-import { applyRope, ropeArrays, ropeTables } from '../../sdk/model/layers';
+import { fusedAttention, fusedAttentionInference, fusedKernelsActive, fusedKvAppend, fusedLayerNorm, fusedLinear, fusedQuickGelu, fusedSoftmaxCrossEntropy, fusedRmsNorm, fusedRope, fusedSwiGlu, setFusedKernels } from '../../sdk/runtime/wasm-fused';
+import { applyRope, ropeArrays, ropeTables, softmaxCrossEntropyRows } from '../../sdk/model/layers';
 import { loadNativeBlas } from '../../sdk/runtime/native-blas';
 import type { Tensor } from '../../sdk/runtime/tf';
 
@@ -209,6 +209,68 @@ test('linear: x·w (+ b) and its gradients are the bits of tf.matMul / tf.fused.
   const c = tf.zeros([4, 5]);
   assert.throws(() => fusedLinear(a, c), /fusedLinear: x \[2, 3\] · w \[4, 5\]: expected x \[M, K\], w \[K, N\], b \[N\]/);
   tf.dispose([a, c]);
+});
+
+test('cross-entropy: the value and gradient are the bits of the tensor ops (their exp is the WASM backend\'s own); bad targets are clear errors', () => {
+  if (!native) return;
+  const before = tf.memory().numTensors;
+  const bits = (a: Tensor, b: Tensor, what: string) => {
+    const x = a.dataSync();
+    const y = b.dataSync();
+    assert.is(x.length, y.length, `${what}: size`);
+    const i = x.findIndex((v, j) => !Object.is(v, y[j]));
+    assert.is(i, -1, `${what}: element ${i} is ${x[i]}, the tensor path gives ${y[i]}`);
+  };
+  tf.tidy(() => {
+    // logits of a trained model's size and spread, a row with one huge logit (exp underflows
+    // to 0 elsewhere) and a row of equal logits
+    const N = 40;
+    const V = 1648;
+    const base = rand([N, V], 31, 6).arraySync() as number[][];
+    base[1] = base[1].map((v, j) => (j === 7 ? 200 : v));
+    base[2] = base[2].map(() => 0.25);
+    const logits = tf.tensor2d(base);
+    const targets = Array.from({ length: N }, (_, i) => (i * 37) % V);
+    const dy = rand([N], 32);
+    const path = (on: boolean) => {
+      const prev = setFusedKernels(on);
+      try {
+        const value = softmaxCrossEntropyRows(logits, targets);
+        const [grad] = tf.grads((l: Tensor) => softmaxCrossEntropyRows(l as never, targets))([logits], dy);
+        return { value, grad };
+      } finally {
+        setFusedKernels(prev);
+      }
+    };
+    const on = path(true);
+    const off = path(false);
+    bits(on.value, off.value, 'value');
+    bits(on.grad, off.grad, 'gradient');
+    bits(fusedSoftmaxCrossEntropy(logits, targets), off.value, 'value outside a tape');
+    // exp itself, the kernel's e = exp(x − max) with max 0, against the WASM backend's Exp
+    // over 2^20 arguments spread over [−112, 0] (exp(x − max) never sees more)
+    const u = new Uint32Array(1 << 20);
+    for (let i = 0; i < u.length; i++) u[i] = (0x80000000 + i * 1069) >>> 0;
+    const xs = new Float32Array(u.buffer);
+    const R = 1024;
+    const C = xs.length / R + 1;
+    const x = new Float32Array(R * C);
+    for (let r = 0; r < R; r++) x.set(xs.subarray(r * (C - 1), (r + 1) * (C - 1)), r * C + 1);
+    const e = new Float32Array(R * C);
+    const dims = new Float64Array(2 + R);
+    dims[0] = R;
+    dims[1] = C;
+    (loadNativeBlas() as unknown as { ceFwd: (...a: unknown[]) => void }).ceFwd(x, e, new Float32Array(R), new Float32Array(R), dims);
+    bits(tf.tensor1d(e), tf.exp(tf.tensor1d(x)), 'exp over 2^20 arguments');
+  });
+  assert.is(tf.memory().numTensors, before, 'no tensors left');
+  const l = tf.zeros([2, 3]);
+  assert.throws(() => fusedSoftmaxCrossEntropy(l, [0, 3]), /fusedSoftmaxCrossEntropy: targets\[1\] = 3 is not a class in \[0, 3\)/);
+  const ce = loadNativeBlas() as unknown as { ceFwd: (...a: unknown[]) => void };
+  assert.throws(() => ce.ceFwd(new Float32Array(6), new Float32Array(6), new Float32Array(2), new Float32Array(2), new Float64Array([2, 3, 0, 3])), /eraserlab_blas.ceFwd: target 1 is 3, not a class in \[0, 3\)/);
+  assert.throws(() => fusedSoftmaxCrossEntropy(l, [0]), /fusedSoftmaxCrossEntropy: logits \[2, 3\] and 1 targets: expected \[N, V\] and N targets/);
+  l.dispose();
+  assert.is(tf.memory().numTensors, before, 'no tensors left after the errors');
 });
 
 test('rotary embedding: the same values as the tensor path (bit for bit) and the transposed rotation as gradient', () => {

@@ -23,6 +23,13 @@
  *   rotary embedding of x [rows, heads, D] with tables [rows, D] (rotate_half's sign in sin).
  * kvAppend(cache, x, out, dims)  dims [B, past, T, kvh, D]: out [B, kvh, past + T, D] =
  *   cache [B, kvh, past, D] followed by x [B, T, kvh, D] (head-major).
+ * ceFwd(x, e, s, zt, dims) / ceBwd(e, s, dy, dx, dims)   dims [N, V, target_0 … target_N−1]
+ *   softmax cross-entropy of rows x [N, V]: z = x − max(row), e = exp(z), s = Σ e (row, in
+ *   order), zt = z[target]; the gradient dx = (e / s − onehot(target)) · dy. Every step is the
+ *   arithmetic of the tfjs WASM kernels it replaces (Max, Sub, Exp, Sum, RealDiv, Sub, Mul), so
+ *   the results are theirs bit for bit: exp is musl's expf (the Arm optimized-routines
+ *   algorithm, in double precision without fused multiply-adds), which the WASM backend's Exp
+ *   calls, not the C library's.
  * All arrays are Float32Arrays (views into the WASM heap); sizes are checked before any write.
  */
 #include <node_api.h>
@@ -568,6 +575,126 @@ static napi_value KvAppend(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ------------------------------------------------------------------ cross-entropy */
+
+/* musl's expf (Arm optimized-routines, EXP2F_TABLE_BITS 5, polynomial order 3), as compiled into
+ * tfjs' WASM backend: double arithmetic without contraction (the addon builds with
+ * -ffp-contract=off), ties-to-even via the 1.5·2^52 shift, the same table and coefficients. */
+static const uint64_t EXP2F_TAB[32] = {
+    0x3ff0000000000000, 0x3fefd9b0d3158574, 0x3fefb5586cf9890f, 0x3fef9301d0125b51, 0x3fef72b83c7d517b, 0x3fef54873168b9aa, 0x3fef387a6e756238, 0x3fef1e9df51fdee1,
+    0x3fef06fe0a31b715, 0x3feef1a7373aa9cb, 0x3feedea64c123422, 0x3feece086061892d, 0x3feebfdad5362a27, 0x3feeb42b569d4f82, 0x3feeab07dd485429, 0x3feea47eb03a5585,
+    0x3feea09e667f3bcd, 0x3fee9f75e8ec5f74, 0x3feea11473eb0187, 0x3feea589994cce13, 0x3feeace5422aa0db, 0x3feeb737b0cdc5e5, 0x3feec49182a3f090, 0x3feed503b23e255d,
+    0x3feee89f995ad3ad, 0x3feeff76f2fb5e47, 0x3fef199bdd85529c, 0x3fef3720dcef9069, 0x3fef5818dcfba487, 0x3fef7c97337b9b5f, 0x3fefa4afa2a490da, 0x3fefd0765b6e4540,
+};
+
+static inline uint32_t f_bits(float x) {
+  uint32_t u;
+  memcpy(&u, &x, 4);
+  return u;
+}
+
+static inline float wasm_expf(float x) {
+  const double invln2n = 0x1.71547652b82fep+0 * 32, shift = 0x1.8p+52;
+  const double c0 = 0x1.c6af84b912394p-5 / 32 / 32 / 32, c1 = 0x1.ebfce50fac4f3p-3 / 32 / 32, c2 = 0x1.62e42ff0c52d6p-1 / 32;
+  const uint32_t abstop = (f_bits(x) >> 20) & 0x7ff;
+  if (abstop >= (f_bits(88.0f) >> 20)) {
+    if (f_bits(x) == f_bits(-INFINITY)) return 0.0f;
+    if (abstop >= (f_bits(INFINITY) >> 20)) return x + x;
+    if (x > 0x1.62e42ep6f) return INFINITY;
+    if (x < -0x1.9fe368p6f) return 0.0f;
+  }
+  const double xd = (double)x;
+  double z = invln2n * xd;
+  double kd = z + shift;
+  uint64_t ki;
+  memcpy(&ki, &kd, 8);
+  kd -= shift;
+  const double r = z - kd;
+  uint64_t t = EXP2F_TAB[ki % 32];
+  t += ki << 47;
+  double s;
+  memcpy(&s, &t, 8);
+  z = c0 * r + c1;
+  const double r2 = r * r;
+  double y = c2 * r + 1;
+  y = z * r2 + y;
+  y = y * s;
+  return (float)y;
+}
+
+static int ce_dims(napi_env env, napi_value v, double **d, int64_t *N, int64_t *V, const char *fn) {
+  if (!arg_dims(env, v, d, 2, fn)) return 0;
+  size_t n = 0;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t off = 0;
+  void *data = NULL;
+  napi_get_typedarray_info(env, v, &type, &n, &data, &ab, &off);
+  *N = (int64_t)(*d)[0];
+  *V = (int64_t)(*d)[1];
+  if (*N < 0 || *V < 1 || n < (size_t)(2 + *N)) {
+    napi_throw_range_error(env, NULL, "eraserlab_blas.ce: dims must be [N, V, N targets]");
+    return 0;
+  }
+  for (int64_t i = 0; i < *N; i++) {
+    const double t = (*d)[2 + i];
+    if (!(t >= 0 && t < (double)*V) || t != (double)(int64_t)t) {
+      char msg[160];
+      snprintf(msg, sizeof msg, "eraserlab_blas.%s: target %lld is %g, not a class in [0, %lld)", fn, (long long)i, t, (long long)*V);
+      napi_throw_range_error(env, NULL, msg);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static napi_value CeFwd(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!get_args(env, info, 5, argv, "eraserlab_blas.ceFwd(x, e, s, zt, dims): 5 arguments expected")) return NULL;
+  farr x, e, s, zt;
+  double *d;
+  int64_t N, V;
+  if (!arg_f32(env, argv[0], &x, "ceFwd", "x", 0) || !arg_f32(env, argv[1], &e, "ceFwd", "e", 0) || !arg_f32(env, argv[2], &s, "ceFwd", "s", 0) ||
+      !arg_f32(env, argv[3], &zt, "ceFwd", "zt", 0) || !ce_dims(env, argv[4], &d, &N, &V, "ceFwd"))
+    return NULL;
+  if (!need(env, &x, N * V, "ceFwd", "x") || !need(env, &e, N * V, "ceFwd", "e") || !need(env, &s, N, "ceFwd", "s") || !need(env, &zt, N, "ceFwd", "zt")) return NULL;
+  for (int64_t i = 0; i < N; i++) {
+    const float *xr = x.p + i * V;
+    float *er = e.p + i * V;
+    float mx = xr[0];
+    for (int64_t j = 0; j < V; j++)
+      if (xr[j] > mx) mx = xr[j];
+    float sum = 0.0f;
+    for (int64_t j = 0; j < V; j++) {
+      er[j] = wasm_expf(xr[j] - mx);
+      sum += er[j];
+    }
+    s.p[i] = sum;
+    zt.p[i] = xr[(int64_t)d[2 + i]] - mx;
+  }
+  return NULL;
+}
+
+static napi_value CeBwd(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!get_args(env, info, 5, argv, "eraserlab_blas.ceBwd(e, s, dy, dx, dims): 5 arguments expected")) return NULL;
+  farr e, s, dy, dx;
+  double *d;
+  int64_t N, V;
+  if (!arg_f32(env, argv[0], &e, "ceBwd", "e", 0) || !arg_f32(env, argv[1], &s, "ceBwd", "s", 0) || !arg_f32(env, argv[2], &dy, "ceBwd", "dy", 0) ||
+      !arg_f32(env, argv[3], &dx, "ceBwd", "dx", 0) || !ce_dims(env, argv[4], &d, &N, &V, "ceBwd"))
+    return NULL;
+  if (!need(env, &e, N * V, "ceBwd", "e") || !need(env, &s, N, "ceBwd", "s") || !need(env, &dy, N, "ceBwd", "dy") || !need(env, &dx, N * V, "ceBwd", "dx")) return NULL;
+  for (int64_t i = 0; i < N; i++) {
+    const float *er = e.p + i * V;
+    float *g = dx.p + i * V;
+    const float si = s.p[i], gi = dy.p[i];
+    const int64_t t = (int64_t)d[2 + i];
+    for (int64_t j = 0; j < V; j++) g[j] = (er[j] / si - (j == t ? 1.0f : 0.0f)) * gi;
+  }
+  return NULL;
+}
+
 /* Called from blas.c's Init. */
 napi_status eraserlab_register_fused(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -584,6 +711,8 @@ napi_status eraserlab_register_fused(napi_env env, napi_value exports) {
       {"kvAppend", NULL, KvAppend, NULL, NULL, NULL, napi_default, NULL},
       {"ropeFwd", NULL, RopeFwd, NULL, NULL, NULL, napi_default, NULL},
       {"ropeBwd", NULL, RopeBwd, NULL, NULL, NULL, napi_default, NULL},
+      {"ceFwd", NULL, CeFwd, NULL, NULL, NULL, napi_default, NULL},
+      {"ceBwd", NULL, CeBwd, NULL, NULL, NULL, napi_default, NULL},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }
