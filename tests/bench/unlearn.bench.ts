@@ -57,6 +57,7 @@ async function small(): Promise<void> {
     if (method !== 'vanilla') await u.run({ progress: false });
     const seconds = (Date.now() - t) / 1000;
     rows.push({ method, train: await u.probe({ split: 'train' }), val: await u.probe({ split: 'val' }), seconds });
+    u.discardAdapters();
     u.dispose();
     const r = rows[rows.length - 1];
     log(`${method}: forget ${fmt(100 * r.train.forgetRate)}% refusal ${fmt(100 * r.train.refusalRate)}% SARR ${fmt(100 * r.train.sarr)}% / val ${fmt(100 * r.val.sarr)}% retain ${fmt(100 * r.train.retainRouge)}% utility ${fmt(100 * r.train.utilityAcc)}%`);
@@ -104,6 +105,8 @@ async function main(): Promise<void> {
   const tensorsAfter = runtime.tf.memory().numTensors;
   const evalRows = u.historyRows.filter((r) => !Number.isNaN(r.sarr)).length;
   proc.encode = origEncode;
+  // the model is reused below: its adapters go with this run (dispose() leaves them on the model)
+  u.discardAdapters();
   u.dispose();
   const tensorsAfterDispose = runtime.tf.memory().numTensors;
   const run = {
@@ -137,6 +140,7 @@ async function main(): Promise<void> {
       await lu.step();
       if (i === 1 || i % every === 0 || i === leakSteps) series.push({ step: i, numTensors: runtime.tf.memory().numTensors, rssMiB: process.memoryUsage().rss / 1048576 });
     }
+    lu.discardAdapters();
     lu.dispose();
     const growth = series[series.length - 1].numTensors - series[0].numTensors;
     leak = { steps: leakSteps, tensors: series, growth, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
