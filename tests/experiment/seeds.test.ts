@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { experiment, metrics } from '../../sdk';
-import { main } from '../../sdk/cli/main';
+import { capture } from '../support';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eraserlab-seeds-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -16,25 +16,8 @@ const out = path.join(tmp, 'r');
 const METHODS = ['vanilla', ...experiment.JOB_SCALES.test.methods];
 const readJson = (f: string) => JSON.parse(fs.readFileSync(path.join(out, f), 'utf8'));
 
-/** `eraserlab ARGS` in this process: exit code, what it printed on stdout, and on stderr. */
-async function cli(args: string[]): Promise<{ rc: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    const rc = await main(args);
-    return { rc, stdout, stderr };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-}
-
 test('eraserlab run --seeds 1,2: per-seed results, the aggregate, mean ± sd and the paired comparison', async () => {
-  const { rc, stdout, stderr } = await cli(['run', '--scale', 'test', '--seeds', '1,2', '--out', out, '--no-figures']);
+  const { rc, out: stdout, err: stderr } = await capture(['run', '--scale', 'test', '--seeds', '1,2', '--out', out, '--no-figures']);
   assert.is(rc, 0, stderr);
   const r = { table: fs.readFileSync(path.join(out, 'table.txt'), 'utf8').trimEnd(), report: path.join(out, 'report.html'), comparisonTable: fs.readFileSync(path.join(out, 'comparison.txt'), 'utf8').trimEnd(), headline: experiment.headlineRowsWithSd(experiment.loadResults(out).summarySeeds) };
   assert.ok(stdout.includes(r.table), 'the headline table is printed');
@@ -125,9 +108,9 @@ test('experiment.run({seeds: [1, 2, 3]}) resumes per seed: only seed 3 runs; bad
   assert.is(r.headline.length, METHODS.length);
   assert.equal(r.seeds, [1, 2, 3]);
   assert.match(r.table, /po\+pd\s+yes\s+[\d.]+ ± [\d.]+/);
-  const bad = await cli(['run', '--seeds', '1,x', '--scale', 'test', '--out', path.join(tmp, 'never')]);
+  const bad = await capture(['run', '--seeds', '1,x', '--scale', 'test', '--out', path.join(tmp, 'never')]);
   assert.is(bad.rc, 1);
-  assert.match(bad.stderr, /ConfigError: Invalid arguments for eraserlab run[\s\S]*--seeds: must be comma-separated non-negative integers \(e\.g\. 1,2,3\), got '1,x'/);
+  assert.match(bad.err, /ConfigError: Invalid arguments for eraserlab run[\s\S]*--seeds: must be comma-separated non-negative integers \(e\.g\. 1,2,3\), got '1,x'/);
   for (const [opts, msg] of [
     [{ seeds: [] }, /seeds: must be a non-empty list of seeds/],
     [{ seeds: [1, 1] }, /seeds: seed 1 is listed twice/],
