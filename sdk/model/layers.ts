@@ -6,7 +6,7 @@
 import { tf } from '../runtime/tf';
 import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from '../runtime/tf';
 import { ConfigError } from '../runtime/errors';
-import { fusedKernelsActive, fusedLayerNorm, fusedQuickGelu, fusedRmsNorm, fusedSoftmaxCrossEntropy, fusedSwiGlu } from '../runtime/wasm-fused';
+import { fusedKernelsActive, fusedLayerNorm, fusedLinear, fusedQuickGelu, fusedRmsNorm, fusedSoftmaxCrossEntropy, fusedSwiGlu } from '../runtime/wasm-fused';
 
 /**
  * `tf.gather(x, indices, 0)` whose gradient is a scatterND (duplicates summed) instead of
@@ -145,6 +145,16 @@ export function applyRope(x: Tensor4D, rope: RopeTables): Tensor4D {
   const [B, T, H, D] = x.shape;
   const swapped = tf.reshape(tf.matMul(tf.reshape(x, [B * T * H, D]) as Tensor2D, rope.swap), [B, T, H, D]);
   return tf.add(tf.mul(x, rope.cos), tf.mul(swapped, rope.sin)) as Tensor4D;
+}
+
+/**
+ * x [M, K] · w [K, N] (+ b [N]), the product of every linear layer (and of LoRA's factors): one
+ * fused kernel where the fused kernels run (the same bits as the tfjs ops, fewer kernels),
+ * otherwise `tf.matMul` / `tf.fused.matMul`.
+ */
+export function linearProduct(x: Tensor2D, w: Tensor2D, b?: Tensor): Tensor2D {
+  if (fusedKernelsActive() && x.dtype === 'float32' && w.dtype === 'float32') return fusedLinear(x, w, b) as Tensor2D;
+  return (b ? tf.fused.matMul({ a: x, b: w, bias: b }) : tf.matMul(x, w)) as Tensor2D;
 }
 
 /** Rotary positions from an attention mask: cumsum(mask) − 1 (pads get 1, as transformers' generate does). */

@@ -9,8 +9,8 @@ import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable }
 import { ConfigError } from '../runtime/errors';
 import { LlavaConfig, numImageTokens, visionLayersUsed } from './config';
 import { CheckpointLayout, LM, PROJ, VT } from './keys';
-import { applyRope, type RopeArrays, type RopeTables, ropeArrays, gatherRows, gelu, positionsFromMask, layerNorm, quickGelu, rmsNorm, ropeTables, swiGlu } from './layers';
-import { fusedAttention, fusedAttentionInference, fusedKernelsActive, fusedKvAppend, fusedLinear, fusedRope } from '../runtime/wasm-fused';
+import { applyRope, type RopeArrays, type RopeTables, ropeArrays, gatherRows, gelu, linearProduct, positionsFromMask, layerNorm, quickGelu, rmsNorm, ropeTables, swiGlu } from './layers';
+import { fusedAttention, fusedAttentionInference, fusedKernelsActive, fusedKvAppend, fusedRope } from '../runtime/wasm-fused';
 import type { GenerateOptions, GenerateResult } from './generate';
 import type { SaveOptions } from './checkpoint';
 import type { EncodedBatch } from './processor';
@@ -168,8 +168,7 @@ export class LlavaModel {
     } else {
       const w = this.p(`${key}.weight`) as Tensor2D;
       const b = this.params.get(`${key}.bias`);
-      if (fusedKernelsActive() && w.dtype === 'float32' && x2.dtype === 'float32') y = fusedLinear(x2, w, b);
-      else y = b ? tf.fused.matMul({ a: x2, b: w, bias: b }) : tf.matMul(x2, w);
+      y = linearProduct(x2, w, b);
     }
     if (x.rank !== 2) y = tf.reshape(y, [...x.shape.slice(0, -1), y.shape[1] as number]);
     if (this.adapters) y = this.adapters.apply(key, x, y, { training: this.training });

@@ -14,11 +14,11 @@ import * as path from 'path';
 import { tf } from '../runtime/tf';
 import { CheckpointError, ConfigError } from '../runtime/errors';
 import { Rng, DEFAULT_SEED } from '../runtime/rng';
-import { fusedKernelsActive, fusedLinear } from '../runtime/wasm-fused';
 import { writeDirAtomic, writeJsonAtomic } from '../runtime/fsutil';
-import type { Tensor, Variable } from '../runtime/tf';
+import type { Tensor, Tensor2D, Variable } from '../runtime/tf';
 import type { LinearHook, LinearHookContext, LlavaModel } from './llava';
 import { expectedParams, LM, PROJ } from './keys';
+import { linearProduct } from './layers';
 import { toHf, toMemory } from './checkpoint';
 import { readSafetensors, TensorToWrite, writeSafetensors } from './safetensors';
 
@@ -216,8 +216,7 @@ export class LoraAdapters implements LinearHook {
     const inDim = x.shape[x.rank - 1];
     let h: Tensor = x.rank === 2 ? x : tf.reshape(x, [-1, inDim]);
     if (ctx.training && this.dropout > 0) h = tf.dropout(h, this.dropout, undefined, this.rng.nextU32());
-    // (h·A)·B: on the fused kernels one kernel per product (and per gradient), the same bits.
-    const low = fusedKernelsActive() && h.dtype === 'float32' ? fusedLinear(fusedLinear(h, pair.A), pair.B) : tf.matMul(tf.matMul(h as ReturnType<typeof tf.tensor2d>, pair.A as unknown as ReturnType<typeof tf.tensor2d>), pair.B as unknown as ReturnType<typeof tf.tensor2d>);
+    const low = linearProduct(linearProduct(h as Tensor2D, pair.A as unknown as Tensor2D), pair.B as unknown as Tensor2D);
     let d: Tensor = tf.mul(low, this.scale);
     if (base.rank !== 2) d = tf.reshape(d, base.shape);
     return tf.add(base, d);

@@ -95,7 +95,7 @@ export function openblasCoreType(): string | undefined {
  * Threads a large matrix product is split over: `ERASERLAB_PRODUCT_THREADS` (1 or 2), else 2
  * on a machine with at least two cores. A product splits only when both column halves are
  * past OpenBLAS's small-matrix bound, and each half runs one-threaded OpenBLAS, so results
- * are the same bits as with 1; the helper thread sleeps between products (no spinning).
+ * are the same bits as with 1; between products the helper spins ~10 µs, then sleeps.
  */
 export function productThreads(): number {
   const env = (process.env.ERASERLAB_PRODUCT_THREADS ?? '').trim();

@@ -121,7 +121,7 @@ const KERNELS: Record<string, (args: KernelArgs) => TensorInfo[] | TensorInfo> =
     return run(args, [[M, N]], b ? ['x', 'w', 'b'] : ['x', 'w'], (v) => {
       const y = v[v.length - 1];
       lib!.gemm(v[0], v[1], y, 1, M, N, Kd, false, false, 0, 0);
-      if (b) addBias(y, v[2], N);
+      if (b) biasActivation(y, v[2], N, 'linear');
     })[0];
   },
   // dx [M, K] = dy [M, N] · wᵀ and dw [K, N] = xᵀ · dy: the calls tfjs' matMul gradient makes.
@@ -145,14 +145,18 @@ const KERNELS: Record<string, (args: KernelArgs) => TensorInfo[] | TensorInfo> =
   },
 };
 
-/** y[r, j] += b[j] for every row r (the bias step of tfjs' fused matMul on this backend, same rounding). */
-function addBias(y: Float32Array, b: Float32Array, N: number): void {
-  for (let i = 0; i < y.length; i += N) {
-    for (let j = 0; j < N; j++) y[i + j] += b[j];
+/** Add a last-axis (or scalar) bias and apply a linear or ReLU activation to c in place. */
+export function biasActivation(c: Float32Array, bias: Float32Array | undefined, N: number, act: string): void {
+  if (!bias && act === 'linear') return;
+  const scalar = bias !== undefined && bias.length === 1;
+  for (let i = 0; i < c.length; i += N) {
+    for (let j = 0; j < N; j++) {
+      let v = c[i + j];
+      if (bias) v += scalar ? bias[0] : bias[j];
+      c[i + j] = act === 'relu' && v < 0 ? 0 : v;
+    }
   }
 }
-
-let linearGradientRegistered = false;
 
 /** Register the fused kernels on 'wasm' with the addon's functions (called by installWasmFastMatMul). */
 export function installWasmFused(native: NativeBlas | undefined): boolean {
@@ -165,7 +169,7 @@ export function installWasmFused(native: NativeBlas | undefined): boolean {
   for (const [name, fn] of Object.entries(KERNELS)) {
     if (!tf.getKernel(name, 'wasm')) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: fn as unknown as TfKernelConfig['kernelFunc'] } as TfKernelConfig);
   }
-  if (!linearGradientRegistered) {
+  if (!tf.getGradient(K.linear)) {
     // A registered gradient (not customGrad): one tape node per linear layer, x and w saved
     // without copies, and only the gradients the tape asks for are computed (a frozen weight's
     // is not). The bias gradient is tfjs' sum over the rows.
@@ -178,7 +182,6 @@ export function installWasmFused(native: NativeBlas | undefined): boolean {
         return { x: () => runKernel(K.linearGradX, { dy: g, w })[0], w: () => runKernel(K.linearGradW, { x, dy: g })[0], b: () => tf.sum(g, 0) };
       },
     } as unknown as Parameters<typeof tf.registerGradient>[0]);
-    linearGradientRegistered = true;
   }
   return true;
 }
@@ -265,31 +268,39 @@ function attentionAttrs(q: Tensor, k: Tensor, o: FusedAttentionOptions): { dims:
   return { dims, mask };
 }
 
-interface CloningEngine {
+interface SharingEngine {
   clone(t: Tensor): Tensor;
   backend: { incRef(dataId: object): void };
   makeTensorFromTensorInfo(info: { dataId: object; shape: number[]; dtype: string }, backend: unknown): Tensor;
 }
 
 /**
+ * A new tracked tensor on t's data, without a kernel launch or a tape node (the backend's
+ * reference count keeps the memory until both are disposed). How the tensors saved for a
+ * gradient are kept: here for customGrad's `save`, in runtime/wasm-matmul.ts for kernels.
+ */
+export function sharedTensor(t: Tensor): Tensor {
+  const engine = tf.engine() as unknown as SharingEngine;
+  engine.backend.incRef(t.dataId);
+  return engine.makeTensorFromTensorInfo({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }, engine.backend);
+}
+
+/**
  * customGrad's `save`, with the saved tensors sharing memory with the originals: the engine
  * saves through `clone`, an Identity kernel launch and a tape node per tensor (54 per training
- * step of the default model); here `clone` is, for the duration of the call, a new tracked
- * tensor on the same data (reference-counted, freed with the tape as before).
+ * step of the default model); here `clone` is sharedTensor for the duration of the call (the
+ * saved tensors are freed with the tape as before).
  */
 function saveShared(save: (ts: Tensor[]) => void, ts: Tensor[]): void {
-  const engine = tf.engine() as unknown as CloningEngine;
+  const engine = tf.engine() as unknown as SharingEngine;
   const own = Object.prototype.hasOwnProperty.call(engine, 'clone');
   const clone = engine.clone;
-  engine.clone = (t: Tensor): Tensor => {
-    engine.backend.incRef(t.dataId);
-    return engine.makeTensorFromTensorInfo({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }, engine.backend);
-  };
+  engine.clone = sharedTensor;
   try {
     save(ts);
   } finally {
     if (own) engine.clone = clone;
-    else delete (engine as Partial<CloningEngine>).clone;
+    else delete (engine as Partial<SharingEngine>).clone;
   }
 }
 

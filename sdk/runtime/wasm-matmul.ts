@@ -20,7 +20,7 @@
 import { tf } from './tf';
 import type { Tensor } from './tf';
 import { loadNativeBlas, type NativeBlas } from './native-blas';
-import { installWasmFused, uninstallWasmFused } from './wasm-fused';
+import { biasActivation, installWasmFused, sharedTensor, uninstallWasmFused } from './wasm-fused';
 
 type TfKernelConfig = Parameters<typeof tf.registerKernel>[0];
 
@@ -262,19 +262,6 @@ function wrapBatchMatMul(orig: KernelConfigLike): KernelFunc {
   };
 }
 
-/** Add a last-axis (or scalar) bias and apply a linear or ReLU activation to c in place. */
-function biasActivation(c: Float32Array, bias: Float32Array | undefined, N: number, act: string): void {
-  if (!bias && act === 'linear') return;
-  const scalar = bias !== undefined && bias.length === 1;
-  for (let i = 0; i < c.length; i += N) {
-    for (let j = 0; j < N; j++) {
-      let v = c[i + j];
-      if (bias) v += scalar ? bias[0] : bias[j];
-      c[i + j] = act === 'relu' && v < 0 ? 0 : v;
-    }
-  }
-}
-
 /**
  * Fused products the wrappers finish themselves: with a linear or ReLU activation and a
  * last-axis (or scalar) bias, the product (native, or zeros when the inner dimension is 0,
@@ -471,8 +458,7 @@ function patchSavedTensors(): void {
     const backend = this.backend;
     return tensors.map((t) => {
       if (this.state.tensorInfo.get(t.dataId)?.backend !== backend) return orig.call(this, [t])[0];
-      backend.incRef(t.dataId);
-      return this.keep(this.makeTensorFromTensorInfo({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }, backend));
+      return this.keep(sharedTensor(t));
     });
   };
   savePatch = { engine, orig };

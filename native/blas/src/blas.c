@@ -29,7 +29,6 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <time.h>
 #include <stdio.h>
 #include <cblas.h>
 #include <math.h>
@@ -97,9 +96,8 @@ static pthread_cond_t helper_go = PTHREAD_COND_INITIALIZER;
 static pthread_mutex_t split_mu = PTHREAD_MUTEX_INITIALIZER;
 static sgemm_job helper_job;
 /* Products are numbered: `posted` is the last one handed to the helper, `finished` the last it
- * completed. Between products the helper spins for a short while (products come in bursts:
- * a layer's projections, a decode step), then sleeps on helper_go; the caller spins on
- * `finished` (its half is usually the longer one, so the wait is short). */
+ * completed. The caller spins on `finished` (its half is usually the longer one, so the wait
+ * is short). */
 static _Atomic uint64_t posted = 0, finished = 0;
 /* Products split so far (productSplits()). */
 static _Atomic uint64_t splits = 0;
@@ -110,23 +108,16 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-static uint64_t now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-#define HELPER_SPIN_NS 0u
-
+/* Between products the helper spins for 256 pauses (~10 µs: the next product of a burst is
+ * usually posted by then), then sleeps on helper_go. */
 static void *helper_main(void *unused) {
   (void)unused;
   uint64_t done = 0;
   for (;;) {
-    const uint64_t start = now_ns();
     unsigned spins = 0;
     while (atomic_load_explicit(&posted, memory_order_acquire) == done) {
       cpu_relax();
-      if (++spins % 256 == 0 && now_ns() - start > HELPER_SPIN_NS) {
+      if (++spins == 256) {
         pthread_mutex_lock(&helper_mu);
         while (atomic_load_explicit(&posted, memory_order_acquire) == done) pthread_cond_wait(&helper_go, &helper_mu);
         pthread_mutex_unlock(&helper_mu);
@@ -156,31 +147,29 @@ static int helper_ready(void) {
 static void product(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int lda, const float *b, int ldb, float *c) {
   const int64_t n1 = ((n / 2) + 15) / 16 * 16;
   const double small = 100.0 * 100.0 * 100.0;
-  const sgemm_job all = {ta, tb, (int)m, (int)n, (int)k, lda, ldb, (int)n, a, b, c};
   if (product_threads > 1 && n1 > 0 && n1 < n && (double)m * (double)n1 * (double)k > small && (double)m * (double)(n - n1) * (double)k > small &&
       pthread_mutex_trylock(&split_mu) == 0) {
-    if (!helper_ready()) {
+    if (helper_ready()) {
+      atomic_fetch_add_explicit(&splits, 1, memory_order_relaxed);
+      helper_job = (sgemm_job){ta, tb, (int)m, (int)(n - n1), (int)k, lda, ldb, (int)n, a, tb ? b + n1 * k : b + n1, c + n1};
+      pthread_mutex_lock(&helper_mu);
+      const uint64_t id = atomic_load_explicit(&posted, memory_order_relaxed) + 1;
+      atomic_store_explicit(&posted, id, memory_order_release);
+      pthread_cond_signal(&helper_go);
+      pthread_mutex_unlock(&helper_mu);
+      const sgemm_job mine = {ta, tb, (int)m, (int)n1, (int)k, lda, ldb, (int)n, a, b, c};
+      run_sgemm(&mine);
+      unsigned spins = 0;
+      while (atomic_load_explicit(&finished, memory_order_acquire) != id) {
+        cpu_relax();
+        if (++spins % 4096 == 0) sched_yield();
+      }
       pthread_mutex_unlock(&split_mu);
-      run_sgemm(&all);
       return;
     }
-    atomic_fetch_add_explicit(&splits, 1, memory_order_relaxed);
-    helper_job = (sgemm_job){ta, tb, (int)m, (int)(n - n1), (int)k, lda, ldb, (int)n, a, tb ? b + n1 * k : b + n1, c + n1};
-    pthread_mutex_lock(&helper_mu);
-    const uint64_t id = atomic_load_explicit(&posted, memory_order_relaxed) + 1;
-    atomic_store_explicit(&posted, id, memory_order_release);
-    pthread_cond_signal(&helper_go);
-    pthread_mutex_unlock(&helper_mu);
-    const sgemm_job mine = {ta, tb, (int)m, (int)n1, (int)k, lda, ldb, (int)n, a, b, c};
-    run_sgemm(&mine);
-    unsigned spins = 0;
-    while (atomic_load_explicit(&finished, memory_order_acquire) != id) {
-      cpu_relax();
-      if (++spins % 4096 == 0) sched_yield();
-    }
     pthread_mutex_unlock(&split_mu);
-    return;
   }
+  const sgemm_job all = {ta, tb, (int)m, (int)n, (int)k, lda, ldb, (int)n, a, b, c};
   run_sgemm(&all);
 }
 

@@ -77,7 +77,8 @@ static int arg_f32(napi_env env, napi_value v, farr *out, const char *fn, const 
   return 1;
 }
 
-static int arg_dims(napi_env env, napi_value v, double **d, size_t want, const char *fn) {
+/* argv[i] as a Float64Array of at least `want` numbers; its length in *len when len is given. */
+static int arg_dims_len(napi_env env, napi_value v, double **d, size_t want, const char *fn, size_t *len) {
   bool is_ta = false;
   napi_typedarray_type type;
   napi_value ab;
@@ -91,8 +92,11 @@ static int arg_dims(napi_env env, napi_value v, double **d, size_t want, const c
     return 0;
   }
   *d = (double *)data;
+  if (len) *len = n;
   return 1;
 }
+
+static int arg_dims(napi_env env, napi_value v, double **d, size_t want, const char *fn) { return arg_dims_len(env, v, d, want, fn, NULL); }
 
 static int need(napi_env env, const farr *a, size_t n, const char *fn, const char *name) {
   if (a->n < n) {
@@ -623,13 +627,8 @@ static inline float wasm_expf(float x) {
 }
 
 static int ce_dims(napi_env env, napi_value v, double **d, int64_t *N, int64_t *V, const char *fn) {
-  if (!arg_dims(env, v, d, 2, fn)) return 0;
   size_t n = 0;
-  napi_typedarray_type type;
-  napi_value ab;
-  size_t off = 0;
-  void *data = NULL;
-  napi_get_typedarray_info(env, v, &type, &n, &data, &ab, &off);
+  if (!arg_dims_len(env, v, d, 2, fn, &n)) return 0;
   *N = (int64_t)(*d)[0];
   *V = (int64_t)(*d)[1];
   if (*N < 0 || *V < 1 || n < (size_t)(2 + *N)) {
